@@ -1,0 +1,164 @@
+"""The ``incidentbot`` command: a thin entry point over the runtime."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from incidentbot.config import ConfigError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import waitress
+
+    from incidentbot.runtime import create_runtime
+    from incidentbot.web import create_web_app
+
+    settings = load_settings()
+    settings.require("slack_bot_token", "slack_signing_secret")
+    runtime = create_runtime(settings)
+    runtime.start()
+    try:
+        waitress.serve(
+            create_web_app(runtime),
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            ident="incidentbot",
+        )
+    finally:
+        runtime.stop()
+    return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from incidentbot.runtime import create_runtime
+
+    settings = load_settings()
+    settings.require("slack_bot_token", "slack_app_token")
+    runtime = create_runtime(settings)
+    runtime.start()
+    try:
+        SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
+    finally:
+        runtime.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from incidentbot.demo import run_demo
+
+    return run_demo(out=Path(args.out) if args.out else None)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from incidentbot import db
+
+    engine = db.make_engine(load_settings().database_url)
+    db.upgrade(engine)
+    print("Database is at the newest revision.")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from incidentbot import db, services
+    from incidentbot.models import utcnow
+    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.services.postmortems import mentioned_people
+    from incidentbot.uow import UnitOfWork
+
+    settings = load_settings()
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    renderer = PostmortemRenderer(
+        zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
+    )
+    with UnitOfWork(db.make_session_factory(engine)) as uow:
+        incident = services.get_incident(uow=uow, number=args.number)
+        people = services.people_by_id(uow=uow, user_ids=mentioned_people(incident))
+        sys.stdout.write(
+            renderer.render(
+                incident=incident,
+                people=people,
+                fmt=args.format,
+                template=args.template,
+                now=utcnow(),
+            )
+        )
+    return 0
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    import yaml
+
+    from incidentbot.manifest import build_manifest
+
+    manifest = build_manifest(load_settings(), socket_mode=args.socket_mode)
+    sys.stdout.write(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incidentbot", description="Incident response and blameless postmortems in Slack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack's HTTP requests and the web pages")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--threads", type=int, default=16, help="request threads (default 16)")
+    serve.set_defaults(run=_serve)
+
+    socket = commands.add_parser("socket", help="connect to Slack with Socket Mode")
+    socket.set_defaults(run=_socket)
+
+    demo = commands.add_parser("demo", help="play a whole incident against a local Slack")
+    demo.add_argument("--out", help="folder for the postmortem (default: ./demo)")
+    demo.set_defaults(run=_demo)
+
+    database = commands.add_parser("db", help="database maintenance")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+
+    postmortem = commands.add_parser("postmortem", help="postmortems")
+    pm_commands = postmortem.add_subparsers(dest="pm_command", required=True, metavar="ACTION")
+    render = pm_commands.add_parser("render", help="print incident N's postmortem")
+    render.add_argument("number", type=int)
+    render.add_argument("--format", choices=["md", "html"], default="md")
+    render.add_argument("--template", default="default")
+    render.set_defaults(run=_render)
+
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument(
+        "--socket-mode", action="store_true", help="for Socket Mode instead of HTTP"
+    )
+    manifest.set_defaults(run=_manifest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from incidentbot.errors import IncidentError
+
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"incidentbot: {error.message}", file=sys.stderr)
+        return 2
+    except IncidentError as error:
+        print(f"incidentbot: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

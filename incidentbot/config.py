@@ -1,0 +1,166 @@
+"""Settings from the environment (and a ``.env`` file), checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from incidentbot.errors import IncidentError
+
+DEFAULT_ROLES = ("lead", "comms", "scribe")
+
+
+class ConfigError(IncidentError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process is configured with; secrets are hidden from ``repr``."""
+
+    database_url: str = "sqlite:///incidentbot.db"
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+    announce_channel: str = "#incidents"
+    timezone: str = "UTC"
+    base_url: str = "http://localhost:3000"
+    templates_dir: Path | None = None
+    channel_prefix: str = "inc"
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    command: str = "/incident"
+    job_workers: int = 4
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    def require(self, *names: str) -> None:
+        """Stop with one line naming the first required setting that is missing."""
+        env_names = {
+            "slack_bot_token": ("SLACK_BOT_TOKEN", "a bot token starting with xoxb-"),
+            "slack_signing_secret": ("SLACK_SIGNING_SECRET", "your Slack app's signing secret"),
+            "slack_app_token": ("SLACK_APP_TOKEN", "an app-level token starting with xapp-"),
+        }
+        for name in names:
+            if not getattr(self, name):
+                variable, expected = env_names[name]
+                raise ConfigError(f"{variable} is not set: expected {expected}.")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse ``KEY=value`` lines; blank lines, comments and ``export`` prefixes allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Read settings; the process environment wins over ``.env``."""
+    env: dict[str, str] = {}
+    if dotenv is not None:
+        env.update(read_dotenv(dotenv))
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN is malformed: expected a bot token starting with xoxb-.")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN is malformed: expected a token starting with xapp-.")
+
+    api_url = get("SLACK_API_URL")
+    if api_url:
+        if not re.match(r"^https?://[^\s/]+", api_url):
+            raise ConfigError(
+                "SLACK_API_URL is malformed: expected a URL such as http://127.0.0.1:9000/api/."
+            )
+        api_url = api_url if api_url.endswith("/") else api_url + "/"
+
+    database_url = get("DATABASE_URL") or Settings.database_url
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError(
+            "DATABASE_URL is malformed: expected sqlite:///path.db or "
+            "postgresql+psycopg://user@host/db."
+        )
+
+    zone = get("INCIDENTBOT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"INCIDENTBOT_TIMEZONE is malformed: expected an IANA zone such as Europe/Berlin, "
+            f"not {zone!r}."
+        ) from None
+
+    base_url = (get("INCIDENTBOT_BASE_URL") or Settings.base_url).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise ConfigError(
+            "INCIDENTBOT_BASE_URL is malformed: expected a URL such as https://incidents.example.com."
+        )
+
+    templates_dir = get("INCIDENTBOT_TEMPLATES_DIR")
+    if templates_dir and not Path(templates_dir).is_dir():
+        raise ConfigError(
+            f"INCIDENTBOT_TEMPLATES_DIR is malformed: expected a folder, and {templates_dir!r} "
+            "is not one."
+        )
+
+    prefix = (get("INCIDENTBOT_CHANNEL_PREFIX") or Settings.channel_prefix).lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,20}", prefix):
+        raise ConfigError(
+            "INCIDENTBOT_CHANNEL_PREFIX is malformed: expected up to 21 lowercase letters, digits, "
+            "'-' or '_', such as inc."
+        )
+
+    announce = get("INCIDENTBOT_ANNOUNCE_CHANNEL") or Settings.announce_channel
+    if not re.fullmatch(r"#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,}", announce):
+        raise ConfigError(
+            "INCIDENTBOT_ANNOUNCE_CHANNEL is malformed: expected a channel ID such as C0123ABC "
+            "or a #name such as #incidents."
+        )
+
+    roles = DEFAULT_ROLES
+    if get("INCIDENTBOT_ROLES"):
+        roles = tuple(r.strip().lower() for r in env["INCIDENTBOT_ROLES"].split(",") if r.strip())
+        if "lead" not in roles or not all(re.fullmatch(r"[a-z][a-z0-9_-]*", r) for r in roles):
+            raise ConfigError(
+                "INCIDENTBOT_ROLES is malformed: expected comma-separated lowercase role names "
+                "including lead, such as lead,comms,scribe."
+            )
+
+    return Settings(
+        database_url=database_url,
+        slack_bot_token=bot_token,
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        announce_channel=announce,
+        timezone=zone,
+        base_url=base_url,
+        templates_dir=Path(templates_dir) if templates_dir else None,
+        channel_prefix=prefix,
+        roles=roles,
+    )

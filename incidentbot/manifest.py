@@ -1,0 +1,62 @@
+"""The Slack app manifest for this configuration: what to paste into "Create app from manifest"."""
+
+from __future__ import annotations
+
+from incidentbot.config import Settings
+
+# The smallest set that covers every Web API method the bot calls.
+BOT_SCOPES = [
+    "bookmarks:write",  # bookmarks.add (incident page on the channel)
+    "channels:join",  # conversations.join (announcement channel)
+    "channels:manage",  # conversations.create/invite/setTopic for public channels
+    "channels:read",  # conversations.list/info (find the announcement channel)
+    "channels:history",  # conversations.history/replies (text of :pushpin:-ed messages)
+    "chat:write",  # chat.postMessage/update/postEphemeral
+    "commands",  # the slash command
+    "files:write",  # files.getUploadURLExternal/completeUploadExternal (postmortem)
+    "groups:history",  # the same, in private incident channels
+    "groups:read",
+    "groups:write",  # conversations.create/invite for private channels
+    "pins:read",
+    "pins:write",  # pins.add (the summary message)
+    "reactions:read",  # reaction_added
+    "users:read",  # users.info (names and time zones)
+]
+
+BOT_EVENTS = ["pin_added", "pin_removed", "reaction_added", "reaction_removed"]
+
+
+def build_manifest(settings: Settings, *, socket_mode: bool = False) -> dict:
+    events_url = f"{settings.base_url}/slack/events"
+    command: dict = {
+        "command": settings.command,
+        "description": "Declare and run incidents",
+        "usage_hint": "declare <title> | note <text> | sev <1-4> | close | help",
+        "should_escape": True,
+    }
+    interactivity: dict = {"is_enabled": True}
+    event_subscriptions: dict = {"bot_events": BOT_EVENTS}
+    if not socket_mode:
+        command["url"] = events_url
+        interactivity["request_url"] = events_url
+        event_subscriptions["request_url"] = events_url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": "incidentbot",
+            "description": "Incident response and blameless postmortems",
+            "background_color": "#1d1d1f",
+        },
+        "features": {
+            "bot_user": {"display_name": "incidentbot", "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }

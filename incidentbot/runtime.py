@@ -1,0 +1,93 @@
+"""The composition root: builds the database, Slack client, Bolt app, job runner and web app
+from settings. Entry points (CLI, tests, the demo) start here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidentbot import db
+from incidentbot.config import Settings
+from incidentbot.jobs import JobRunner
+from incidentbot.postmortem import PostmortemRenderer
+from incidentbot.slack.app import build_app
+from incidentbot.slack.client import make_client
+from incidentbot.slack.deps import Deps
+from incidentbot.slack.directory import Directory
+from incidentbot.slack.effects import Effects
+from incidentbot.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    client: WebClient
+    deps: Deps
+    bolt: App
+    jobs: JobRunner
+    _started: bool = field(default=False, repr=False)
+
+    def uow(self) -> UnitOfWork:
+        return self.deps.uow_factory()
+
+    def start(self) -> None:
+        if not self._started:
+            self.jobs.start()
+            self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self.jobs.stop()
+            self._started = False
+        self.engine.dispose()
+
+
+def create_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Everything one process needs; call ``start()`` to begin running queued Slack work."""
+    engine = db.make_engine(settings.database_url)
+    if migrate:
+        db.upgrade(engine)
+    session_factory = db.make_session_factory(engine)
+    runner_ref: list[JobRunner] = []
+
+    def wake_runner() -> None:
+        if runner_ref:
+            runner_ref[0].wake()
+
+    uow_factory = partial(UnitOfWork, session_factory, on_jobs_committed=wake_runner)
+    client = make_client(settings)
+    renderer = PostmortemRenderer(
+        zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
+    )
+    deps = Deps(
+        settings=settings,
+        uow_factory=uow_factory,
+        directory=Directory(client=client, uow_factory=uow_factory),
+        renderer=renderer,
+    )
+    runner = JobRunner(
+        session_factory=session_factory,
+        handlers=Effects(deps=deps, client=client).handlers(),
+        workers=settings.job_workers,
+    )
+    runner_ref.append(runner)
+    bolt = build_app(deps, client=client)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        client=client,
+        deps=deps,
+        bolt=bolt,
+        jobs=runner,
+    )

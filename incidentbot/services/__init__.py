@@ -1,0 +1,65 @@
+"""What people can do to incidents; each function is one unit of work's worth.
+
+Service functions take plain values and a unit of work, change the domain, queue the Slack work
+that should follow, and raise ``IncidentError`` with a human message when they refuse. The
+caller commits.
+"""
+
+from incidentbot.services.actions import add_action_item
+from incidentbot.services.events import claim_event
+from incidentbot.services.incidents import (
+    declare_incident,
+    get_incident,
+    incident_in_channel,
+    open_incidents,
+)
+from incidentbot.services.lifecycle import (
+    change_severity,
+    change_status,
+    close,
+    reopen,
+    request_postmortem,
+    resolve,
+)
+from incidentbot.services.people import known_person, people_by_id, remember_person
+from incidentbot.services.postmortems import generate_postmortem, latest_postmortem
+from incidentbot.services.roles import assign_role
+from incidentbot.services.timeline import (
+    add_backdated_note,
+    add_note,
+    capture_message,
+    post_update,
+    set_impact,
+    set_summary,
+)
+from incidentbot.services.vocabulary import parse_role, parse_severity, parse_status
+
+__all__ = [
+    "add_action_item",
+    "add_backdated_note",
+    "add_note",
+    "assign_role",
+    "capture_message",
+    "claim_event",
+    "change_severity",
+    "change_status",
+    "close",
+    "declare_incident",
+    "generate_postmortem",
+    "get_incident",
+    "incident_in_channel",
+    "known_person",
+    "latest_postmortem",
+    "open_incidents",
+    "parse_role",
+    "parse_severity",
+    "parse_status",
+    "people_by_id",
+    "post_update",
+    "remember_person",
+    "reopen",
+    "request_postmortem",
+    "resolve",
+    "set_impact",
+    "set_summary",
+]

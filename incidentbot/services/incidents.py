@@ -1,0 +1,142 @@
+"""Declaring incidents and finding them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from incidentbot import jobs
+from incidentbot.errors import IncidentError, IncidentNotFound, NotInIncidentChannel
+from incidentbot.models import (
+    Counter,
+    EntryKind,
+    Incident,
+    RoleAssignment,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+from incidentbot.uow import UnitOfWork
+
+MAX_TITLE = 300
+DEFAULT_SEVERITY = Severity.SEV3
+
+
+def _next_number(uow: UnitOfWork) -> int:
+    """Atomically take the next incident number (the counter row is locked until commit)."""
+    return uow.session.execute(
+        update(Counter)
+        .where(Counter.name == "incident")
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+
+
+def clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise IncidentError(
+            "An incident needs a title: `/incident declare Checkout API returning 500s`, or "
+            "`/incident declare` alone to fill in a form."
+        )
+    if len(title) > MAX_TITLE:
+        raise IncidentError(
+            f"That title is {len(title)} characters long; keep it under {MAX_TITLE} and put the "
+            "detail in `/incident summary`."
+        )
+    return title
+
+
+def declare_incident(
+    *,
+    uow: UnitOfWork,
+    title: str,
+    declared_by: str,
+    severity: Severity = DEFAULT_SEVERITY,
+    summary: str | None = None,
+    private: bool = False,
+    lead: str | None = None,
+    request_key: str | None = None,
+    reply_to: str | None = None,
+) -> Incident:
+    """Record a new incident with its lead and queue opening its channel.
+
+    With a ``request_key`` the same request declares once however often it arrives;
+    ``reply_to`` is where to tell the declarer that the channel is ready.
+    """
+    title = clean_title(title)
+    if request_key is not None:
+        existing = uow.session.scalar(select(Incident).where(Incident.request_key == request_key))
+        if existing is not None:
+            return existing
+    now = uow.now()
+    savepoint = uow.session.begin_nested()
+    incident = Incident(
+        number=_next_number(uow),
+        title=title,
+        severity=severity,
+        status=Status.INVESTIGATING,
+        private=private,
+        summary=summary.strip() if summary and summary.strip() else None,
+        declared_by=declared_by,
+        request_key=request_key,
+        declared_at=now,
+        impact_started_at=now,
+        reopened_count=0,
+    )
+    uow.session.add(incident)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = uow.session.scalar(select(Incident).where(Incident.request_key == request_key))
+        if existing is None:
+            raise
+        return existing
+    savepoint.commit()
+    lead = lead or declared_by
+    incident.roles.append(
+        RoleAssignment(role="lead", user_id=lead, assigned_by=declared_by, started_at=now)
+    )
+    incident.timeline.append(
+        TimelineEntry(
+            occurred_at=now,
+            recorded_at=now,
+            kind=EntryKind.DECLARED,
+            author_id=declared_by,
+            text=f"Incident declared: {title}",
+            details={"severity": str(severity), "status": str(Status.INVESTIGATING)},
+            also_marked_by=[],
+        )
+    )
+    uow.session.flush()
+    uow.enqueue(jobs.OPEN_CHANNEL, incident=incident, reply_to=reply_to)
+    return incident
+
+
+def incident_in_channel(*, uow: UnitOfWork, channel_id: str) -> Incident:
+    incident = uow.session.scalar(select(Incident).where(Incident.channel_id == channel_id))
+    if incident is None:
+        raise NotInIncidentChannel(
+            "This command works inside an incident's channel. Use `/incident list` to see open "
+            "incidents and their channels, or `/incident declare <title>` to start one."
+        )
+    return incident
+
+
+def get_incident(*, uow: UnitOfWork, number: int) -> Incident:
+    incident = uow.session.scalar(select(Incident).where(Incident.number == number))
+    if incident is None:
+        raise IncidentNotFound(f"There is no incident number {number}.")
+    return incident
+
+
+def open_incidents(*, uow: UnitOfWork, include_private: bool = False) -> Sequence[Incident]:
+    """Open (not closed) incidents, most severe first, then newest."""
+    stmt = select(Incident).where(Incident.status != Status.CLOSED)
+    if not include_private:
+        stmt = stmt.where(Incident.private.is_(False))
+    stmt = stmt.order_by(Incident.severity, Incident.number.desc())
+    return uow.session.scalars(stmt).all()

@@ -1,0 +1,63 @@
+"""What we know of the people in incidents: names to show and their time zones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from incidentbot.models import Incident, Person
+from incidentbot.uow import UnitOfWork
+
+STALE_AFTER = timedelta(days=1)
+
+
+def remember_person(
+    *,
+    uow: UnitOfWork,
+    user_id: str,
+    display_name: str,
+    real_name: str | None,
+    timezone: str,
+    is_bot: bool = False,
+) -> Person:
+    person = uow.session.get(Person, user_id)
+    if person is None:
+        person = Person(user_id=user_id)
+        uow.session.add(person)
+    person.display_name = display_name
+    person.real_name = real_name
+    person.timezone = timezone
+    person.is_bot = is_bot
+    person.refreshed_at = uow.now()
+    return person
+
+
+def known_person(*, uow: UnitOfWork, user_id: str, now: datetime) -> Person | None:
+    """The stored person, unless we have not looked them up for a day."""
+    person = uow.session.get(Person, user_id)
+    if person is None or now - person.refreshed_at > STALE_AFTER:
+        return None
+    return person
+
+
+def people_in(incident: Incident) -> set[str]:
+    """Every user an incident's record mentions by id."""
+    ids = {incident.declared_by}
+    ids.update(a.user_id for a in incident.roles)
+    ids.update(a.assigned_by for a in incident.roles)
+    for entry in incident.timeline:
+        ids.update(i for i in (entry.author_id, entry.source_author_id) if i)
+        ids.update(entry.also_marked_by or [])
+    ids.update(i.owner_id for i in incident.action_items if i.owner_id)
+    return ids
+
+
+def people_by_id(*, uow: UnitOfWork, user_ids: Iterable[str]) -> Mapping[str, Person]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {
+        p.user_id: p for p in uow.session.scalars(select(Person).where(Person.user_id.in_(ids)))
+    }

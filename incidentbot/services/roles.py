@@ -1,0 +1,41 @@
+"""Who leads, who talks to stakeholders, who writes things down; and since when."""
+
+from __future__ import annotations
+
+from incidentbot import jobs
+from incidentbot.errors import IncidentError
+from incidentbot.models import EntryKind, Incident, RoleAssignment
+from incidentbot.services.timeline import ensure_changeable, record
+from incidentbot.uow import UnitOfWork
+
+
+def assign_role(
+    *, uow: UnitOfWork, incident: Incident, role: str, user_id: str, assigned_by: str
+) -> RoleAssignment:
+    """Hand ``role`` to ``user_id``; the previous holder's assignment ends now."""
+    ensure_changeable(incident)
+    if incident.holder(role) == user_id:
+        raise IncidentError(f"<@{user_id}> is already the {role} of INC-{incident.number}.")
+    now = uow.now()
+    previous = None
+    for assignment in incident.roles:
+        if assignment.role == role and assignment.ended_at is None:
+            assignment.ended_at = now
+            previous = assignment.user_id
+    assignment = RoleAssignment(role=role, user_id=user_id, assigned_by=assigned_by, started_at=now)
+    incident.roles.append(assignment)
+    text = f"<@{user_id}> is now {role}"
+    if previous:
+        text += f" (taking over from <@{previous}>)"
+    entry = record(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.ROLE,
+        author_id=assigned_by,
+        text=text,
+        details={"role": role, "to": user_id, "from": previous},
+    )
+    uow.enqueue(jobs.INVITE, incident=incident, user_id=user_id)
+    uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    return assignment

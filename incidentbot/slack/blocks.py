@@ -1,0 +1,260 @@
+"""Block Kit, built by pure functions from plain values, so tests can compare JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
+from incidentbot.slack import ids
+from incidentbot.text import safe_for_slack
+from incidentbot.timeparse import format_moment
+
+SEVERITY_EMOJI = {
+    "SEV1": ":red_circle:",
+    "SEV2": ":large_orange_circle:",
+    "SEV3": ":large_yellow_circle:",
+    "SEV4": ":white_circle:",
+}
+KIND_EMOJI = {
+    EntryKind.NOTE: ":memo:",
+    EntryKind.PINNED: ":pushpin:",
+    EntryKind.STATUS: ":arrows_counterclockwise:",
+    EntryKind.SEVERITY: ":rotating_light:",
+    EntryKind.ROLE: ":bust_in_silhouette:",
+    EntryKind.ACTION: ":white_check_mark:",
+    EntryKind.UPDATE: ":loudspeaker:",
+    EntryKind.SUMMARY: ":page_facing_up:",
+    EntryKind.IMPACT: ":chart_with_downwards_trend:",
+}
+
+
+def incident_label(incident: Incident) -> str:
+    return f"INC-{incident.number}"
+
+
+def page_url(base_url: str, incident: Incident) -> str:
+    return f"{base_url}/incidents/{incident.number}"
+
+
+def summary_blocks(incident: Incident, *, base_url: str, zone: str) -> list[dict]:
+    """The pinned message at the top of the incident channel, kept current with chat.update."""
+    lead = incident.holder("lead")
+    others = [
+        f"{role}: <@{user}>" for role, user in incident.current_roles().items() if role != "lead"
+    ]
+    fields = [
+        {
+            "type": "mrkdwn",
+            "text": f"*Severity*\n{SEVERITY_EMOJI[incident.severity]} {incident.severity}",
+        },
+        {"type": "mrkdwn", "text": f"*Status*\n{incident.status}"},
+        {"type": "mrkdwn", "text": f"*Lead*\n{f'<@{lead}>' if lead else 'nobody yet'}"},
+        {"type": "mrkdwn", "text": f"*Declared*\n{format_moment(incident.declared_at, zone)}"},
+    ]
+    blocks: list[dict] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _header(incident), "emoji": True},
+        },
+        {"type": "section", "fields": fields},
+    ]
+    if others:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(others)}})
+    if incident.summary:
+        blocks.append(_text_section("Summary", incident.summary))
+    if incident.impact:
+        blocks.append(_text_section("Impact", incident.impact))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"<{page_url(base_url, incident)}|Incident page> · "
+                    "`/incident help` for commands",
+                }
+            ],
+        }
+    )
+    return blocks
+
+
+def summary_text(incident: Incident) -> str:
+    """The notification fallback for the summary message."""
+    lead = incident.holder("lead")
+    return (
+        f"{incident_label(incident)}: {safe_for_slack(incident.title)} | {incident.severity} | "
+        f"{incident.status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
+    )
+
+
+def _header(incident: Incident) -> str:
+    # Header blocks are plain text (no mentions possible) and capped at 150 characters.
+    text = f"{incident_label(incident)}: {incident.title}"
+    return text if len(text) <= 150 else text[:149] + "…"
+
+
+def _text_section(label: str, text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{label}*\n{_clip(text)}"}}
+
+
+def _clip(text: str, limit: int = 2900) -> str:
+    safe = safe_for_slack(text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def announcement(incident: Incident, *, declared_by: str) -> tuple[str, list[dict]]:
+    text = (
+        f"{SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
+        f"({incident.severity}) declared by <@{declared_by}>: {_clip(incident.title, 300)}\n"
+        f"Join <#{incident.channel_id}> to help."
+    )
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def entry_message(entry: TimelineEntry, *, zone: str) -> str:
+    """How a timeline entry is echoed into the incident channel."""
+    emoji = KIND_EMOJI.get(EntryKind(entry.kind), ":small_blue_diamond:")
+    author = f"<@{entry.author_id}>" if entry.author_id else "incidentbot"
+    text = _clip(entry.text)
+    if entry.kind == EntryKind.NOTE:
+        when = ""
+        if entry.details and entry.details.get("backdated"):
+            when = f" (backdated to {format_moment(entry.occurred_at, zone)})"
+        return f"{emoji} Note from {author}{when}: {text}"
+    if entry.kind == EntryKind.UPDATE:
+        return f"{emoji} *Update* from {author}: {text}"
+    if entry.kind == EntryKind.PINNED:
+        return f"{emoji} Added to the timeline by {author}: {text}"
+    return f"{emoji} {text} (by {author})"
+
+
+def update_announcement(incident: Incident, entry: TimelineEntry) -> str:
+    return (
+        f":loudspeaker: *{incident_label(incident)} update* ({incident.severity}, "
+        f"{incident.status}) from <@{entry.author_id}>: {_clip(entry.text)}"
+    )
+
+
+def incident_list(incidents: Sequence[Incident], *, now: datetime) -> str:
+    if not incidents:
+        return "No open incidents. :relieved:"
+    lines = ["*Open incidents*"]
+    for incident in incidents:
+        lead = incident.holder("lead")
+        where = f"<#{incident.channel_id}>" if incident.channel_id else "(channel being created)"
+        lines.append(
+            f"• {SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
+            f"{_clip(incident.title, 200)}: {incident.severity}, {incident.status}, "
+            f"lead {f'<@{lead}>' if lead else 'nobody'}, {where}"
+        )
+    return "\n".join(lines)
+
+
+HELP = """*`/incident` commands*
+• `/incident declare <title>` declares an incident now (you lead it); \
+`/incident declare` alone opens a form
+• `/incident sev <1-4>` changes severity (SEV1 is the most severe)
+• `/incident status <investigating|identified|monitoring|resolved>` moves the lifecycle on
+• `/incident lead @person` or `/incident role <lead|comms|scribe> @person` hands over a role
+• `/incident note <text>` adds a timeline entry; `/incident note at 14:05 <text>` backdates one \
+(your Slack time zone, or add one: `14:05 UTC`, `2026-11-27 2:05pm Europe/Berlin`)
+• `/incident summary <text>`, `/incident impact <text>` fill in the postmortem
+• `/incident update <text>` posts a stakeholder update here and in the announcement
+• `/incident action <text> [@owner] [due <date>]` files an action item
+• `/incident resolve [<text>]`, `/incident close`, `/incident reopen`
+• `/incident postmortem` generates the postmortem draft now
+• `/incident list` shows open incidents
+Pin a message or react with :pushpin: to add it to the timeline."""
+
+
+def declare_modal(*, declared_by: str, private_metadata: dict) -> dict:
+    severities = [
+        {"text": {"type": "plain_text", "text": f"{s} — {_SEVERITY_MEANING[s]}"}, "value": s}
+        for s in Severity
+    ]
+    default = next(o for o in severities if o["value"] == "SEV3")
+    return {
+        "type": "modal",
+        "callback_id": ids.DECLARE_VIEW,
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(private_metadata),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": ids.TITLE_BLOCK,
+                "label": {"type": "plain_text", "text": "Title"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.TITLE_INPUT,
+                    "max_length": 300,
+                    "placeholder": {"type": "plain_text", "text": "Checkout API returning 500s"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.SEVERITY_BLOCK,
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.SEVERITY_INPUT,
+                    "options": severities,
+                    "initial_option": default,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.SUMMARY_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Summary"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.SUMMARY_INPUT,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.LEAD_BLOCK,
+                "label": {"type": "plain_text", "text": "Lead"},
+                "element": {
+                    "type": "users_select",
+                    "action_id": ids.LEAD_INPUT,
+                    "initial_user": declared_by,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.PRIVATE_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Visibility"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": ids.PRIVATE_INPUT,
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Private incident"},
+                            "description": {
+                                "type": "plain_text",
+                                "text": "A private channel, not announced publicly",
+                            },
+                            "value": "private",
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+
+
+_SEVERITY_MEANING = {
+    "SEV1": "critical, customers broadly affected",
+    "SEV2": "major, significant degradation",
+    "SEV3": "minor, limited impact",
+    "SEV4": "low, no customer impact yet",
+}

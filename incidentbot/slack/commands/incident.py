@@ -1,0 +1,23 @@
+"""The ``/incident`` slash command: read the subcommand, run it, acknowledge with the reply."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from incidentbot.slack.commands.subcommands import SUBCOMMANDS, Invocation, unknown
+from incidentbot.slack.deps import Deps
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(deps.settings.command)
+    def incident_command(ack: Ack, command: dict, client: WebClient) -> None:
+        invocation = Invocation.from_payload(command, client=client)
+        run = SUBCOMMANDS.get(invocation.name, unknown)
+        reply = run(invocation, deps)
+        if reply.text:
+            ack(text=reply.text)
+        else:
+            ack()
+        if reply.then is not None:
+            reply.then()

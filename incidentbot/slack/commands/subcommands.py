@@ -1,0 +1,326 @@
+"""One function per ``/incident`` subcommand: parse the words, call one service, say what happened.
+
+People are looked up in Slack (names, time zones) before the unit of work opens, so that no
+Slack call runs while the database transaction is held.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from incidentbot import services
+from incidentbot.errors import IncidentError
+from incidentbot.slack import blocks
+from incidentbot.slack.deps import Deps
+from incidentbot.text import parse_user_mentions, safe_for_slack, split_mention
+from incidentbot.timeparse import format_moment
+
+
+@dataclass(frozen=True)
+class Invocation:
+    name: str
+    args: str
+    user_id: str
+    channel_id: str
+    trigger_id: str | None
+    response_url: str | None
+    client: WebClient
+
+    @classmethod
+    def from_payload(cls, command: dict, *, client: WebClient) -> Invocation:
+        text = (command.get("text") or "").strip()
+        name, _, args = text.partition(" ")
+        return cls(
+            name=name.lower(),
+            args=args.strip(),
+            user_id=command.get("user_id") or "",
+            channel_id=command.get("channel_id") or "",
+            trigger_id=command.get("trigger_id"),
+            response_url=command.get("response_url"),
+            client=client,
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the person sees privately, and anything to do right after acknowledging."""
+
+    text: str | None
+    then: Callable[[], None] | None = None
+
+
+Subcommand = Callable[[Invocation, Deps], Reply]
+
+
+def declare(invocation: Invocation, deps: Deps) -> Reply:
+    if not invocation.args:
+        return Reply(
+            text=None,
+            then=lambda: invocation.client.views_open(
+                trigger_id=invocation.trigger_id,
+                view=blocks.declare_modal(
+                    declared_by=invocation.user_id,
+                    private_metadata={"reply_to": invocation.response_url},
+                ),
+            ),
+        )
+    deps.directory.ensure([invocation.user_id])
+    with deps.uow_factory() as uow:
+        incident = services.declare_incident(
+            uow=uow,
+            title=invocation.args,
+            declared_by=invocation.user_id,
+            reply_to=invocation.response_url,
+        )
+        uow.commit()
+        return Reply(
+            f":rotating_light: Declaring *INC-{incident.number}* ({incident.severity}): "
+            f"{safe_for_slack(incident.title)}. You are the lead. I'm opening its "
+            "channel and will tell you here when it's ready."
+        )
+
+
+def severity(invocation: Invocation, deps: Deps) -> Reply:
+    level = services.parse_severity(invocation.args)
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.change_severity(
+            uow=uow, incident=incident, severity=level, changed_by=invocation.user_id
+        )
+        uow.commit()
+        return Reply(f"INC-{incident.number} is now {level}.")
+
+
+def status(invocation: Invocation, deps: Deps) -> Reply:
+    word, _, text = invocation.args.partition(" ")
+    new_status = services.parse_status(word)
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.change_status(
+            uow=uow,
+            incident=incident,
+            status=new_status,
+            changed_by=invocation.user_id,
+            text=text or None,
+        )
+        uow.commit()
+        return Reply(f"INC-{incident.number} is now {new_status}.")
+
+
+def resolve(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.resolve(
+            uow=uow, incident=incident, resolved_by=invocation.user_id, text=invocation.args or None
+        )
+        uow.commit()
+        return Reply(
+            f"INC-{incident.number} is resolved. `/incident close` when you're ready for the "
+            "postmortem."
+        )
+
+
+def lead(invocation: Invocation, deps: Deps) -> Reply:
+    return _assign(invocation, deps, role="lead", rest=invocation.args)
+
+
+def role(invocation: Invocation, deps: Deps) -> Reply:
+    role_word, _, rest = invocation.args.partition(" ")
+    if not role_word:
+        raise IncidentError(
+            f"Say which role and who: `/incident role comms @person`. "
+            f"Roles: {', '.join(deps.settings.roles)}."
+        )
+    return _assign(
+        invocation, deps, role=services.parse_role(role_word, roles=deps.settings.roles), rest=rest
+    )
+
+
+def _assign(invocation: Invocation, deps: Deps, *, role: str, rest: str) -> Reply:
+    user_id, leftover = split_mention(rest)
+    if user_id is None or leftover.strip():
+        raise IncidentError(
+            f"Mention exactly one person so Slack turns it into a link: `/incident role {role} "
+            "@person`" + (" (or `/incident lead @person`)." if role == "lead" else ".")
+        )
+    someone = deps.directory.lookup(user_id)
+    if someone.is_bot:
+        raise IncidentError(f"<@{user_id}> is an app; roles are for people.")
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.assign_role(
+            uow=uow, incident=incident, role=role, user_id=user_id, assigned_by=invocation.user_id
+        )
+        uow.commit()
+        return Reply(f"<@{user_id}> is now {role} of INC-{incident.number}.")
+
+
+def _starts_with_time(text: str) -> bool:
+    """``note at 14:05 …`` is backdated; ``note at least five nodes …`` is an ordinary note."""
+    match = re.match(r"at\s+(\S+)", text, flags=re.IGNORECASE)
+    return bool(match and match.group(1)[0].isdigit())
+
+
+def note(invocation: Invocation, deps: Deps) -> Reply:
+    text = invocation.args
+    if _starts_with_time(text):
+        zone = deps.directory.zone_of(invocation.user_id)
+        with deps.uow_factory() as uow:
+            incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+            entry = services.add_backdated_note(
+                uow=uow,
+                incident=incident,
+                author_id=invocation.user_id,
+                moment_and_text=text[2:].strip(),
+                author_zone=zone,
+            )
+            uow.commit()
+            return Reply(
+                f"Added to the INC-{incident.number} timeline at "
+                f"{format_moment(entry.occurred_at, zone)}."
+            )
+    deps.directory.ensure([invocation.user_id])
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.add_note(uow=uow, incident=incident, author_id=invocation.user_id, text=text)
+        uow.commit()
+        return Reply(f"Added to the INC-{incident.number} timeline.")
+
+
+def summary(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.set_summary(
+            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+        )
+        uow.commit()
+        return Reply(f"Summary of INC-{incident.number} saved.")
+
+
+def impact(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.set_impact(
+            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+        )
+        uow.commit()
+        return Reply(f"Impact of INC-{incident.number} saved.")
+
+
+def update(invocation: Invocation, deps: Deps) -> Reply:
+    deps.directory.ensure([invocation.user_id])
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.post_update(
+            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+        )
+        uow.commit()
+        return Reply(f"Update posted here and announced for INC-{incident.number}.")
+
+
+_DUE = re.compile(r"\s+due\s+(?P<due>.+)$", flags=re.IGNORECASE)
+
+
+def action(invocation: Invocation, deps: Deps) -> Reply:
+    text = invocation.args
+    due_text = None
+    match = _DUE.search(text)
+    if match:
+        due_text = match.group("due").strip()
+        text = text[: match.start()]
+    owners = parse_user_mentions(text)
+    owner = owners[-1] if owners else None
+    if owner is not None:
+        # The owner is the last person mentioned, written at the end: "... @bob".
+        text = re.sub(rf"\s*<@{re.escape(owner)}(\|[^>]*)?>\s*$", "", text)
+        deps.directory.lookup(owner)
+    zone = deps.directory.zone_of(invocation.user_id)
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        item = services.add_action_item(
+            uow=uow,
+            incident=incident,
+            created_by=invocation.user_id,
+            text=text,
+            owner_id=owner,
+            due_text=due_text,
+            author_zone=zone,
+        )
+        uow.commit()
+        owner_text = f", owned by <@{item.owner_id}>" if item.owner_id else ", no owner yet"
+        due = f", due {item.due_date.isoformat()}" if item.due_date else ""
+        return Reply(f"Action item filed for INC-{incident.number}{owner_text}{due}.")
+
+
+def close(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.close(uow=uow, incident=incident, closed_by=invocation.user_id)
+        uow.commit()
+        return Reply(
+            f"INC-{incident.number} is closed. The postmortem draft will be posted in this channel "
+            "in a moment."
+        )
+
+
+def reopen(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.reopen(uow=uow, incident=incident, reopened_by=invocation.user_id)
+        uow.commit()
+        return Reply(f"INC-{incident.number} is reopened and back to investigating.")
+
+
+def postmortem(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.request_postmortem(
+            uow=uow, incident=incident, requested_by=invocation.user_id, trigger="command"
+        )
+        uow.commit()
+        return Reply(
+            f"Generating the INC-{incident.number} postmortem; it will be posted in this channel "
+            "in a moment."
+        )
+
+
+def list_open(invocation: Invocation, deps: Deps) -> Reply:
+    with deps.uow_factory() as uow:
+        incidents = services.open_incidents(uow=uow)
+        return Reply(blocks.incident_list(incidents, now=uow.now()))
+
+
+def help_(invocation: Invocation, deps: Deps) -> Reply:
+    return Reply(blocks.HELP)
+
+
+def unknown(invocation: Invocation, deps: Deps) -> Reply:
+    if not invocation.name:
+        return Reply(blocks.HELP)
+    shown = safe_for_slack(invocation.name[:40])
+    return Reply(f"I don't know the command “{shown}”.\n\n{blocks.HELP}")
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "declare": declare,
+    "sev": severity,
+    "severity": severity,
+    "status": status,
+    "resolve": resolve,
+    "lead": lead,
+    "role": role,
+    "note": note,
+    "summary": summary,
+    "impact": impact,
+    "update": update,
+    "action": action,
+    "close": close,
+    "reopen": reopen,
+    "postmortem": postmortem,
+    "list": list_open,
+    "help": help_,
+}

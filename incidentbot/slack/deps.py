@@ -1,0 +1,18 @@
+"""What listeners and jobs share: built once per process by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from incidentbot.config import Settings
+from incidentbot.postmortem import PostmortemRenderer
+from incidentbot.slack.directory import Directory
+from incidentbot.uow import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    uow_factory: UnitOfWorkFactory
+    directory: Directory
+    renderer: PostmortemRenderer

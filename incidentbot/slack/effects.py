@@ -1,0 +1,359 @@
+"""What happens in Slack after a change is committed: one handler per job kind.
+
+Handlers are safe to run again: each step saves its progress (channel id, summary ts,
+announcement ts, uploaded file id) and is skipped when already done, so a retry after a crash
+or a Slack failure finishes the work instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from incidentbot import jobs, services
+from incidentbot.channel_names import channel_name, with_suffix
+from incidentbot.jobs import Handler, QueuedJob, RetryLater
+from incidentbot.models import Incident, Postmortem, Severity, TimelineEntry
+from incidentbot.services.postmortems import mentioned_people
+from incidentbot.services.timeline import fill_captured
+from incidentbot.slack import blocks
+from incidentbot.slack.deps import Deps
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 20
+
+
+@contextmanager
+def slack_call() -> Iterator[None]:
+    """Turn Slack's "try later" answers into a retry of the job."""
+    try:
+        yield
+    except SlackApiError as error:
+        code = error.response.get("error")
+        status = error.response.status_code
+        if code == "ratelimited" or status == 429:
+            delay = timedelta(seconds=_retry_after(error.response.headers))
+            raise RetryLater(f"rate limited: {code}", delay=delay) from None
+        if status >= 500 or code in {"internal_error", "fatal_error", "service_unavailable"}:
+            raise RetryLater(f"Slack failed: {code or status}") from None
+        raise
+
+
+def _retry_after(headers: dict | None) -> int:
+    value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "5")
+    if isinstance(value, list):
+        value = value[0] if value else "5"
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 5
+
+
+class Effects:
+    def __init__(self, *, deps: Deps, client: WebClient) -> None:
+        self._deps = deps
+        self._client = client
+        self._settings = deps.settings
+        self._announce_channel_id: str | None = None
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            jobs.OPEN_CHANNEL: self.open_channel,
+            jobs.REFRESH_SUMMARY: self.refresh_summary,
+            jobs.ECHO_ENTRY: self.echo_entry,
+            jobs.ANNOUNCE_UPDATE: self.announce_update,
+            jobs.INVITE: self.invite,
+            jobs.GENERATE_POSTMORTEM: self.generate_postmortem,
+            jobs.UPLOAD_POSTMORTEM: self.upload_postmortem,
+            jobs.CAPTURE_DETAILS: self.capture_details,
+        }
+
+    def _incident(self, incident_id: int | None) -> Incident:
+        """A detached copy with its roles loaded, for building messages outside a transaction."""
+        with self._deps.uow_factory() as uow:
+            incident = uow.session.scalar(
+                select(Incident)
+                .where(Incident.id == incident_id)
+                .options(selectinload(Incident.roles))
+            )
+            if incident is None:
+                raise LookupError(f"incident {incident_id} does not exist")
+            return incident
+
+    def _save(self, incident_id: int, **values: object) -> None:
+        with self._deps.uow_factory() as uow:
+            incident = uow.session.get(Incident, incident_id)
+            assert incident is not None
+            for name, value in values.items():
+                setattr(incident, name, value)
+            uow.commit()
+
+    # -- declare ----------------------------------------------------------------------------
+
+    def open_channel(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        if incident.channel_id is None:
+            channel = self._create_channel(incident)
+            self._save(incident.id, channel_id=channel["id"], channel_name=channel["name"])
+            incident.channel_id, incident.channel_name = channel["id"], channel["name"]
+        for user_id in dict.fromkeys([incident.declared_by, incident.holder("lead")]):
+            if user_id:
+                self._invite(incident.channel_id, user_id)
+        if incident.summary_ts is None:
+            with slack_call():
+                posted = self._client.chat_postMessage(
+                    channel=incident.channel_id,
+                    text=blocks.summary_text(incident),
+                    blocks=blocks.summary_blocks(
+                        incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                    ),
+                    unfurl_links=False,
+                )
+            self._save(incident.id, summary_ts=posted["ts"])
+            incident.summary_ts = posted["ts"]
+            self._pin(incident.channel_id, posted["ts"])
+        if not incident.private and incident.announcement_ts is None:
+            channel_id = self._announce_channel()
+            text, message = blocks.announcement(incident, declared_by=incident.declared_by)
+            posted = self._post_joining(channel_id, text=text, blocks=message)
+            self._save(
+                incident.id, announcement_channel_id=channel_id, announcement_ts=posted["ts"]
+            )
+        reply_to = job.payload.get("reply_to")
+        if isinstance(reply_to, str) and reply_to:
+            self._reply(
+                reply_to,
+                f"INC-{incident.number} is open in <#{incident.channel_id}>. "
+                "Its pinned summary stays current; `/incident help` lists what you can do there.",
+            )
+
+    def _create_channel(self, incident: Incident) -> dict:
+        base = channel_name(
+            prefix=self._settings.channel_prefix, number=incident.number, title=incident.title
+        )
+        for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
+            name = base if attempt == 1 else with_suffix(base, attempt)
+            try:
+                with slack_call():
+                    return self._client.conversations_create(
+                        name=name, is_private=incident.private
+                    )["channel"]
+            except SlackApiError as error:
+                if error.response.get("error") != "name_taken":
+                    raise
+        raise RetryLater(
+            f"no free channel name after {MAX_NAME_ATTEMPTS} tries", delay=timedelta(minutes=1)
+        )
+
+    def _invite(self, channel_id: str, user_id: str) -> None:
+        try:
+            with slack_call():
+                self._client.conversations_invite(channel=channel_id, users=user_id)
+        except SlackApiError as error:
+            if error.response.get("error") not in {"already_in_channel", "cant_invite_self"}:
+                raise
+
+    def _pin(self, channel_id: str, ts: str) -> None:
+        try:
+            with slack_call():
+                self._client.pins_add(channel=channel_id, timestamp=ts)
+        except SlackApiError as error:
+            if error.response.get("error") != "already_pinned":
+                raise
+
+    def _announce_channel(self) -> str:
+        if self._announce_channel_id is None:
+            wanted = self._settings.announce_channel
+            if not wanted.startswith("#"):
+                self._announce_channel_id = wanted
+            else:
+                self._announce_channel_id = self._find_channel(wanted[1:])
+        return self._announce_channel_id
+
+    def _find_channel(self, name: str) -> str:
+        cursor = None
+        while True:
+            with slack_call():
+                page = self._client.conversations_list(
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            for channel in page["channels"]:
+                if channel["name"] == name:
+                    return channel["id"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise LookupError(
+                    f"the announcement channel #{name} does not exist "
+                    "(INCIDENTBOT_ANNOUNCE_CHANNEL)"
+                )
+
+    def _post_joining(self, channel_id: str, **message: object) -> dict:
+        """Post, joining a public channel first if the bot is not in it yet."""
+        try:
+            with slack_call():
+                return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
+        except SlackApiError as error:
+            if error.response.get("error") != "not_in_channel":
+                raise
+        with slack_call():
+            self._client.conversations_join(channel=channel_id)
+            return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
+
+    def _reply(self, response_url: str, text: str) -> None:
+        """Tell the person who typed the command, privately; it is fine if the URL expired."""
+        try:
+            WebhookClient(response_url, timeout=10).send(text=text, response_type="ephemeral")
+        except Exception:
+            log.warning("could not reply through the command's response_url", exc_info=True)
+
+    # -- keeping the channel current ----------------------------------------------------------
+
+    def refresh_summary(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        if incident.channel_id is None or incident.summary_ts is None:
+            return  # open_channel posts the summary as it is then
+        with slack_call():
+            self._client.chat_update(
+                channel=incident.channel_id,
+                ts=incident.summary_ts,
+                text=blocks.summary_text(incident),
+                blocks=blocks.summary_blocks(
+                    incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                ),
+            )
+
+    def _entry(self, entry_id: object) -> TimelineEntry | None:
+        with self._deps.uow_factory() as uow:
+            return uow.session.get(TimelineEntry, entry_id)
+
+    def echo_entry(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        entry = self._entry(job.payload["entry_id"])
+        if entry is None or incident.channel_id is None:
+            return
+        self._post_joining(
+            incident.channel_id,
+            text=blocks.entry_message(entry, zone=self._settings.timezone),
+            unfurl_links=False,
+        )
+
+    def announce_update(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        entry = self._entry(job.payload["entry_id"])
+        if entry is None or incident.private or not incident.announcement_ts:
+            return
+        assert incident.announcement_channel_id is not None
+        self._post_joining(
+            incident.announcement_channel_id,
+            text=blocks.update_announcement(incident, entry),
+            thread_ts=incident.announcement_ts,
+            reply_broadcast=incident.severity == Severity.SEV1,
+            unfurl_links=False,
+        )
+
+    def invite(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        if incident.channel_id is not None:
+            self._invite(incident.channel_id, str(job.payload["user_id"]))
+
+    def capture_details(self, job: QueuedJob) -> None:
+        channel_id, ts = str(job.payload["channel_id"]), str(job.payload["ts"])
+        message = self._fetch_message(channel_id, ts) if job.payload.get("fetch_text") else None
+        with slack_call():
+            permalink = self._client.chat_getPermalink(channel=channel_id, message_ts=ts)[
+                "permalink"
+            ]
+        with self._deps.uow_factory() as uow:
+            entry = fill_captured(
+                uow=uow,
+                entry_id=int(job.payload["entry_id"]),  # type: ignore[call-overload]
+                text=message.get("text", "") if message is not None else None,
+                message_author_id=message.get("user") if message is not None else None,
+                permalink=permalink,
+            )
+            uow.commit()
+        if entry is not None:
+            incident = self._incident(job.incident_id)
+            self._post_joining(
+                channel_id,
+                text=f":pushpin: Added to the INC-{incident.number} timeline.",
+                thread_ts=ts,
+            )
+
+    def _fetch_message(self, channel_id: str, ts: str) -> dict:
+        with slack_call():
+            history = self._client.conversations_history(
+                channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
+            )
+        for message in history.get("messages", []):
+            if message.get("ts") == ts:
+                return message
+        with slack_call():
+            replies = self._client.conversations_replies(channel=channel_id, ts=ts, limit=100)
+        for message in replies.get("messages", []):
+            if message.get("ts") == ts:
+                return message
+        return {"text": "(message no longer available)"}
+
+    # -- postmortem ---------------------------------------------------------------------------
+
+    def generate_postmortem(self, job: QueuedJob) -> None:
+        with self._deps.uow_factory() as uow:
+            incident = uow.session.get(Incident, job.incident_id)
+            assert incident is not None
+            people = mentioned_people(incident)
+        self._deps.directory.ensure(people)
+        with self._deps.uow_factory() as uow:
+            incident = uow.session.get(Incident, job.incident_id)
+            assert incident is not None
+            requested_by = job.payload.get("requested_by")
+            services.generate_postmortem(
+                uow=uow,
+                incident=incident,
+                renderer=self._deps.renderer,
+                generated_by=requested_by if isinstance(requested_by, str) else None,
+                trigger=str(job.payload.get("trigger", "command")),
+            )
+            uow.commit()
+
+    def upload_postmortem(self, job: QueuedJob) -> None:
+        with self._deps.uow_factory() as uow:
+            postmortem = uow.session.get(Postmortem, job.payload["postmortem_id"])
+            assert postmortem is not None
+            incident = postmortem.incident
+            if postmortem.slack_file_id or incident.channel_id is None:
+                return
+            number, version, markdown = incident.number, postmortem.version, postmortem.markdown
+            channel_id = incident.channel_id
+        page = f"{self._settings.base_url}/incidents/{number}/postmortem?version={version}"
+        with slack_call():
+            uploaded = self._client.files_upload_v2(
+                channel=channel_id,
+                filename=f"INC-{number}-postmortem.md",
+                title=f"INC-{number} postmortem, version {version}",
+                content=markdown,
+                initial_comment=(
+                    f":page_facing_up: Postmortem draft for INC-{number}, version {version}. "
+                    f"Review it here or on <{page}|its web page>."
+                ),
+            )
+        file_id = (uploaded.get("files") or [{}])[0].get("id") or (uploaded.get("file") or {}).get(
+            "id"
+        )
+        with self._deps.uow_factory() as uow:
+            stored = uow.session.get(Postmortem, job.payload["postmortem_id"])
+            assert stored is not None
+            stored.slack_file_id = file_id
+            uow.commit()

@@ -1,0 +1,10 @@
+"""Events API listeners: capturing the conversation into the timeline."""
+
+from slack_bolt import App
+
+from incidentbot.slack.deps import Deps
+from incidentbot.slack.events import capture
+
+
+def register(app: App, deps: Deps) -> None:
+    capture.register(app, deps)

@@ -1,0 +1,68 @@
+"""The declare form: submitted once or twice, it declares one incident."""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt import Ack, App
+
+from incidentbot import services
+from incidentbot.errors import IncidentError
+from incidentbot.models import Severity
+from incidentbot.services.incidents import clean_title
+from incidentbot.slack import ids
+from incidentbot.slack.deps import Deps
+
+
+def read_form(view: dict) -> dict:
+    """The form's values as plain Python, from Slack's ``view.state.values``."""
+    values = view.get("state", {}).get("values", {})
+
+    def element(block: str, action: str) -> dict:
+        return values.get(block, {}).get(action, {}) or {}
+
+    severity = (element(ids.SEVERITY_BLOCK, ids.SEVERITY_INPUT).get("selected_option") or {}).get(
+        "value"
+    )
+    checked = element(ids.PRIVATE_BLOCK, ids.PRIVATE_INPUT).get("selected_options") or []
+    return {
+        "title": element(ids.TITLE_BLOCK, ids.TITLE_INPUT).get("value") or "",
+        "severity": severity or "SEV3",
+        "summary": element(ids.SUMMARY_BLOCK, ids.SUMMARY_INPUT).get("value"),
+        "lead": element(ids.LEAD_BLOCK, ids.LEAD_INPUT).get("selected_user"),
+        "private": any(option.get("value") == "private" for option in checked),
+    }
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(ids.DECLARE_VIEW)
+    def declare_submitted(ack: Ack, body: dict, view: dict) -> None:
+        form = read_form(view)
+        user_id = body["user"]["id"]
+        try:
+            clean_title(form["title"])
+            severity = Severity(form["severity"])
+        except (IncidentError, ValueError) as error:
+            message = error.message if isinstance(error, IncidentError) else "Pick a severity."
+            ack(response_action="errors", errors={ids.TITLE_BLOCK: message[:150]})
+            return
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        lead = form["lead"] or user_id
+        deps.directory.ensure({user_id, lead})
+        with deps.uow_factory() as uow:
+            services.declare_incident(
+                uow=uow,
+                title=form["title"],
+                declared_by=user_id,
+                severity=severity,
+                summary=form["summary"],
+                private=form["private"],
+                lead=lead,
+                request_key=f"view:{view['id']}",
+                reply_to=metadata.get("reply_to"),
+            )
+            uow.commit()
+        ack()

@@ -1,0 +1,162 @@
+"""Repeating what people typed without pinging anyone, and reading mentions out of it.
+
+Slack's markup has three layers that matter here: control sequences in angle brackets
+(``<@U123|alice>``, ``<!channel>``, ``<https://x|label>``), the ``&amp;``/``&lt;``/``&gt;``
+escaping that keeps a literal ``<`` from forming one, and, when a message is posted with
+``link_names``/``parse=full``, raw words like ``@channel``. Broadcasts must never fire from echoed
+text; user mentions and links may stay live.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "NEUTRAL_AT",
+    "escape_mrkdwn",
+    "mention_to_plain",
+    "neutralize_mentions",
+    "parse_user_mentions",
+    "safe_for_slack",
+    "split_mention",
+]
+
+# "@" followed by a zero-width space: reads as "@channel" but Slack sees no mention in it.
+NEUTRAL_AT = "@\u200b"
+
+_BROADCASTS = frozenset({"channel", "here", "everyone", "group"})
+# Any control sequence: <body> or <body|label>.
+_CONTROL = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+# Raw words Slack turns into broadcasts when parsing is on; not inside emails or words.
+_RAW_BROADCAST = re.compile(r"(?<![\w.+\-@])@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+# Control sequences that are safe to keep live when echoing: people, channels, links, dates.
+_SAFE_CONTROL = re.compile(
+    r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|(?:https?|mailto):[^<>|\s]+|!date\^[^<>|]*)"
+    r"(?:\|[^<>]*)?>"
+)
+_BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+_USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
+
+
+def _neutral_control(match: re.Match[str]) -> str:
+    """Replaces one ``<!…>`` sequence with visible text that cannot ping."""
+    body = match["body"]
+    label = match["label"]
+    if not body.startswith("!"):
+        return match.group()
+    command = body[1:]
+    if command.lower() in _BROADCASTS:
+        return f"{NEUTRAL_AT}{command.lower()}"
+    if command.startswith("subteam^"):
+        handle = (label or "").strip().lstrip("@") or "usergroup"
+        return f"{NEUTRAL_AT}{handle}"
+    if command.startswith("date^"):
+        return match.group()
+    # An unknown special command: show it literally rather than guess what it does.
+    return escape_mrkdwn(match.group())
+
+
+def neutralize_mentions(text: str) -> str:
+    """Defuses ``<!channel>``/``<!here>``/``<!everyone>``/``<!subteam^…>`` and raw ``@here``."""
+    defused = _CONTROL.sub(_neutral_control, text)
+    return _RAW_BROADCAST.sub(NEUTRAL_AT, defused)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack's escaping (``&`` first) so literal text can't form a control sequence."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_loose(text: str) -> str:
+    """Escapes ``<``/``>`` and any ``&`` not already part of Slack's three entities."""
+    return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_for_slack(text: str) -> str:
+    """The one function listeners call before echoing user text: no pings, links still work.
+
+    Broadcasts are neutralised first (escaping first would leave ``&lt;!channel&gt;`` for people
+    to read); then every ``<``/``>`` outside a safe user, channel, link or date sequence is escaped.
+    Already-escaped text (slash command text arrives escaped) is not escaped twice, so applying
+    this again changes nothing.
+    """
+    neutral = neutralize_mentions(text)
+    pieces: list[str] = []
+    position = 0
+    for match in _SAFE_CONTROL.finditer(neutral):
+        pieces.append(_escape_loose(neutral[position : match.start()]))
+        pieces.append(_BARE_AMPERSAND.sub("&amp;", match.group()))
+        position = match.end()
+    pieces.append(_escape_loose(neutral[position:]))
+    return "".join(pieces)
+
+
+def _unescape(text: str) -> str:
+    """Undoes Slack's escaping (``&amp;`` last, so ``&amp;lt;`` stays the literal ``&lt;``)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _plain_control(match: re.Match[str], names: Mapping[str, str]) -> str:
+    """Renders one control sequence as the words a reader of a Markdown file expects."""
+    body, label = match["body"], match["label"]
+    if not body.startswith(("@", "#", "!")) and not _URL_SCHEME.match(body):
+        return _unescape(match.group())  # Raw text such as "<script>" typed into a modal.
+    shown = _unescape(label).strip() if label else ""
+    if body.startswith("@"):
+        user_id = body[1:]
+        return "@" + (names.get(user_id) or shown.lstrip("@") or user_id)
+    if body.startswith("#"):
+        channel_id = body[1:]
+        return "#" + (names.get(channel_id) or shown.lstrip("#") or channel_id)
+    if body.startswith("!"):
+        command = body[1:]
+        if command.lower() in _BROADCASTS:
+            return "@" + command.lower()
+        if command.startswith("subteam^"):
+            group_id = command.removeprefix("subteam^")
+            return "@" + (shown.lstrip("@") or names.get(group_id) or "usergroup")
+        return shown or _unescape(command)
+    url = _unescape(body)
+    if url.startswith("mailto:"):
+        return shown or url.removeprefix("mailto:")
+    if not shown or shown == url:
+        return url
+    return f"{shown} ({url})"
+
+
+def mention_to_plain(text: str, names: Mapping[str, str]) -> str:
+    """Turns Slack markup into plain words for postmortem files: ``<@U1>`` → ``@alice``.
+
+    ``names`` maps user, channel and usergroup ids to the names to show; a missing id falls back
+    to the label Slack sent, then to the id itself.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _CONTROL.finditer(text):
+        pieces.append(_unescape(text[position : match.start()]))
+        pieces.append(_plain_control(match, names))
+        position = match.end()
+    pieces.append(_unescape(text[position:]))
+    return "".join(pieces).replace(NEUTRAL_AT, "@")
+
+
+def parse_user_mentions(text: str) -> list[str]:
+    """The user ids mentioned (``<@U123|alice>``, ``<@W123>``), first-mention order, no repeats."""
+    return list(dict.fromkeys(match["id"] for match in _USER_MENTION.finditer(text)))
+
+
+def split_mention(text: str) -> tuple[str | None, str]:
+    """Takes the first user mention out of a command (``lead <@U1|alice>``) and returns the rest.
+
+    A plain ``@alice`` is not a mention Slack resolved, so it gives ``None`` and the caller
+    answers with help.
+    """
+    match = _USER_MENTION.search(text)
+    if match is None:
+        return None, text.strip()
+    before = text[: match.start()].rstrip()
+    after = text[match.end() :].lstrip()
+    rest = f"{before} {after}" if before and after else before or after
+    return match["id"], rest.strip()

@@ -1,0 +1,83 @@
+"""The unit of work: one database session and transaction per piece of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidentbot.models import Incident, Job, JobState, utcnow
+
+Clock = Callable[[], datetime]
+
+
+class UnitOfWork:
+    """``with uow:`` opens a session; ``commit()`` makes the work and its queued jobs durable.
+
+    Jobs queued with ``enqueue`` are written in the same transaction as the change that asked
+    for them, so a commit never happens without the Slack work that should follow it.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        clock: Clock = utcnow,
+        on_jobs_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self._on_jobs_committed = on_jobs_committed
+        self._queued = False
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self._queued = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._queued and self._on_jobs_committed is not None:
+            self._on_jobs_committed()
+        self._queued = False
+
+    def enqueue(
+        self,
+        kind: str,
+        *,
+        incident: Incident | None = None,
+        delay: timedelta = timedelta(0),
+        **payload: object,
+    ) -> Job:
+        """Queue work to run after this transaction commits."""
+        now = self.now()
+        job = Job(
+            kind=kind,
+            incident_id=incident.id if incident is not None else None,
+            payload=dict(payload),
+            state=JobState.PENDING,
+            attempts=0,
+            run_after=now + delay,
+            created_at=now,
+        )
+        self.session.add(job)
+        self._queued = True
+        return job
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

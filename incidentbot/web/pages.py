@@ -1,0 +1,147 @@
+"""The incident pages: a list, one incident, and its postmortem versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, abort, g, make_response, redirect, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from incidentbot import services
+from incidentbot.errors import IncidentError
+from incidentbot.models import Incident, Status
+from incidentbot.runtime import Runtime
+from incidentbot.services.people import people_by_id
+from incidentbot.services.postmortems import mentioned_people
+from incidentbot.text import mention_to_plain
+from incidentbot.timeparse import format_moment
+from incidentbot.web import access
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def register(app: Flask, runtime: Runtime) -> None:
+    settings = runtime.settings
+    secret = settings.slack_signing_secret or ""
+    shared = None  # INCIDENTBOT_WEB_TOKEN arrives with the web pages issue
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def viewer_required(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = request.args.get("token")
+            if token:
+                viewer = access.check_token(token, secret=secret, shared_token=shared)
+                if viewer is None:
+                    return _unauthorized()
+                # Drop the token from the address bar; the cookie carries it from now on.
+                response = redirect(request.path, code=303)
+                response.set_cookie(
+                    access.COOKIE,
+                    token,
+                    max_age=access.DEFAULT_LIFETIME,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=settings.base_url.startswith("https://"),
+                )
+                return response
+            cookie = request.cookies.get(access.COOKIE)
+            viewer = (
+                access.check_token(cookie, secret=secret, shared_token=shared) if cookie else None
+            )
+            if viewer is None:
+                return _unauthorized()
+            g.viewer = viewer
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    def _unauthorized() -> tuple[str, int]:
+        return render_template("unauthorized.html", command=settings.command), 401
+
+    def moment(value: Any) -> str:
+        return format_moment(value, settings.timezone) if value else "—"
+
+    app.jinja_env.filters["moment"] = moment
+
+    def load(number: int) -> tuple[Incident, dict[str, str]]:
+        with runtime.uow() as uow:
+            try:
+                incident = services.get_incident(uow=uow, number=number)
+            except IncidentError:
+                abort(404)
+            if incident.private:
+                abort(404)
+            _ = incident.timeline, incident.roles, incident.action_items, incident.postmortems
+            people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
+            names = {user_id: person.display_name for user_id, person in people.items()}
+            return incident, names
+
+    @app.get("/")
+    @viewer_required
+    def index() -> str:
+        with runtime.uow() as uow:
+            incidents = uow.session.scalars(
+                select(Incident)
+                .where(Incident.private.is_(False))
+                .options(selectinload(Incident.roles))
+                .order_by(Incident.number.desc())
+            ).all()
+        open_first = sorted(incidents, key=lambda i: i.status == Status.CLOSED)
+        return render_template("index.html", incidents=open_first, zone=settings.timezone)
+
+    @app.get("/incidents/<int:number>")
+    @viewer_required
+    def incident_page(number: int) -> str:
+        incident, names = load(number)
+        return render_template(
+            "incident.html",
+            incident=incident,
+            name=lambda user_id: names.get(user_id, user_id) if user_id else "—",
+            plain=lambda text: mention_to_plain(text, names),
+            zone=settings.timezone,
+        )
+
+    @app.get("/incidents/<int:number>/postmortem")
+    @viewer_required
+    def postmortem_page(number: int) -> Response | tuple[str, int]:
+        incident, _ = load(number)
+        try:
+            postmortem = services.latest_postmortem(
+                incident=incident, version=request.args.get("version", type=int)
+            )
+        except IncidentError as error:
+            return render_template("message.html", message=error.message), 404
+        response = make_response(postmortem.html)
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        return response
+
+    @app.get("/incidents/<int:number>/postmortem.md")
+    @viewer_required
+    def postmortem_markdown(number: int) -> Response | tuple[str, int]:
+        incident, _ = load(number)
+        try:
+            postmortem = services.latest_postmortem(
+                incident=incident, version=request.args.get("version", type=int)
+            )
+        except IncidentError as error:
+            return render_template("message.html", message=error.message), 404
+        response = make_response(postmortem.markdown)
+        response.headers["Content-Type"] = "text/markdown; charset=utf-8"
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="INC-{number}-postmortem-v{postmortem.version}.md"'
+        )
+        return response

@@ -1,0 +1,150 @@
+"""The job runner: order within an incident, retries, leases, and no job run twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from incidentbot.jobs import JobRunner, QueuedJob, RetryLater
+from incidentbot.models import Incident, Job, JobState
+from incidentbot.uow import UnitOfWork
+
+
+def queue(uow_factory, kind: str, count: int = 1, *, incident_id: int | None = None) -> None:
+    with uow_factory() as uow:
+        incident = uow.session.get(Incident, incident_id) if incident_id else None
+        for i in range(count):
+            uow.enqueue(kind, incident=incident, n=i)
+        uow.commit()
+
+
+def make_incident(uow_factory) -> int:
+    from incidentbot import services
+
+    with uow_factory() as uow:
+        incident = services.declare_incident(uow=uow, title="t", declared_by="U1")
+        uow.session.query(Job).delete()
+        uow.commit()
+        return incident.id
+
+
+def states(session_factory) -> list[str]:
+    with session_factory() as session:
+        return list(session.scalars(select(Job.state).order_by(Job.id)))
+
+
+def test_jobs_of_one_incident_run_in_order_even_with_many_workers(
+    uow_factory, session_factory, clock
+):
+    incident_id = make_incident(uow_factory)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def record(job: QueuedJob) -> None:
+        with lock:
+            seen.append(int(job.payload["n"]))
+
+    queue(uow_factory, "record", 20, incident_id=incident_id)
+    runner = JobRunner(
+        session_factory=session_factory, handlers={"record": record}, workers=4, clock=clock
+    )
+    runner.start()
+    try:
+        assert runner.wait_idle(20)
+    finally:
+        runner.stop()
+    assert seen == list(range(20))
+    assert set(states(session_factory)) == {JobState.DONE}
+
+
+def test_a_job_that_asks_to_retry_runs_again_later(uow_factory, session_factory, clock):
+    attempts: list[int] = []
+
+    def flaky(job: QueuedJob) -> None:
+        attempts.append(job.attempt)
+        if job.attempt < 3:
+            raise RetryLater("Slack said ratelimited", delay=timedelta(seconds=30))
+
+    queue(uow_factory, "flaky")
+    runner = JobRunner(session_factory=session_factory, handlers={"flaky": flaky}, clock=clock)
+    assert runner.run_pending() == 1
+    assert runner.run_pending() == 0  # not due yet
+    clock.advance(seconds=31)
+    runner.run_pending()
+    clock.advance(seconds=31)
+    runner.run_pending()
+    assert attempts == [1, 2, 3]
+    assert states(session_factory) == [JobState.DONE]
+
+
+def test_a_failing_job_gives_up_after_its_attempts_and_does_not_block_the_incident(
+    uow_factory, session_factory, clock
+):
+    incident_id = make_incident(uow_factory)
+    ran: list[str] = []
+
+    def broken(job: QueuedJob) -> None:
+        raise RuntimeError("boom")
+
+    queue(uow_factory, "broken", incident_id=incident_id)
+    queue(uow_factory, "fine", incident_id=incident_id)
+    runner = JobRunner(
+        session_factory=session_factory,
+        handlers={"broken": broken, "fine": lambda job: ran.append("fine")},
+        clock=clock,
+        max_attempts=3,
+    )
+    for _ in range(2):
+        runner.run_pending()
+        assert ran == []  # the later job waits behind the earlier one
+        clock.advance(minutes=10)
+    runner.run_pending()  # third and last attempt; then the next job's turn
+    assert states(session_factory) == [JobState.DEAD, JobState.DONE]
+    assert ran == ["fine"]
+
+
+def test_a_job_whose_process_died_is_taken_up_after_its_lease(session_factory, clock):
+    with UnitOfWork(session_factory, clock=clock) as uow:
+        uow.enqueue("work")
+        uow.commit()
+    ran: list[int] = []
+    dead = JobRunner(session_factory=session_factory, handlers={}, clock=clock)
+    assert len(dead._claim(limit=1)) == 1  # claimed, then the process "dies"
+    alive = JobRunner(
+        session_factory=session_factory,
+        handlers={"work": lambda j: ran.append(j.attempt)},
+        clock=clock,
+    )
+    assert alive.run_pending() == 0
+    clock.advance(minutes=3)
+    assert alive.run_pending() == 1
+    assert ran == [2]
+
+
+def test_two_runners_never_run_the_same_job(uow_factory, session_factory, clock):
+    queue(uow_factory, "count", 60)
+    runs: list[int] = []
+    lock = threading.Lock()
+
+    def count(job: QueuedJob) -> None:
+        with lock:
+            runs.append(job.id)
+
+    runners = [
+        JobRunner(
+            session_factory=session_factory, handlers={"count": count}, workers=3, clock=clock
+        )
+        for _ in range(2)
+    ]
+    for runner in runners:
+        runner.start()
+    try:
+        for runner in runners:
+            assert runner.wait_idle(30)
+    finally:
+        for runner in runners:
+            runner.stop()
+    assert sorted(runs) == sorted(set(runs))
+    assert len(runs) == 60
