@@ -1,0 +1,87 @@
+"""A local, stateful stand-in for Slack: Web API server, workspace state and event driver.
+
+Slack's servers are not reachable from tests, CI or a laptop without an installed app, so this
+package plays Slack's part. ``LocalSlack`` serves the Web API on a local port (point the bot's
+``SLACK_API_URL`` / ``WebClient(base_url=...)`` at ``LocalSlack.api_url``), ``Workspace`` holds the
+users, channels, messages, files and views the bot sees and changes, and ``SlackDriver`` sends the
+bot signed slash commands, events and interactivity payloads as people's actions would.
+
+It is used by the offline test suite, by ``incidentbot demo`` (a whole incident run against the
+local workspace) and by anyone who wants to try the bot before installing it in a real workspace
+(``python -m incidentbot.emulator`` serves a workspace on its own).
+
+The emulator checks what Slack checks and answers with Slack's error codes (``not_in_channel``,
+``name_taken``, ``invalid_blocks``, ``expired_trigger_id``...), and can inject faults (rate limits,
+5xx, timeouts, dropped connections) to test the bot's resilience. It never sends events on its
+own (not even for the bot's own API calls); only ``SlackDriver`` does.
+
+Typical use::
+
+    with LocalSlack() as slack:
+        client = slack.client()                  # WebClient with the bot token
+        driver = slack.driver(app_url, secret)   # the bot's POST /slack/events URL
+        driver.command("alice", "#incidents", "declare Database down")
+        slack.workspace.messages("#incidents")
+"""
+
+from .blockkit import state_values, validate_blocks, validate_view
+from .driver import (
+    VERIFICATION_TOKEN,
+    Delivery,
+    DriverResponse,
+    EmulatorError,
+    SlackDriver,
+    mention,
+)
+from .server import LocalSlack
+from .workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    DEFAULT_BOT_TOKEN,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TEAM_NAME,
+    Call,
+    Channel,
+    Ephemeral,
+    Fault,
+    File,
+    Message,
+    SlackError,
+    User,
+    ViewRecord,
+    Workspace,
+)
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_NAME",
+    "BOT_USER_ID",
+    "DEFAULT_BOT_TOKEN",
+    "TEAM_DOMAIN",
+    "TEAM_ID",
+    "TEAM_NAME",
+    "VERIFICATION_TOKEN",
+    "Call",
+    "Channel",
+    "Delivery",
+    "DriverResponse",
+    "EmulatorError",
+    "Ephemeral",
+    "Fault",
+    "File",
+    "LocalSlack",
+    "Message",
+    "SlackDriver",
+    "SlackError",
+    "User",
+    "ViewRecord",
+    "Workspace",
+    "mention",
+    "state_values",
+    "validate_blocks",
+    "validate_view",
+]
