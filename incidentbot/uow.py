@@ -44,7 +44,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed without expiring what was loaded, so
+        # objects read here stay readable (detached) after the block.
         self.session.close()
 
     def now(self) -> datetime:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot import db
+from incidentbot.local import LocalStack
 from incidentbot.uow import UnitOfWork
 from tests.databases import database_url
 
@@ -51,3 +52,10 @@ def clock() -> Clock:
 @pytest.fixture
 def uow_factory(session_factory: sessionmaker[Session], clock: Clock):  # type: ignore[no-untyped-def]
     return partial(UnitOfWork, session_factory, clock=clock)
+
+
+@pytest.fixture
+def stack(db_url: str) -> Iterator[LocalStack]:
+    """The bot on its real HTTP server, talking to a fresh local Slack workspace."""
+    with LocalStack(database_url=db_url, timezone="America/Los_Angeles") as running:
+        yield running

@@ -123,6 +123,7 @@ class SlackDriver:
         self.timeout = timeout
         self.deliveries: list[Delivery] = []
         self.last_delivery: Delivery | None = None
+        self._submissions: dict[str, dict[str, Any]] = {}
         self._event_counter = itertools.count(1)
 
     # ------------------------------------------------------------------ low level
@@ -598,10 +599,18 @@ class SlackDriver:
             "is_enterprise_install": False,
             "enterprise": None,
         }
+        self._submissions[view_id] = payload
         response = self._interactive(payload)
         if response.status == 200:
             self._apply_view_answer(record, response)
         return response
+
+    def resubmit_view(self, view_id: str) -> DriverResponse:
+        """Send a view's last submission again, unchanged: a double click on Submit, or Slack
+        resending a submission whose acknowledgement it did not get."""
+        if view_id not in self._submissions:
+            raise EmulatorError(f"view {view_id} was never submitted")
+        return self._interactive(self._submissions[view_id])
 
     def _apply_view_answer(self, record: ViewRecord, response: DriverResponse) -> None:
         try:

@@ -1,0 +1,108 @@
+"""The bot wired to the local Slack workspace, on real ports: for tests, the demo and trying it.
+
+``LocalStack`` starts the emulated Slack Web API, the bot's runtime with settings pointing at it,
+and the bot's HTTP server (waitress, as ``serve`` uses); its driver then sends the bot signed
+requests exactly as Slack would.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from waitress.server import create_server
+
+from incidentbot.config import Settings
+from incidentbot.emulator import LocalSlack, SlackDriver, Workspace
+from incidentbot.runtime import Runtime, create_runtime
+from incidentbot.web import create_web_app
+
+LOCAL_SIGNING_SECRET = "local-signing-secret"
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        templates_dir: Path | None = None,
+        timezone: str = "UTC",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        workspace: Workspace | None = None,
+        **settings: Any,
+    ) -> None:
+        self._database_url = database_url
+        self._templates_dir = templates_dir
+        self._timezone = timezone
+        self._host = host
+        self._port = port
+        self._settings = settings
+        self.slack = LocalSlack(workspace)
+        self.runtime: Runtime
+        self.driver: SlackDriver
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._app: Any = None
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.slack.workspace
+
+    def start(self) -> LocalStack:
+        self.slack.start()
+
+        def app(environ: dict, start_response: Any) -> Any:
+            # The server must exist (to know its port) before the app that links to it.
+            return self._app(environ, start_response)
+
+        self._server = create_server(app, host=self._host, port=self._port, threads=8)
+        port = self._server.effective_port
+        self.base_url = f"http://{self._host}:{port}"
+        self.settings = Settings(
+            database_url=self._database_url,
+            slack_bot_token=self.slack.bot_token,
+            slack_signing_secret=LOCAL_SIGNING_SECRET,
+            slack_api_url=self.slack.api_url,
+            base_url=self.base_url,
+            timezone=self._timezone,
+            templates_dir=self._templates_dir,
+            **self._settings,
+        )
+        self.runtime = create_runtime(self.settings)
+        self._app = create_web_app(self.runtime)
+        self.runtime.start()
+        self._thread = threading.Thread(
+            target=self._server.run, name="incidentbot-http", daemon=True
+        )
+        self._thread.start()
+        self.app_url = f"{self.base_url}/slack/events"
+        self.driver = self.slack.driver(self.app_url, LOCAL_SIGNING_SECRET)
+        return self
+
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every queued Slack job has run."""
+        if not self.runtime.jobs.wait_idle(timeout):
+            raise TimeoutError(f"jobs still pending after {timeout} s")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if hasattr(self, "runtime"):
+            self.runtime.stop()
+        self.slack.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
