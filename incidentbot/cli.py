@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Migrations announce every plugin at INFO; what they did is enough.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "demo":
+        # The demo's output is the story; only trouble should interrupt it.
+        logging.getLogger().setLevel(logging.WARNING)
     from incidentbot.errors import IncidentError
 
     try:

@@ -32,6 +32,7 @@ INVITE = "channel.invite"
 GENERATE_POSTMORTEM = "postmortem.generate"
 UPLOAD_POSTMORTEM = "postmortem.upload"
 CAPTURE_DETAILS = "timeline.capture_details"
+BRIEF_NEWCOMER = "channel.brief_newcomer"
 
 
 class RetryLater(Exception):

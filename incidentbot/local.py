@@ -16,7 +16,9 @@ from waitress.server import create_server
 
 from incidentbot.config import Settings
 from incidentbot.emulator import LocalSlack, SlackDriver, Workspace
+from incidentbot.models import utcnow
 from incidentbot.runtime import Runtime, create_runtime
+from incidentbot.uow import Clock
 from incidentbot.web import create_web_app
 
 LOCAL_SIGNING_SECRET = "local-signing-secret"
@@ -32,6 +34,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 0,
         workspace: Workspace | None = None,
+        clock: Clock = utcnow,
         **settings: Any,
     ) -> None:
         self._database_url = database_url
@@ -40,7 +43,8 @@ class LocalStack:
         self._host = host
         self._port = port
         self._settings = settings
-        self.slack = LocalSlack(workspace)
+        self._clock = clock
+        self.slack = LocalSlack(workspace or Workspace(clock=lambda: clock().timestamp()))
         self.runtime: Runtime
         self.driver: SlackDriver
         self._server: Any = None
@@ -71,7 +75,7 @@ class LocalStack:
             templates_dir=self._templates_dir,
             **self._settings,
         )
-        self.runtime = create_runtime(self.settings)
+        self.runtime = create_runtime(self.settings, clock=self._clock)
         self._app = create_web_app(self.runtime)
         self.runtime.start()
         self._thread = threading.Thread(

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidentbot import db
 from incidentbot.config import Settings
 from incidentbot.jobs import JobRunner
+from incidentbot.models import utcnow
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.app import build_app
 from incidentbot.slack.client import make_client
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.directory import Directory
 from incidentbot.slack.effects import Effects
-from incidentbot.uow import UnitOfWork
+from incidentbot.uow import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Runtime:
         self.engine.dispose()
 
 
-def create_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def create_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
     """Everything one process needs; call ``start()`` to begin running queued Slack work."""
     engine = db.make_engine(settings.database_url)
     if migrate:
@@ -64,7 +65,7 @@ def create_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         if runner_ref:
             runner_ref[0].wake()
 
-    uow_factory = partial(UnitOfWork, session_factory, on_jobs_committed=wake_runner)
+    uow_factory = partial(UnitOfWork, session_factory, clock=clock, on_jobs_committed=wake_runner)
     client = make_client(settings)
     renderer = PostmortemRenderer(
         zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
@@ -79,6 +80,7 @@ def create_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         session_factory=session_factory,
         handlers=Effects(deps=deps, client=client).handlers(),
         workers=settings.job_workers,
+        clock=clock,
     )
     runner_ref.append(runner)
     bolt = build_app(deps, client=client)

@@ -75,6 +75,7 @@ class Effects:
             jobs.GENERATE_POSTMORTEM: self.generate_postmortem,
             jobs.UPLOAD_POSTMORTEM: self.upload_postmortem,
             jobs.CAPTURE_DETAILS: self.capture_details,
+            jobs.BRIEF_NEWCOMER: self.brief_newcomer,
         }
 
     def _incident(self, incident_id: int | None) -> Incident:
@@ -267,6 +268,34 @@ class Effects:
         incident = self._incident(job.incident_id)
         if incident.channel_id is not None:
             self._invite(incident.channel_id, str(job.payload["user_id"]))
+
+    def brief_newcomer(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        if incident.channel_id is None:
+            return
+        summary = blocks.summary_blocks(
+            incident, base_url=self._settings.base_url, zone=self._settings.timezone
+        )
+        intro = {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "Welcome to the incident. Here is where things stand; "
+                "`/incident help` lists what you can do here.",
+            },
+        }
+        try:
+            with slack_call():
+                self._client.chat_postEphemeral(
+                    channel=incident.channel_id,
+                    user=str(job.payload["user_id"]),
+                    text=blocks.summary_text(incident),
+                    blocks=[intro, *summary],
+                )
+        except SlackApiError as error:
+            # They may have left again already; a briefing is not worth retrying.
+            if error.response.get("error") != "user_not_in_channel":
+                raise
 
     def capture_details(self, job: QueuedJob) -> None:
         channel_id, ts = str(job.payload["channel_id"]), str(job.payload["ts"])

@@ -16,7 +16,7 @@ def register(app: App, deps: Deps) -> None:
         run = SUBCOMMANDS.get(invocation.name, unknown)
         reply = run(invocation, deps)
         if reply.text:
-            ack(text=reply.text)
+            ack(text=reply.text, response_type="ephemeral")
         else:
             ack()
         if reply.then is not None:

@@ -3,8 +3,9 @@
 from slack_bolt import App
 
 from incidentbot.slack.deps import Deps
-from incidentbot.slack.events import capture
+from incidentbot.slack.events import capture, members
 
 
 def register(app: App, deps: Deps) -> None:
     capture.register(app, deps)
+    members.register(app, deps)

@@ -1,0 +1,27 @@
+"""Someone joining an incident's channel late gets a private briefing of where things stand."""
+
+from __future__ import annotations
+
+from slack_bolt import App, BoltContext
+
+from incidentbot import jobs
+from incidentbot.errors import NotInIncidentChannel
+from incidentbot.services import incident_in_channel
+from incidentbot.slack.deps import Deps
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.event("member_joined_channel")
+    def member_joined(event: dict, context: BoltContext) -> None:
+        user_id, channel_id = event.get("user"), event.get("channel")
+        if not user_id or not channel_id or user_id == context.bot_user_id:
+            return
+        with deps.uow_factory() as uow:
+            try:
+                incident = incident_in_channel(uow=uow, channel_id=channel_id)
+            except NotInIncidentChannel:
+                return
+            if not incident.is_open:
+                return
+            uow.enqueue(jobs.BRIEF_NEWCOMER, incident=incident, user_id=user_id)
+            uow.commit()

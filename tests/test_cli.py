@@ -1,0 +1,207 @@
+"""The ``incidentbot`` command as operators use it: real processes, real ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+import pytest
+import yaml
+
+from incidentbot.emulator import LocalSlack
+
+INCIDENTBOT = [sys.executable, "-m", "incidentbot"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENTBOT_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(values)
+    return env
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.stderr.read().decode()}")
+        try:
+            with urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    raise AssertionError("serve did not answer /healthz in time")
+
+
+def test_serve_answers_healthz_and_handles_signed_slack_requests(db_url, tmp_path: Path):
+    port = free_port()
+    with LocalSlack() as slack:
+        env = clean_env(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_SIGNING_SECRET="serve-test-secret",
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=db_url,
+            INCIDENTBOT_BASE_URL=f"http://127.0.0.1:{port}",
+        )
+        process = subprocess.Popen(
+            [*INCIDENTBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
+            driver = slack.driver(f"http://127.0.0.1:{port}/slack/events", "serve-test-secret")
+            assert driver.command("dana", "#general", "declare Served for real").status == 200
+            forged = slack.driver(f"http://127.0.0.1:{port}/slack/events", "wrong-secret")
+            assert forged.command("dana", "#general", "declare Forged").status == 401
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if slack.workspace.channel_by_name("inc-1-served-for-real"):
+                    break
+                time.sleep(0.1)
+            channel = slack.workspace.channel_by_name("inc-1-served-for-real")
+            assert channel is not None and "UDANA" in slack.workspace.members(channel.id)
+            assert not any(c.name.startswith("inc-2") for c in slack.workspace.channels())
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "INCIDENTBOT_TIMEZONE": "Mars",
+            },
+            "INCIDENTBOT_TIMEZONE",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "mysql://x"},
+            "DATABASE_URL",
+        ),
+    ],
+)
+def test_a_missing_or_malformed_setting_stops_serve_with_one_line(env, names, tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "serve", "--port", str(free_port())],
+        env=clean_env(**env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and names in lines[0]
+    assert "xoxb-1" not in result.stderr
+
+
+def test_settings_are_read_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-1\nINCIDENTBOT_CHANNEL_PREFIX=Bad Prefix\n"
+    )
+    result = subprocess.run(
+        [*INCIDENTBOT, "manifest"], env=clean_env(), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "INCIDENTBOT_CHANNEL_PREFIX" in result.stderr
+
+
+def test_manifest_is_yaml_with_an_escaped_slash_command(tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "manifest"],
+        env=clean_env(INCIDENTBOT_BASE_URL="https://incidents.example.com"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    manifest = yaml.safe_load(result.stdout)
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/incident" and command["should_escape"] is True
+    assert command["url"] == "https://incidents.example.com/slack/events"
+    assert "pin_added" in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
+    from incidentbot import services
+
+    with uow_factory() as uow:
+        services.declare_incident(uow=uow, title="Rendered from the CLI", declared_by="UALICE")
+        uow.commit()
+    for fmt, marker in (("md", "# INC-1: Rendered from the CLI"), ("html", "<h1")):
+        result = subprocess.run(
+            [*INCIDENTBOT, "postmortem", "render", "1", "--format", fmt],
+            env=clean_env(DATABASE_URL=db_url),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert marker in result.stdout
+    missing = subprocess.run(
+        [*INCIDENTBOT, "postmortem", "render", "99"],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and "no incident number 99" in missing.stderr
+
+
+def test_db_upgrade_reports_success(db_url, tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "db", "upgrade"],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and "newest revision" in result.stdout
+
+
+def test_demo_plays_an_incident_and_writes_its_postmortem(tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "demo", "--out", str(tmp_path / "out")],
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    markdown = (tmp_path / "out" / "INC-1-postmortem.md").read_text()
+    html = (tmp_path / "out" / "INC-1-postmortem.html").read_text()
+    assert markdown.startswith("# INC-1: Checkout API returning 500s")
+    for shown in (
+        "Checkout error rate alert fired",
+        "Deploy checkout-api 2026.11.27-3",
+        "Rolling back checkout-api",
+        "Add canary analysis",
+        "Time to resolve",
+    ):
+        assert shown in markdown and shown in html
+    assert "/incident note at" in result.stdout and "Postmortem draft for INC-1" in result.stdout
+    assert str(tmp_path / "out") in result.stdout
