@@ -35,6 +35,11 @@ class Settings:
     command: str = "/incident"
     job_workers: int = 4
 
+    @property
+    def link_secret(self) -> str:
+        """What page links are signed with: the signing secret, or the bot token in Socket Mode."""
+        return self.slack_signing_secret or self.slack_bot_token or ""
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
 

@@ -166,7 +166,7 @@ HELP = """*`/incident` commands*
 • `/incident action <text> [@owner] [due <date>]` files an action item
 • `/incident resolve [<text>]`, `/incident close`, `/incident reopen`
 • `/incident postmortem` generates the postmortem draft now
-• `/incident list` shows open incidents
+• `/incident list` shows open incidents; `/incident link` gives you a link to the web pages
 Pin a message or react with :pushpin: to add it to the timeline."""
 
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, abort, g, make_response, redirect, render_tem
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from incidentbot import services
+from incidentbot import links, services
 from incidentbot.errors import IncidentError
 from incidentbot.models import Incident, Status
 from incidentbot.runtime import Runtime
@@ -18,7 +18,6 @@ from incidentbot.services.people import people_by_id
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.text import mention_to_plain
 from incidentbot.timeparse import format_moment
-from incidentbot.web import access
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
@@ -30,8 +29,7 @@ SECURITY_HEADERS = {
 
 def register(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
-    secret = settings.slack_signing_secret or ""
-    shared = None  # INCIDENTBOT_WEB_TOKEN arrives with the web pages issue
+    secret = settings.link_secret
 
     @app.after_request
     def secure(response: Response) -> Response:
@@ -44,24 +42,22 @@ def register(app: Flask, runtime: Runtime) -> None:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             token = request.args.get("token")
             if token:
-                viewer = access.check_token(token, secret=secret, shared_token=shared)
+                viewer = links.check_token(token, secret=secret)
                 if viewer is None:
                     return _unauthorized()
                 # Drop the token from the address bar; the cookie carries it from now on.
                 response = redirect(request.path, code=303)
                 response.set_cookie(
-                    access.COOKIE,
+                    links.COOKIE,
                     token,
-                    max_age=access.DEFAULT_LIFETIME,
+                    max_age=links.DEFAULT_LIFETIME,
                     httponly=True,
                     samesite="Lax",
                     secure=settings.base_url.startswith("https://"),
                 )
                 return response
-            cookie = request.cookies.get(access.COOKIE)
-            viewer = (
-                access.check_token(cookie, secret=secret, shared_token=shared) if cookie else None
-            )
+            cookie = request.cookies.get(links.COOKIE)
+            viewer = links.check_token(cookie, secret=secret) if cookie else None
             if viewer is None:
                 return _unauthorized()
             g.viewer = viewer

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from incidentbot import services
-from incidentbot.errors import IncidentError
+from incidentbot import links, services
+from incidentbot.errors import IncidentError, NotInIncidentChannel
 from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
 from incidentbot.text import parse_user_mentions, safe_for_slack, split_mention
@@ -294,6 +294,21 @@ def list_open(invocation: Invocation, deps: Deps) -> Reply:
         return Reply(blocks.incident_list(incidents, now=uow.now()))
 
 
+def link(invocation: Invocation, deps: Deps) -> Reply:
+    """A private link to the web pages, signed for this person and valid for a day."""
+    base = deps.settings.base_url
+    token = links.issue_token(secret=deps.settings.link_secret, user_id=invocation.user_id)
+    with deps.uow_factory() as uow:
+        try:
+            incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        except NotInIncidentChannel:
+            return Reply(f"<{base}/?token={token}|Open the incidents page> (valid for 24 hours).")
+        return Reply(
+            f"<{base}/incidents/{incident.number}?token={token}|Open INC-{incident.number}'s page> "
+            "(valid for 24 hours, just for you)."
+        )
+
+
 def help_(invocation: Invocation, deps: Deps) -> Reply:
     return Reply(blocks.HELP)
 
@@ -322,5 +337,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "reopen": reopen,
     "postmortem": postmortem,
     "list": list_open,
+    "link": link,
     "help": help_,
 }

@@ -1,7 +1,7 @@
-"""Who may see the pages: signed, expiring links bound to a Slack user, or a shared token.
+"""Signed, expiring links to the web pages, bound to the Slack user they were given to.
 
-A link carries ``?token=<user>.<expires>.<signature>``; following it stores the same token in an
-HttpOnly cookie, so the pages behind it open without a token in every URL.
+A link carries ``?token=<user>.<expires>.<signature>``; the web side checks it, and keeps it in
+an HttpOnly cookie so the pages behind it open without a token in every URL.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def _sign(secret: str, message: str) -> str:
 
 
 def issue_token(*, secret: str, user_id: str, lifetime: int = DEFAULT_LIFETIME) -> str:
+    """A token for ``user_id`` that expires after ``lifetime`` seconds."""
     expires = int(time.time()) + lifetime
     return f"{user_id}.{expires}.{_sign(secret, f'{user_id}.{expires}')}"
 
