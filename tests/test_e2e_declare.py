@@ -127,3 +127,19 @@ def test_list_shows_open_incidents(stack: LocalStack):
     stack.driver.command("erik", "#general", "list")
     listing = ephemeral_texts(stack, "erik", "#general")[-1]
     assert "INC-1" in listing and f"<#{channel.id}>" in listing
+
+
+def test_mass_mentions_in_titles_and_updates_never_ping(stack: LocalStack):
+    channel = declare(stack, "<!channel> DB down <!subteam^S123|@oncall> <!here>")
+    stack.driver.command("alice", channel.id, "update <!everyone> still down @here")
+    stack.driver.command("alice", channel.id, "summary <!channel> summary")
+    stack.settle()
+    shown = [m.text + str(m.blocks) for m in stack.workspace.messages(channel.id)]
+    shown += [m.text + str(m.blocks) for m in stack.workspace.messages("#incidents")]
+    announcement = stack.workspace.messages("#incidents")[-1]
+    shown += [m.text for m in stack.workspace.replies("#incidents", announcement.ts)]
+    shown += ephemeral_texts(stack, "alice")
+    for text in shown:
+        for ping in ("<!channel>", "<!here>", "<!everyone>", "<!subteam^", " @here"):
+            assert ping not in text, text
+    assert any("DB down" in text for text in shown)

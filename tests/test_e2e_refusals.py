@@ -92,3 +92,48 @@ def test_healthz_answers_once_the_database_is_current(stack):
     with urlopen(f"{stack.base_url}/healthz") as answer:
         assert answer.status == 200
         assert json.loads(answer.read()) == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"payload=%7Bx", "application/x-www-form-urlencoded"),
+        (b"payload=%5B%5D", "application/x-www-form-urlencoded"),
+        (b"hello", "text/plain"),
+    ],
+)
+def test_malformed_bodies_are_refused_before_any_listener_runs(stack, body, content_type):
+    response = stack.driver.raw(body, content_type=content_type)
+    assert response.status == 400
+    assert counts(stack) == (0, 0, 0)
+
+
+def test_a_body_that_is_not_utf8_is_refused(stack):
+    # Slack signs text; such a body cannot carry a valid signature, and must still not be a 500.
+    response = stack.driver.raw(b"\xff\xfe", content_type="application/json", signature="none")
+    assert response.status == 400
+
+
+def test_an_oversized_body_gets_413_and_the_server_keeps_serving(stack):
+    response = stack.driver.raw(b"x" * (1024 * 1024 + 1), content_type="application/json")
+    assert response.status == 413
+    assert stack.driver.command("bob", "#general", "help").status == 200
+
+
+def test_a_view_submission_without_a_user_changes_nothing(stack):
+    import json as _json
+    from urllib.parse import urlencode
+
+    payload = {
+        "type": "view_submission",
+        "view": {"type": "modal", "callback_id": "declare_incident", "id": "V1", "state": {}},
+    }
+    response = stack.driver.raw(
+        urlencode({"payload": _json.dumps(payload)}).encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status == 200
+    stack.settle()
+    assert counts(stack) == (0, 0, 0)

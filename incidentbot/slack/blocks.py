@@ -8,7 +8,7 @@ from datetime import datetime
 
 from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
 from incidentbot.slack import ids
-from incidentbot.text import safe_for_slack
+from incidentbot.text import neutralize_mentions, safe_for_slack
 from incidentbot.timeparse import format_moment
 
 SEVERITY_EMOJI = {
@@ -91,8 +91,9 @@ def summary_text(incident: Incident) -> str:
 
 
 def _header(incident: Incident) -> str:
-    # Header blocks are plain text (no mentions possible) and capped at 150 characters.
-    text = f"{incident_label(incident)}: {incident.title}"
+    # Header blocks are plain text (Slack never pings from them) and capped at 150 characters;
+    # the markup is still neutralised so readers do not see raw control sequences.
+    text = f"{incident_label(incident)}: {neutralize_mentions(incident.title)}"
     return text if len(text) <= 150 else text[:149] + "…"
 
 

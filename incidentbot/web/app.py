@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -18,13 +20,40 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def malformed(mimetype: str, body: bytes) -> str | None:
+    """Why a body cannot be a Slack request, checked before Bolt parses it (None if it can)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    if mimetype == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return "body is not JSON"
+        return None if isinstance(parsed, dict) else "body is not a JSON object"
+    if mimetype == "application/x-www-form-urlencoded":
+        payload = parse_qs(text).get("payload")
+        if payload is None:
+            return None
+        try:
+            parsed = json.loads(payload[0])
+        except ValueError:
+            return "payload is not JSON"
+        return None if isinstance(parsed, dict) else "payload is not a JSON object"
+    return "content type must be application/json or application/x-www-form-urlencoded"
+
+
 def create_web_app(runtime: Runtime) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     slack = SlackRequestHandler(runtime.bolt)
 
     @app.post("/slack/events")
-    def slack_events() -> Response:
+    def slack_events() -> Response | tuple[Response, int]:
+        problem = malformed(request.mimetype, request.get_data())
+        if problem is not None:
+            return jsonify(ok=False, error=problem), 400
         return slack.handle(request)
 
     @app.get("/healthz")

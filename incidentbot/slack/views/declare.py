@@ -38,7 +38,10 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.DECLARE_VIEW)
     def declare_submitted(ack: Ack, body: dict, view: dict) -> None:
         form = read_form(view)
-        user_id = body["user"]["id"]
+        user_id = (body.get("user") or {}).get("id")
+        if not user_id or not view.get("id"):
+            ack()
+            return
         try:
             clean_title(form["title"])
             severity = Severity(form["severity"])
