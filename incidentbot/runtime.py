@@ -18,7 +18,7 @@ from incidentbot.jobs import JobRunner
 from incidentbot.models import utcnow
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.app import build_app
-from incidentbot.slack.client import make_client
+from incidentbot.slack.client import make_client, make_interactive_client
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.directory import Directory
 from incidentbot.slack.effects import Effects
@@ -67,14 +67,16 @@ def create_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = u
 
     uow_factory = partial(UnitOfWork, session_factory, clock=clock, on_jobs_committed=wake_runner)
     client = make_client(settings)
+    interactive_client = make_interactive_client(settings)
     renderer = PostmortemRenderer(
         zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
     )
     deps = Deps(
         settings=settings,
         uow_factory=uow_factory,
-        directory=Directory(client=client, uow_factory=uow_factory),
+        directory=Directory(client=interactive_client, uow_factory=uow_factory),
         renderer=renderer,
+        interactive_client=interactive_client,
     )
     runner = JobRunner(
         session_factory=session_factory,

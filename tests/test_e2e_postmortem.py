@@ -9,17 +9,7 @@ from zoneinfo import ZoneInfo
 from incidentbot.local import LocalStack
 from incidentbot.models import Postmortem
 from tests.e2e import declare, ephemeral_texts, mention
-
-CONTRACT_SECTIONS = [
-    "Summary",
-    "Impact",
-    "Timeline",
-    "Root causes and contributing factors",
-    "Resolution",
-    "Detection",
-    "Action items",
-    "Lessons learned",
-]
+from tests.test_postmortem import SECTIONS as CONTRACT_SECTIONS
 
 
 def uploaded_postmortems(stack: LocalStack, channel_id: str) -> list[tuple[str, str]]:

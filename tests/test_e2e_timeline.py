@@ -142,3 +142,25 @@ def test_someone_joining_late_is_briefed_privately(stack: LocalStack):
     (briefing,) = stack.workspace.ephemerals("UERIK", channel.id)
     assert "Welcome to the incident" in str(briefing.blocks) and "SEV2" in str(briefing.blocks)
     assert not stack.workspace.ephemerals("UERIK", "#general")
+
+
+def test_a_rate_limited_lookup_before_the_ack_fails_fast_and_explains(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    stack.driver.join("chandra", channel.id)
+    stack.workspace.inject_fault("users.info", status=429, retry_after=30)
+    response = stack.driver.command("chandra", channel.id, "note at 0:01 cache went cold")
+    assert response.status == 200
+    assert "try again" in ephemeral_texts(stack, "chandra", channel.id)[-1]
+    lookups = [c for c in stack.workspace.calls("users.info") if c.params.get("user") == "UCHANDRA"]
+    assert len(lookups) == 1  # not retried while Slack waits for the acknowledgement
+    assert entries(stack, EntryKind.NOTE) == []
+
+
+def test_a_rate_limited_post_after_the_ack_is_retried_and_lands(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    stack.workspace.inject_fault("chat.postMessage", status=429, retry_after=1)
+    stack.driver.command("alice", channel.id, "note survived a rate limit")
+    stack.settle()
+    assert any("survived a rate limit" in m.text for m in stack.workspace.messages(channel.id))
+    statuses = [c.status for c in stack.workspace.calls("chat.postMessage")]
+    assert 429 in statuses

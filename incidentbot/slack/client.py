@@ -13,8 +13,8 @@ from incidentbot.config import Settings
 
 
 def make_client(settings: Settings) -> WebClient:
-    """Retries connection errors, 5xx and 429 (honouring Retry-After), a bounded number of times."""
-    client = WebClient(
+    """For background jobs: retries connection errors, 5xx and 429 (honouring Retry-After)."""
+    return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url or WebClient.BASE_URL,
         timeout=10,
@@ -24,4 +24,14 @@ def make_client(settings: Settings) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-    return client
+
+
+def make_interactive_client(settings: Settings) -> WebClient:
+    """For calls made before acknowledging a request: Slack allows 3 seconds in all, so this
+    fails fast rather than waiting out a Retry-After."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=2,
+        retry_handlers=[],
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_sdk import WebClient
+
 from incidentbot.config import Settings
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.directory import Directory
@@ -16,3 +18,5 @@ class Deps:
     uow_factory: UnitOfWorkFactory
     directory: Directory
     renderer: PostmortemRenderer
+    # Fails fast: for the few Slack calls made before a request is acknowledged.
+    interactive_client: WebClient

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from incidentbot.slack.commands.subcommands import SUBCOMMANDS, Invocation, unknown
 from incidentbot.slack.deps import Deps
@@ -11,8 +10,8 @@ from incidentbot.slack.deps import Deps
 
 def register(app: App, deps: Deps) -> None:
     @app.command(deps.settings.command)
-    def incident_command(ack: Ack, command: dict, client: WebClient) -> None:
-        invocation = Invocation.from_payload(command, client=client)
+    def incident_command(ack: Ack, command: dict) -> None:
+        invocation = Invocation.from_payload(command)
         run = SUBCOMMANDS.get(invocation.name, unknown)
         reply = run(invocation, deps)
         if reply.text:

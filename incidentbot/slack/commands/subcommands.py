@@ -1,7 +1,8 @@
 """One function per ``/incident`` subcommand: parse the words, call one service, say what happened.
 
-People are looked up in Slack (names, time zones) before the unit of work opens, so that no
-Slack call runs while the database transaction is held.
+People are looked up in Slack only when the command needs it now (a time zone, checking that a
+mentioned person exists), before the unit of work opens so no Slack call runs while the database
+transaction is held; names for the postmortem are looked up later, by its job.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from slack_sdk import WebClient
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError, NotInIncidentChannel
@@ -28,10 +27,9 @@ class Invocation:
     channel_id: str
     trigger_id: str | None
     response_url: str | None
-    client: WebClient
 
     @classmethod
-    def from_payload(cls, command: dict, *, client: WebClient) -> Invocation:
+    def from_payload(cls, command: dict) -> Invocation:
         text = (command.get("text") or "").strip()
         name, _, args = text.partition(" ")
         return cls(
@@ -41,7 +39,6 @@ class Invocation:
             channel_id=command.get("channel_id") or "",
             trigger_id=command.get("trigger_id"),
             response_url=command.get("response_url"),
-            client=client,
         )
 
 
@@ -60,7 +57,7 @@ def declare(invocation: Invocation, deps: Deps) -> Reply:
     if not invocation.args:
         return Reply(
             text=None,
-            then=lambda: invocation.client.views_open(
+            then=lambda: deps.interactive_client.views_open(
                 trigger_id=invocation.trigger_id,
                 view=blocks.declare_modal(
                     declared_by=invocation.user_id,
@@ -68,7 +65,6 @@ def declare(invocation: Invocation, deps: Deps) -> Reply:
                 ),
             ),
         )
-    deps.directory.ensure([invocation.user_id])
     with deps.uow_factory() as uow:
         incident = services.declare_incident(
             uow=uow,
@@ -183,7 +179,6 @@ def note(invocation: Invocation, deps: Deps) -> Reply:
                 f"Added to the INC-{incident.number} timeline at "
                 f"{format_moment(entry.occurred_at, zone)}."
             )
-    deps.directory.ensure([invocation.user_id])
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.add_note(uow=uow, incident=incident, author_id=invocation.user_id, text=text)
@@ -212,7 +207,6 @@ def impact(invocation: Invocation, deps: Deps) -> Reply:
 
 
 def update(invocation: Invocation, deps: Deps) -> Reply:
-    deps.directory.ensure([invocation.user_id])
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.post_update(

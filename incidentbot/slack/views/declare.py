@@ -54,7 +54,6 @@ def register(app: App, deps: Deps) -> None:
         except ValueError:
             metadata = {}
         lead = form["lead"] or user_id
-        deps.directory.ensure({user_id, lead})
         with deps.uow_factory() as uow:
             services.declare_incident(
                 uow=uow,
