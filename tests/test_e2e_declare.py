@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from incidentbot.emulator import BOT_USER_ID
 from incidentbot.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, incident_channel, mention
@@ -143,3 +145,14 @@ def test_mass_mentions_in_titles_and_updates_never_ping(stack: LocalStack):
         for ping in ("<!channel>", "<!here>", "<!everyone>", "<!subteam^", " @here"):
             assert ping not in text, text
     assert any("DB down" in text for text in shown)
+
+
+@pytest.mark.parametrize("announce", ["#no-such-channel", "CNOSUCH1"])
+def test_a_missing_announcement_channel_is_reported_and_the_incident_still_opens(db_url, announce):
+    with LocalStack(database_url=db_url, announce_channel=announce) as stack:
+        channel = declare(stack, "Search is slow")
+        stack.driver.command("alice", channel.id, "note still works")
+        stack.settle()
+        assert any("still works" in m.text for m in stack.workspace.messages(channel.id))
+        told = ephemeral_texts(stack, "alice", "#general")[-1]
+        assert "not announced" in told and announce in told

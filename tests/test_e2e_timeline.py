@@ -164,3 +164,17 @@ def test_a_rate_limited_post_after_the_ack_is_retried_and_lands(stack: LocalStac
     assert any("survived a rate limit" in m.text for m in stack.workspace.messages(channel.id))
     statuses = [c.status for c in stack.workspace.calls("chat.postMessage")]
     assert 429 in statuses
+
+
+def test_an_action_items_due_date_is_the_last_due_in_the_text(stack: LocalStack):
+    from incidentbot.models import ActionItem
+
+    channel = declare(stack, "Search is slow")
+    owner = mention("UDANA")
+    stack.driver.command(
+        "alice", channel.id, f"action Document due diligence for vendors {owner} due 2099-03-01"
+    )
+    with stack.runtime.uow() as uow:
+        (item,) = uow.session.scalars(select(ActionItem)).all()
+        assert item.text == "Document due diligence for vendors"
+        assert (item.owner_id, item.due_date.isoformat()) == ("UDANA", "2099-03-01")

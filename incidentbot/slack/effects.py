@@ -122,20 +122,43 @@ class Effects:
             self._save(incident.id, summary_ts=posted["ts"])
             incident.summary_ts = posted["ts"]
             self._pin(incident.channel_id, posted["ts"])
+        problem = None
         if not incident.private and incident.announcement_ts is None:
+            problem = self._announce(incident)
+        reply_to = job.payload.get("reply_to")
+        if isinstance(reply_to, str) and reply_to:
+            text = (
+                f"INC-{incident.number} is open in <#{incident.channel_id}>. "
+                "Its pinned summary stays current; `/incident help` lists what you can do there."
+            )
+            if problem:
+                text += f"\n:warning: It was not announced: {problem}"
+            self._reply(reply_to, text)
+
+    def _announce(self, incident: Incident) -> str | None:
+        """Announce the incident; a misconfigured announcement channel is reported, not retried
+        (retrying would hold up every later step of the incident for nothing)."""
+        try:
             channel_id = self._announce_channel()
             text, message = blocks.announcement(incident, declared_by=incident.declared_by)
             posted = self._post_joining(channel_id, text=text, blocks=message)
-            self._save(
-                incident.id, announcement_channel_id=channel_id, announcement_ts=posted["ts"]
+        except (LookupError, SlackApiError) as error:
+            if isinstance(error, SlackApiError) and error.response.get("error") not in {
+                "channel_not_found",
+                "is_archived",
+                "method_not_supported_for_channel_type",
+                "not_in_channel",
+            }:
+                raise
+            problem = (
+                f"the announcement channel {self._settings.announce_channel} cannot be used "
+                f"({error.response.get('error') if isinstance(error, SlackApiError) else error}); "
+                "check INCIDENTBOT_ANNOUNCE_CHANNEL"
             )
-        reply_to = job.payload.get("reply_to")
-        if isinstance(reply_to, str) and reply_to:
-            self._reply(
-                reply_to,
-                f"INC-{incident.number} is open in <#{incident.channel_id}>. "
-                "Its pinned summary stays current; `/incident help` lists what you can do there.",
-            )
+            log.error("INC-%s was not announced: %s", incident.number, problem)
+            return problem
+        self._save(incident.id, announcement_channel_id=channel_id, announcement_ts=posted["ts"])
+        return None
 
     def _create_channel(self, incident: Incident) -> dict:
         base = channel_name(
@@ -195,10 +218,7 @@ class Effects:
                     return channel["id"]
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                raise LookupError(
-                    f"the announcement channel #{name} does not exist "
-                    "(INCIDENTBOT_ANNOUNCE_CHANNEL)"
-                )
+                raise LookupError(f"no channel named #{name}")
 
     def _post_joining(self, channel_id: str, **message: object) -> dict:
         """Post, joining a public channel first if the bot is not in it yet."""

@@ -216,16 +216,17 @@ def update(invocation: Invocation, deps: Deps) -> Reply:
         return Reply(f"Update posted here and announced for INC-{incident.number}.")
 
 
-_DUE = re.compile(r"\s+due\s+(?P<due>.+)$", flags=re.IGNORECASE)
+# The last " due <date>" is the due date, so "Review due process due friday" keeps its words.
+_DUE = re.compile(r"^(?P<text>.*)\s+due\s+(?P<due>.+)$", flags=re.IGNORECASE | re.DOTALL)
 
 
 def action(invocation: Invocation, deps: Deps) -> Reply:
     text = invocation.args
     due_text = None
-    match = _DUE.search(text)
+    match = _DUE.match(text)
     if match:
         due_text = match.group("due").strip()
-        text = text[: match.start()]
+        text = match.group("text")
     owners = parse_user_mentions(text)
     owner = owners[-1] if owners else None
     if owner is not None:
