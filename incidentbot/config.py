@@ -11,6 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from incidentbot.errors import IncidentError
 
 DEFAULT_ROLES = ("lead", "comms", "scribe")
+# The full Google SRE-style document for the severe incidents, a lighter one for the rest.
+DEFAULT_SEVERITY_TEMPLATES = {
+    "SEV1": "default",
+    "SEV2": "default",
+    "SEV3": "lightweight",
+    "SEV4": "lightweight",
+}
 
 
 class ConfigError(IncidentError):
@@ -32,6 +39,10 @@ class Settings:
     templates_dir: Path | None = None
     channel_prefix: str = "inc"
     roles: tuple[str, ...] = DEFAULT_ROLES
+    severity_templates: dict[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY_TEMPLATES)
+    )
+    blameless_rules: Path | None = None
     command: str = "/incident"
     job_workers: int = 4
 
@@ -156,6 +167,24 @@ def load_settings(
                 "including lead, such as lead,comms,scribe."
             )
 
+    severity_templates = dict(DEFAULT_SEVERITY_TEMPLATES)
+    if get("INCIDENTBOT_POSTMORTEM_TEMPLATES"):
+        for pair in env["INCIDENTBOT_POSTMORTEM_TEMPLATES"].split(","):
+            severity, sep, name = (part.strip() for part in pair.partition("="))
+            if not sep or severity.upper() not in severity_templates or not name:
+                raise ConfigError(
+                    "INCIDENTBOT_POSTMORTEM_TEMPLATES is malformed: expected pairs such as "
+                    "SEV1=default,SEV3=lightweight."
+                )
+            severity_templates[severity.upper()] = name
+
+    blameless_rules = get("INCIDENTBOT_BLAMELESS_RULES")
+    if blameless_rules and not Path(blameless_rules).is_file():
+        raise ConfigError(
+            f"INCIDENTBOT_BLAMELESS_RULES is malformed: expected a TOML file, and "
+            f"{blameless_rules!r} is not a file."
+        )
+
     return Settings(
         database_url=database_url,
         slack_bot_token=bot_token,
@@ -168,4 +197,6 @@ def load_settings(
         templates_dir=Path(templates_dir) if templates_dir else None,
         channel_prefix=prefix,
         roles=roles,
+        severity_templates=severity_templates,
+        blameless_rules=Path(blameless_rules) if blameless_rules else None,
     )

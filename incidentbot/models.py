@@ -101,6 +101,24 @@ class ActionStatus(enum.StrEnum):
     DONE = "done"
 
 
+class ActionKind(enum.StrEnum):
+    """What a follow-up does, as in the Google SRE book's postmortem action item table."""
+
+    PREVENT = "prevent"
+    MITIGATE = "mitigate"
+    DETECT = "detect"
+    PROCESS = "process"
+    OTHER = "other"
+
+
+class DocumentStatus(enum.StrEnum):
+    """Where the postmortem document is in its review."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in review"
+    FINAL = "final"
+
+
 class Incident(Base):
     __tablename__ = "incidents"
 
@@ -128,6 +146,11 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    # None: the default for the incident's severity.
+    postmortem_template: Mapped[str | None] = mapped_column(String(100))
+    postmortem_status: Mapped[str] = mapped_column(
+        String(16), default=DocumentStatus.DRAFT, server_default=DocumentStatus.DRAFT.value
+    )
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="incident", order_by="RoleAssignment.id", cascade="all, delete-orphan"
@@ -214,6 +237,8 @@ class ActionItem(Base):
     text: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default=ActionStatus.OPEN)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
