@@ -33,6 +33,8 @@ GENERATE_POSTMORTEM = "postmortem.generate"
 UPLOAD_POSTMORTEM = "postmortem.upload"
 CAPTURE_DETAILS = "timeline.capture_details"
 BRIEF_NEWCOMER = "channel.brief_newcomer"
+ASK_IMPACT_START = "incident.ask_impact_start"
+SETTLE_PROMPT = "channel.settle_prompt"
 
 
 class RetryLater(Exception):

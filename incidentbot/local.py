@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from incidentbot.config import Settings
@@ -49,6 +50,7 @@ class LocalStack:
         self.driver: SlackDriver
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._app: Any = None
 
     @property
@@ -78,13 +80,17 @@ class LocalStack:
         self.runtime = create_runtime(self.settings, clock=self._clock)
         self._app = create_web_app(self.runtime)
         self.runtime.start()
-        self._thread = threading.Thread(
-            target=self._server.run, name="incidentbot-http", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, name="incidentbot-http", daemon=True)
         self._thread.start()
         self.app_url = f"{self.base_url}/slack/events"
         self.driver = self.slack.driver(self.app_url, LOCAL_SIGNING_SECRET)
         return self
+
+    def _serve(self) -> None:
+        # waitress's run() loops until its sockets are closed under it, which it reports as an
+        # error; looping in short slices lets stop() end it cleanly first.
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until every queued Slack job has run."""
@@ -92,10 +98,12 @@ class LocalStack:
             raise TimeoutError(f"jobs still pending after {timeout} s")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
         if self._thread is not None:
+            self._stopping.set()
             self._thread.join(timeout=5)
+        if self._server is not None:
+            self._server.task_dispatcher.shutdown()
+            wasyncore.close_all(self._server._map)
         if hasattr(self, "runtime"):
             self.runtime.stop()
         self.slack.stop()

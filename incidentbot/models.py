@@ -93,6 +93,7 @@ class EntryKind(enum.StrEnum):
     UPDATE = "update"
     SUMMARY = "summary"
     IMPACT = "impact"
+    IMPACT_START = "impact start"
     POSTMORTEM = "postmortem"
 
 

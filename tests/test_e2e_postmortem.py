@@ -64,7 +64,9 @@ def test_close_uploads_the_postmortem_with_every_section_and_metric(stack: Local
         (stored,) = uow.session.query(Postmortem).all()
         assert (stored.version, stored.trigger, stored.generated_by) == (1, "close", "UALICE")
         assert stored.markdown == markdown and stored.slack_file_id
-    assert "closed" in ephemeral_texts(stack, "alice", channel.id)[-1]
+    told = ephemeral_texts(stack, "alice", channel.id)
+    assert "is closed" in told[-2]
+    assert "version 1 (default template) is ready" in told[-1]
 
 
 def test_postmortem_timeline_is_in_the_order_things_happened(stack: LocalStack):

@@ -7,6 +7,11 @@ caller commits.
 
 from incidentbot.services.actions import add_action_item
 from incidentbot.services.events import claim_event
+from incidentbot.services.impact import (
+    confirm_impact_start_from,
+    set_impact_start,
+    set_impact_start_at,
+)
 from incidentbot.services.incidents import (
     declare_incident,
     get_incident,
@@ -22,7 +27,13 @@ from incidentbot.services.lifecycle import (
     resolve,
 )
 from incidentbot.services.people import known_person, people_by_id, remember_person
-from incidentbot.services.postmortems import generate_postmortem, latest_postmortem
+from incidentbot.services.postmortems import (
+    choose_template,
+    generate_postmortem,
+    latest_postmortem,
+    set_document_status,
+    template_for,
+)
 from incidentbot.services.roles import assign_role
 from incidentbot.services.timeline import (
     add_backdated_note,
@@ -40,7 +51,9 @@ __all__ = [
     "add_note",
     "assign_role",
     "capture_message",
+    "choose_template",
     "claim_event",
+    "confirm_impact_start_from",
     "change_severity",
     "change_status",
     "close",
@@ -60,6 +73,10 @@ __all__ = [
     "reopen",
     "request_postmortem",
     "resolve",
+    "set_document_status",
     "set_impact",
+    "set_impact_start",
+    "set_impact_start_at",
     "set_summary",
+    "template_for",
 ]

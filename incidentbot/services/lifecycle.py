@@ -79,7 +79,9 @@ def resolve(*, uow: UnitOfWork, incident: Incident, resolved_by: str, text: str 
     )
 
 
-def close(*, uow: UnitOfWork, incident: Incident, closed_by: str) -> None:
+def close(
+    *, uow: UnitOfWork, incident: Incident, closed_by: str, reply_to: str | None = None
+) -> None:
     """Close; an incident closed without being resolved counts as resolved now."""
     if incident.status == Status.CLOSED:
         raise IncidentError(
@@ -102,15 +104,26 @@ def close(*, uow: UnitOfWork, incident: Incident, closed_by: str) -> None:
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
-    request_postmortem(uow=uow, incident=incident, requested_by=closed_by, trigger="close")
+    request_postmortem(
+        uow=uow, incident=incident, requested_by=closed_by, trigger="close", reply_to=reply_to
+    )
 
 
 def request_postmortem(
-    *, uow: UnitOfWork, incident: Incident, requested_by: str | None, trigger: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    requested_by: str | None,
+    trigger: str,
+    reply_to: str | None = None,
 ) -> None:
-    """Queue generating (and uploading) the next postmortem version."""
+    """Queue generating (and uploading) the next postmortem version; ``reply_to`` hears back."""
     uow.enqueue(
-        jobs.GENERATE_POSTMORTEM, incident=incident, requested_by=requested_by, trigger=trigger
+        jobs.GENERATE_POSTMORTEM,
+        incident=incident,
+        requested_by=requested_by,
+        trigger=trigger,
+        reply_to=reply_to,
     )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.models import Incident, Postmortem
+from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem
 from incidentbot.services.people import people_by_id, people_in
+from incidentbot.services.timeline import record
 from incidentbot.text import parse_user_mentions
 from incidentbot.uow import UnitOfWork
 
@@ -69,6 +71,64 @@ def generate_postmortem(
     if upload:
         uow.enqueue(jobs.UPLOAD_POSTMORTEM, incident=incident, postmortem_id=postmortem.id)
     return postmortem
+
+
+def template_for(
+    incident: Incident, *, severity_templates: Mapping[str, str], available: Iterable[str]
+) -> str:
+    """The incident's chosen template, else its severity's default, else ``default``."""
+    names = set(available)
+    for name in (incident.postmortem_template, severity_templates.get(incident.severity)):
+        if name and name in names:
+            return name
+    return DEFAULT_TEMPLATE
+
+
+def choose_template(
+    *, uow: UnitOfWork, incident: Incident, name: str, available: Iterable[str], chosen_by: str
+) -> None:
+    names = sorted(set(available))
+    name = name.strip().lower()
+    if name not in names:
+        raise IncidentError(
+            f"There is no postmortem template “{name[:40]}”. Templates: {', '.join(names)}."
+        )
+    incident.postmortem_template = name
+    record(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.POSTMORTEM,
+        author_id=chosen_by,
+        text=f"Postmortem template set to {name}",
+        details={"template": name},
+    )
+
+
+_STATUS_WORDS = {
+    "draft": DocumentStatus.DRAFT,
+    "review": DocumentStatus.IN_REVIEW,
+    "in review": DocumentStatus.IN_REVIEW,
+    "final": DocumentStatus.FINAL,
+}
+
+
+def set_document_status(*, uow: UnitOfWork, incident: Incident, status: str, set_by: str) -> str:
+    """Draft → in review → final; the next generated version shows it."""
+    chosen = _STATUS_WORDS.get(" ".join(status.lower().split()))
+    if chosen is None:
+        raise IncidentError("The postmortem's status is one of: draft, review, final.")
+    if incident.postmortem_status == chosen:
+        raise IncidentError(f"The postmortem is already {chosen}.")
+    incident.postmortem_status = chosen
+    record(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.POSTMORTEM,
+        author_id=set_by,
+        text=f"Postmortem marked {chosen}",
+        details={"status": str(chosen)},
+    )
+    return chosen
 
 
 def latest_postmortem(*, incident: Incident, version: int | None = None) -> Postmortem:

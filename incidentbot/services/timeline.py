@@ -90,6 +90,9 @@ def add_backdated_note(
         details={"backdated": True},
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    if occurred_at < incident.impact_started_at:
+        # It may mean the impact began earlier than thought; the responders decide.
+        uow.enqueue(jobs.ASK_IMPACT_START, incident=incident, entry_id=entry.id)
     return entry
 
 

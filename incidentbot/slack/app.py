@@ -6,12 +6,22 @@ import logging
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from incidentbot.errors import IncidentError
-from incidentbot.slack import commands, events, views
+from incidentbot.slack import actions, commands, events, views
 from incidentbot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
+
+
+def _tell_privately(response_url: str, text: str) -> None:
+    try:
+        WebhookClient(response_url, timeout=2).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except Exception:
+        log.warning("could not send a refusal through response_url", exc_info=True)
 
 
 def build_app(deps: Deps, *, client: WebClient) -> App:
@@ -40,6 +50,8 @@ def build_app(deps: Deps, *, client: WebClient) -> App:
                     headers={"content-type": "application/json"},
                 )
             log.info("refused %s: %s", body.get("type", "request"), error.message)
+            if body.get("type") == "block_actions" and body.get("response_url"):
+                _tell_privately(body["response_url"], error.message)
             return BoltResponse(status=200, body="")
         log.exception("listener failed", exc_info=error)
         if body.get("command"):
@@ -54,6 +66,7 @@ def build_app(deps: Deps, *, client: WebClient) -> App:
             )
         return None
 
+    actions.register(app, deps)
     commands.register(app, deps)
     events.register(app, deps)
     views.register(app, deps)

@@ -259,3 +259,37 @@ _SEVERITY_MEANING = {
     "SEV3": "minor, limited impact",
     "SEV4": "low, no customer impact yet",
 }
+
+
+def impact_start_prompt(
+    incident: Incident, entry: TimelineEntry, *, zone: str
+) -> tuple[str, list[dict]]:
+    """Ask the channel whether the impact began as early as a backdated entry says."""
+    earlier = format_moment(entry.occurred_at, zone)
+    current = format_moment(incident.impact_started_at, zone)
+    text = (
+        f":hourglass: <@{entry.author_id}>'s note at {earlier} is earlier than the impact start "
+        f"({current}). Did the impact start at {earlier}? Metrics such as time to detect are "
+        "measured from the impact start."
+    )
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ids.IMPACT_CONFIRM,
+                    "text": {"type": "plain_text", "text": f"Yes, it started at {earlier}"},
+                    "value": str(entry.id),
+                    "style": "primary",
+                },
+                {
+                    "type": "button",
+                    "action_id": ids.IMPACT_KEEP,
+                    "text": {"type": "plain_text", "text": "No, keep it"},
+                    "value": str(entry.id),
+                },
+            ],
+        },
+    ]

@@ -76,6 +76,8 @@ class Effects:
             jobs.UPLOAD_POSTMORTEM: self.upload_postmortem,
             jobs.CAPTURE_DETAILS: self.capture_details,
             jobs.BRIEF_NEWCOMER: self.brief_newcomer,
+            jobs.ASK_IMPACT_START: self.ask_impact_start,
+            jobs.SETTLE_PROMPT: self.settle_prompt,
         }
 
     def _incident(self, incident_id: int | None) -> Incident:
@@ -289,6 +291,27 @@ class Effects:
         if incident.channel_id is not None:
             self._invite(incident.channel_id, str(job.payload["user_id"]))
 
+    def ask_impact_start(self, job: QueuedJob) -> None:
+        incident = self._incident(job.incident_id)
+        entry = self._entry(job.payload["entry_id"])
+        if entry is None or incident.channel_id is None:
+            return
+        if entry.occurred_at >= incident.impact_started_at:
+            return  # someone already moved the impact start this far back
+        text, prompt = blocks.impact_start_prompt(incident, entry, zone=self._settings.timezone)
+        self._post_joining(incident.channel_id, text=text, blocks=prompt)
+
+    def settle_prompt(self, job: QueuedJob) -> None:
+        """Replace a question's buttons with its answer, so nobody answers it twice."""
+        text = str(job.payload["text"])
+        with slack_call():
+            self._client.chat_update(
+                channel=str(job.payload["channel_id"]),
+                ts=str(job.payload["ts"]),
+                text=text,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            )
+
     def brief_newcomer(self, job: QueuedJob) -> None:
         incident = self._incident(job.incident_id)
         if incident.channel_id is None:
@@ -368,14 +391,28 @@ class Effects:
             incident = uow.session.get(Incident, job.incident_id)
             assert incident is not None
             requested_by = job.payload.get("requested_by")
-            services.generate_postmortem(
+            template = services.template_for(
+                incident,
+                severity_templates=self._settings.severity_templates,
+                available=self._deps.renderer.available_templates(),
+            )
+            postmortem = services.generate_postmortem(
                 uow=uow,
                 incident=incident,
                 renderer=self._deps.renderer,
                 generated_by=requested_by if isinstance(requested_by, str) else None,
                 trigger=str(job.payload.get("trigger", "command")),
+                template=template,
             )
             uow.commit()
+            number, version = incident.number, postmortem.version
+        reply_to = job.payload.get("reply_to")
+        if isinstance(reply_to, str) and reply_to:
+            self._reply(
+                reply_to,
+                f"INC-{number} postmortem version {version} ({template} template) is ready; "
+                "it is being posted in the channel.",
+            )
 
     def upload_postmortem(self, job: QueuedJob) -> None:
         with self._deps.uow_factory() as uow:

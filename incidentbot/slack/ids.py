@@ -14,3 +14,6 @@ LEAD_BLOCK = "lead"
 LEAD_INPUT = "lead_select"
 
 PUSHPIN_REACTION = "pushpin"
+
+IMPACT_CONFIRM = "impact_start_confirm"
+IMPACT_KEEP = "impact_start_keep"

@@ -254,7 +254,12 @@ def action(invocation: Invocation, deps: Deps) -> Reply:
 def close(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.close(uow=uow, incident=incident, closed_by=invocation.user_id)
+        services.close(
+            uow=uow,
+            incident=incident,
+            closed_by=invocation.user_id,
+            reply_to=invocation.response_url,
+        )
         uow.commit()
         return Reply(
             f"INC-{incident.number} is closed. The postmortem draft will be posted in this channel "
@@ -271,15 +276,97 @@ def reopen(invocation: Invocation, deps: Deps) -> Reply:
 
 
 def postmortem(invocation: Invocation, deps: Deps) -> Reply:
+    """``postmortem`` generates a version; ``postmortem template <name>`` and
+    ``postmortem status <draft|review|final>`` shape the document."""
+    action, _, rest = invocation.args.partition(" ")
+    action = action.lower()
+    if action in ("template", "templates"):
+        return _postmortem_template(invocation, deps, rest.strip())
+    if action == "status":
+        return _postmortem_status(invocation, deps, rest.strip())
+    if action:
+        raise IncidentError(
+            "Use `/incident postmortem` to generate it, `/incident postmortem template <name>` "
+            "to choose its template, or `/incident postmortem status <draft|review|final>`."
+        )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.request_postmortem(
-            uow=uow, incident=incident, requested_by=invocation.user_id, trigger="command"
+            uow=uow,
+            incident=incident,
+            requested_by=invocation.user_id,
+            trigger="command",
+            reply_to=invocation.response_url,
         )
         uow.commit()
         return Reply(
             f"Generating the INC-{incident.number} postmortem; it will be posted in this channel "
             "in a moment."
+        )
+
+
+def _postmortem_template(invocation: Invocation, deps: Deps, name: str) -> Reply:
+    available = deps.renderer.available_templates()
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        current = services.template_for(
+            incident, severity_templates=deps.settings.severity_templates, available=available
+        )
+        if not name:
+            return Reply(
+                f"INC-{incident.number}'s postmortem uses the *{current}* template. "
+                f"Templates: {', '.join(sorted(available))}. Choose one with "
+                "`/incident postmortem template <name>`."
+            )
+        services.choose_template(
+            uow=uow,
+            incident=incident,
+            name=name,
+            available=available,
+            chosen_by=invocation.user_id,
+        )
+        uow.commit()
+        return Reply(
+            f"INC-{incident.number}'s postmortem will use the *{incident.postmortem_template}* "
+            "template. `/incident postmortem` generates a new version with it."
+        )
+
+
+def _postmortem_status(invocation: Invocation, deps: Deps, status: str) -> Reply:
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        chosen = services.set_document_status(
+            uow=uow, incident=incident, status=status, set_by=invocation.user_id
+        )
+        uow.commit()
+        return Reply(
+            f"INC-{incident.number}'s postmortem is now marked {chosen}; the next version "
+            "generated shows it."
+        )
+
+
+def started(invocation: Invocation, deps: Deps) -> Reply:
+    """``started at <time>``: when the impact began, in the author's zone unless given."""
+    words = invocation.args
+    if not re.match(r"at\s+\S", words, flags=re.IGNORECASE):
+        raise IncidentError(
+            "Say when the impact started: `/incident started at 14:05` (your time zone), "
+            "or with a date and zone, `/incident started at 2026-11-27 14:05 UTC`."
+        )
+    zone = deps.directory.zone_of(invocation.user_id)
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.set_impact_start_at(
+            uow=uow,
+            incident=incident,
+            moment_text=words[2:].strip(),
+            set_by=invocation.user_id,
+            author_zone=zone,
+        )
+        uow.commit()
+        return Reply(
+            f"INC-{incident.number}'s impact start is now "
+            f"{format_moment(incident.impact_started_at, zone)}."
         )
 
 
@@ -331,6 +418,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "close": close,
     "reopen": reopen,
     "postmortem": postmortem,
+    "started": started,
     "list": list_open,
     "link": link,
     "help": help_,
