@@ -79,6 +79,10 @@ def _render(args: argparse.Namespace) -> int:
     )
     with UnitOfWork(db.make_session_factory(engine)) as uow:
         incident = services.get_incident(uow=uow, number=args.number)
+        if args.version is not None:
+            stored = services.latest_postmortem(incident=incident, version=args.version)
+            sys.stdout.write(stored.markdown if args.format == "md" else stored.html)
+            return 0
         people = services.people_by_id(uow=uow, user_ids=mentioned_people(incident))
         sys.stdout.write(
             renderer.render(
@@ -131,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("number", type=int)
     render.add_argument("--format", choices=["md", "html"], default="md")
     render.add_argument("--template", default="default")
+    render.add_argument(
+        "--version", type=int, help="print stored version K as generated (default: render now)"
+    )
     render.set_defaults(run=_render)
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")

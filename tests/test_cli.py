@@ -145,6 +145,7 @@ def test_manifest_is_yaml_with_an_escaped_slash_command(tmp_path):
 
 def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
     from incidentbot import services
+    from incidentbot.postmortem import PostmortemRenderer
 
     with uow_factory() as uow:
         services.declare_incident(uow=uow, title="Rendered from the CLI", declared_by="UALICE")
@@ -160,6 +161,34 @@ def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
         )
         assert result.returncode == 0, result.stderr
         assert marker in result.stdout
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=1)
+        for _ in range(2):
+            services.generate_postmortem(
+                uow=uow,
+                incident=incident,
+                renderer=PostmortemRenderer(),
+                generated_by="UALICE",
+                trigger="command",
+            )
+        incident.postmortems[0].markdown = "# version one, as stored\n"
+        uow.commit()
+    stored = subprocess.run(
+        [*INCIDENTBOT, "postmortem", "render", "1", "--version", "1"],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert stored.stdout == "# version one, as stored\n"
+    absent = subprocess.run(
+        [*INCIDENTBOT, "postmortem", "render", "1", "--version", "5"],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert absent.returncode == 1 and "versions 1 to 2 exist" in absent.stderr
     missing = subprocess.run(
         [*INCIDENTBOT, "postmortem", "render", "99"],
         env=clean_env(DATABASE_URL=db_url),
