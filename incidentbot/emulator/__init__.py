@@ -6,6 +6,10 @@ package plays Slack's part. ``LocalSlack`` serves the Web API on a local port (p
 users, channels, messages, files and views the bot sees and changes, and ``SlackDriver`` sends the
 bot signed slash commands, events and interactivity payloads as people's actions would.
 
+Socket Mode apps (Bolt's ``SocketModeHandler``) connect too: ``apps.connections.open`` with
+``LocalSlack.app_token`` hands out a ``ws://`` URL on the same port, and ``slack.socket_driver()``
+delivers the same actions over that WebSocket and waits for the app's acks.
+
 It is used by the offline test suite, by ``incidentbot demo`` (a whole incident run against the
 local workspace) and by anyone who wants to try the bot before installing it in a real workspace
 (``python -m incidentbot.emulator`` serves a workspace on its own).
@@ -22,6 +26,14 @@ Typical use::
         driver = slack.driver(app_url, secret)   # the bot's POST /slack/events URL
         driver.command("alice", "#incidents", "declare Database down")
         slack.workspace.messages("#incidents")
+
+    # Socket Mode: the app's WebClient must use the emulator (SocketModeHandler uses app.client)
+    with LocalSlack() as slack:
+        app = App(client=slack.client(), ...)
+        handler = SocketModeHandler(app, slack.app_token)
+        handler.connect()
+        slack.wait_for_socket_connection()
+        slack.socket_driver().command("alice", "#incidents", "declare Database down")
 """
 
 from .blockkit import state_values, validate_blocks, validate_view
@@ -34,11 +46,13 @@ from .driver import (
     mention,
 )
 from .server import LocalSlack
+from .socket_mode import SocketConnection, SocketDelivery, SocketModeHub
 from .workspace import (
     APP_ID,
     BOT_ID,
     BOT_NAME,
     BOT_USER_ID,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     TEAM_DOMAIN,
     TEAM_ID,
@@ -60,6 +74,7 @@ __all__ = [
     "BOT_ID",
     "BOT_NAME",
     "BOT_USER_ID",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
     "TEAM_DOMAIN",
     "TEAM_ID",
@@ -77,6 +92,9 @@ __all__ = [
     "Message",
     "SlackDriver",
     "SlackError",
+    "SocketConnection",
+    "SocketDelivery",
+    "SocketModeHub",
     "User",
     "ViewRecord",
     "Workspace",

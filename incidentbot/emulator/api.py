@@ -36,12 +36,22 @@ from .workspace import (
     Workspace,
 )
 
-__all__ = ["ApiRequest", "WebAPI", "channel_api", "file_api", "message_api", "permalink"]
+__all__ = [
+    "APP_TOKEN_METHODS",
+    "ApiRequest",
+    "WebAPI",
+    "channel_api",
+    "file_api",
+    "message_api",
+    "permalink",
+]
 
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+(::skin-tone-[2-6])?$")
 _RESPONSE_URL_LIFETIME = 30 * 60
 _RESPONSE_URL_USES = 5
+#: Methods called with the app-level token (``xapp-...``) instead of a bot or user token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 # extension → (Slack filetype, pretty_type); mimetype comes from ``mimetypes``.
 _FILETYPES = {
@@ -406,13 +416,24 @@ class WebAPI:
     def methods() -> list[str]:
         return sorted(_HANDLERS)
 
-    def authenticate(self, token: str | None) -> str:
-        """The user id ``token`` acts for, or Slack's ``not_authed``/``invalid_auth``."""
+    def authenticate(self, token: str | None, method: str | None = None) -> str:
+        """The user id ``token`` acts for, or Slack's ``not_authed``/``invalid_auth``.
+
+        App-level tokens act for the app (``APP_ID``) and only in ``APP_TOKEN_METHODS``; those
+        methods refuse bot and user tokens. Either mismatch is ``not_allowed_token_type``.
+        """
         if not token:
             raise SlackError("not_authed")
+        app_method = method in APP_TOKEN_METHODS
+        if self.ws.is_app_token(token):
+            if not app_method:
+                raise SlackError("not_allowed_token_type")
+            return APP_ID
         actor = self.ws.token_user(token)
         if actor is None:
             raise SlackError("invalid_auth")
+        if app_method:
+            raise SlackError("not_allowed_token_type")
         return actor
 
     def call(self, req: ApiRequest) -> tuple[int, dict[str, Any]]:
@@ -555,6 +576,14 @@ class WebAPI:
                 "is_verified": False,
             }
         }
+
+    @_method("apps.connections.open")
+    def apps_connections_open(self, req: ApiRequest) -> dict[str, Any]:
+        """A one-time Socket Mode URL on this server (Slack's is ``wss://wss-primary...``)."""
+        ticket = self.ws.issue_socket_ticket()
+        scheme, _, rest = req.base_url.partition("://")
+        ws_scheme = "wss" if scheme == "https" else "ws"
+        return {"url": f"{ws_scheme}://{rest}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     @_method("api.test")
     def api_test(self, req: ApiRequest) -> dict[str, Any]:

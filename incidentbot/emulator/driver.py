@@ -14,6 +14,11 @@ Whatever the app answers to a slash command or an action (the HTTP ack body) is 
 applies it: text/blocks become an ephemeral message for the person (or an in-channel message for
 ``response_type: in_channel``), and ``response_action`` answers to a view submission update,
 push, clear or keep the modal.
+
+With ``transport="socket"`` (``LocalSlack.socket_driver()``) the same methods deliver over Socket
+Mode instead: each payload goes in an envelope to the app's WebSocket (``socket_mode.py``) and
+the driver waits for the ack; the ack's ``payload`` plays the part of the HTTP body (status 200),
+so acks are applied exactly as above. Nothing is signed then: the app authenticated the socket.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from .workspace import (
 
 if TYPE_CHECKING:
     from .server import LocalSlack
+    from .socket_mode import SocketDelivery
 
 __all__ = [
     "VERIFICATION_TOKEN",
@@ -61,6 +67,8 @@ __all__ = [
 VERIFICATION_TOKEN = "local-verification-token"
 
 Signature = Literal["valid", "bad", "none"]
+Transport = Literal["http", "socket"]
+DeliveryKind = Literal["events_api", "slash_commands", "interactive"]
 
 
 class EmulatorError(Exception):
@@ -74,12 +82,17 @@ def mention(user_id: str, name: str | None = None) -> str:
 
 @dataclass
 class DriverResponse:
-    """What the app answered: status, headers (lower-case names), body text, time taken."""
+    """What the app answered: status, headers (lower-case names), body text, time taken.
+
+    Over Socket Mode: status 200, the ack's ``payload`` as a JSON body ("" without one), the
+    time until the ack, and ``socket_delivery`` (the envelope sent and the ack received).
+    """
 
     status: int
     headers: dict[str, str]
     body: str
     elapsed: float = 0.0
+    socket_delivery: SocketDelivery | None = None
 
     @property
     def ok(self) -> bool:
@@ -105,22 +118,33 @@ class SlackDriver:
     """Acts as Slack towards the app at ``app_url`` (its ``POST /slack/events`` URL).
 
     ``users`` and ``channels`` may be given as ids or as names (``alice``, ``#incidents``).
-    ``timeout`` bounds each request; Slack itself waits 3 seconds (see ``DriverResponse.slow``).
+    ``timeout`` bounds each request (default 30 s over HTTP, 10 s for a Socket Mode ack); Slack
+    itself waits 3 seconds (see ``DriverResponse.slow``).
+
+    ``transport="socket"`` delivers to the app connected over Socket Mode instead of POSTing
+    (``app_url`` and ``signing_secret`` are not needed then); a delivery that no connected app
+    acknowledges raises ``EmulatorError``. ``raw()`` and ``url_verification()`` are HTTP only.
     """
 
     def __init__(
         self,
         workspace_server: LocalSlack,
-        app_url: str,
-        signing_secret: str,
+        app_url: str | None = None,
+        signing_secret: str | None = None,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
+        transport: Transport = "http",
     ) -> None:
+        if transport not in ("http", "socket"):
+            raise ValueError(f"transport must be 'http' or 'socket', not {transport!r}")
+        if transport == "http" and (not app_url or signing_secret is None):
+            raise ValueError("the HTTP transport needs the app's URL and signing secret")
         self.slack = workspace_server
         self.ws = workspace_server.workspace
-        self.app_url = app_url
-        self.signing_secret = signing_secret
-        self.timeout = timeout
+        self.transport: Transport = transport
+        self.app_url = app_url or ""
+        self.signing_secret = signing_secret or ""
+        self.timeout = timeout if timeout is not None else (30.0 if transport == "http" else 10.0)
         self.deliveries: list[Delivery] = []
         self.last_delivery: Delivery | None = None
         self._submissions: dict[str, dict[str, Any]] = {}
@@ -150,6 +174,10 @@ class SlackDriver:
         out; ``stale=True`` signs correctly but with a timestamp 6 minutes old; ``timestamp``
         forces one. ``content_type=None`` sends no Content-Type. ``headers`` are added last.
         """
+        if self.transport != "http":
+            raise EmulatorError(
+                "raw HTTP requests need the HTTP transport; this driver delivers over Socket Mode"
+            )
         ts = timestamp if timestamp is not None else int(time.time()) - (360 if stale else 0)
         sent_headers: dict[str, str] = {
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"
@@ -186,7 +214,51 @@ class SlackDriver:
         return self.raw(body, content_type="application/x-www-form-urlencoded", **options)
 
     def _interactive(self, payload: dict[str, Any]) -> DriverResponse:
-        return self._form({"payload": json.dumps(payload)})
+        return self._send("interactive", payload)
+
+    def _send(
+        self,
+        kind: DeliveryKind,
+        payload: dict[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> DriverResponse:
+        """Deliver ``payload`` over the driver's transport, shaped as that transport wants it.
+
+        HTTP: slash commands form-encoded, interactivity as a form ``payload`` field, events as
+        JSON with ``X-Slack-Retry-*`` headers. Socket Mode: an envelope of type ``kind``.
+        """
+        if self.transport == "socket":
+            return self._over_socket(kind, payload, retry_num, retry_reason)
+        if kind == "slash_commands":
+            return self._form(payload)
+        if kind == "interactive":
+            return self._form({"payload": json.dumps(payload)})
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
+        return self.raw(json.dumps(payload).encode(), headers)
+
+    def _over_socket(
+        self,
+        kind: DeliveryKind,
+        payload: dict[str, Any],
+        retry_num: int | None,
+        retry_reason: str | None,
+    ) -> DriverResponse:
+        delivery = self.slack.socket_mode.send(
+            kind,
+            payload,
+            retry_attempt=retry_num or 0,
+            retry_reason=(retry_reason or "timeout") if retry_num else "",
+            timeout=self.timeout,
+        )
+        answer = delivery.response_payload
+        body = "" if answer is None else json.dumps(answer)
+        headers = {"content-type": "application/json"} if body else {}
+        return DriverResponse(200, headers, body, delivery.ack_elapsed or 0.0, delivery)
 
     # ------------------------------------------------------------------ lookups
 
@@ -269,7 +341,7 @@ class SlackDriver:
         ``text`` goes as typed after escaping; put mentions in as ``mention(...)`` gives them.
         """
         fields = self.command_fields(user, channel, text, command)
-        response = self._form(fields)
+        response = self._send("slash_commands", fields)
         if response.status == 200 and response.body.strip():
             target_id = fields["response_url"].rsplit("/", 1)[-1]
             self._show_ack(response, fields["user_id"], fields["channel_id"], target_id)
@@ -358,21 +430,24 @@ class SlackDriver:
         retry_num: int | None = None,
         retry_reason: str | None = None,
     ) -> Delivery:
-        """Send a prepared envelope (e.g. the one of an earlier delivery, to redeliver it)."""
-        headers: dict[str, str] = {}
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        response = self.raw(json.dumps(envelope).encode(), headers)
+        """Send a prepared envelope (e.g. the one of an earlier delivery, to redeliver it).
+
+        Over Socket Mode the ``event_callback`` envelope is the ``payload`` of an ``events_api``
+        envelope, and ``retry_num``/``retry_reason`` its ``retry_attempt``/``retry_reason``.
+        """
+        response = self._send(
+            "events_api", envelope, retry_num=retry_num, retry_reason=retry_reason
+        )
         delivery = Delivery(response, envelope)
         self.deliveries.append(delivery)
         self.last_delivery = delivery
         return delivery
 
     def redeliver(
-        self, delivery: Delivery, *, retry_num: int = 1, retry_reason: str = "http_timeout"
+        self, delivery: Delivery, *, retry_num: int = 1, retry_reason: str | None = None
     ) -> Delivery:
-        """Slack's retry of an earlier delivery: same envelope and event_id, retry headers."""
+        """Slack's retry of an earlier delivery: same envelope and event_id, retry headers
+        (reason ``http_timeout`` over HTTP, ``timeout`` over Socket Mode unless given)."""
         return self.deliver(delivery.envelope, retry_num=retry_num, retry_reason=retry_reason)
 
     def url_verification(self, challenge: str | None = None) -> DriverResponse:

@@ -12,6 +12,9 @@ The bot talks to it exactly as to Slack: point ``slack_sdk.WebClient(base_url=..
 - ``POST /response/<id>``: ``response_url`` endpoints handed out in driver payloads.
 - ``GET /files-pri/...``: ``url_private``/``url_private_download`` of uploaded files (bearer auth).
 - ``GET /archives/<channel>/p<ts>``: where permalinks point; a plain-text view of the message.
+- ``GET /link/?ticket=...`` with ``Upgrade: websocket``: the Socket Mode WebSocket that
+  ``apps.connections.open`` hands out (see ``socket_mode.py``); the handler thread keeps the
+  socket for as long as the app stays connected.
 
 Every request is recorded in the workspace call log; injected faults apply to API methods, to
 ``"upload"`` and to ``"response_url"``.
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .api import ApiRequest, WebAPI
+from .socket_mode import SocketConnection, SocketModeHub
 from .workspace import TEAM_ID, Call, Fault, SlackError, Workspace
 
 if TYPE_CHECKING:
@@ -171,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
+        if path.rstrip("/") == "/link" and "websocket" in self.headers.get("Upgrade", "").lower():
+            self.server.slack.socket_mode.serve(self, parts.query)
+            return
         body = self._read_body()
         try:
             if path.startswith("/api/"):
@@ -183,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._download(path[len("/files-pri/") :])
             elif path.startswith("/archives/"):
                 self._archive(path[len("/archives/") :])
+            elif path.rstrip("/") == "/link":
+                self._send_text(426, "Socket Mode: connect with a WebSocket (Upgrade: websocket)\n")
             elif path in ("", "/"):
                 slack = self.server.slack
                 self._send_text(200, f"Local Slack workspace. Web API at {slack.api_url}\n")
@@ -240,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, response)
             return
         try:
-            actor = slack.api.authenticate(token)
+            actor = slack.api.authenticate(token, method)
         except SlackError as err:
             self._record(method, params, token, err.status, err.body(), "api")
             self._send_json(err.status, err.body())
@@ -349,6 +358,10 @@ class LocalSlack:
 
         with LocalSlack() as slack:
             client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+
+    Socket Mode apps connect with ``slack.app_token`` through ``apps.connections.open`` on the
+    same port; ``socket_mode`` is their side of the server and ``socket_driver()`` delivers to
+    them. ``socket_ping_interval`` is how often the server pings app sockets (None: never).
     """
 
     def __init__(
@@ -358,9 +371,11 @@ class LocalSlack:
         host: str = "127.0.0.1",
         port: int = 0,
         verbose: bool = False,
+        socket_ping_interval: float | None = 0.25,
     ) -> None:
         self.workspace = workspace if workspace is not None else Workspace()
         self.api = WebAPI(self.workspace)
+        self.socket_mode = SocketModeHub(self.workspace, ping_interval=socket_ping_interval)
         self.host = host
         self.requested_port = port
         self.verbose = verbose
@@ -372,6 +387,7 @@ class LocalSlack:
     def start(self) -> LocalSlack:
         if self._server is not None:
             return self
+        self.socket_mode.start()
         self._server = _Server((self.host, self.requested_port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -385,6 +401,7 @@ class LocalSlack:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
+        self.socket_mode.stop()  # app sockets hold handler threads until closed
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -419,6 +436,11 @@ class LocalSlack:
     @property
     def bot_token(self) -> str:
         return self.workspace.bot_token
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (``xapp-...``) a Socket Mode app connects with."""
+        return self.workspace.app_token
 
     # ------------------------------------------------------------------ helpers
 
@@ -455,3 +477,14 @@ class LocalSlack:
         from .driver import SlackDriver
 
         return SlackDriver(self, app_url, signing_secret, **kwargs)
+
+    def socket_driver(self, **kwargs: Any) -> SlackDriver:
+        """A ``SlackDriver`` that delivers over Socket Mode to the connected app (the same
+        methods as ``driver()``; each waits for the app's ack, ``timeout`` 10 s by default)."""
+        from .driver import SlackDriver
+
+        return SlackDriver(self, transport="socket", **kwargs)
+
+    def wait_for_socket_connection(self, timeout: float = 5.0) -> SocketConnection:
+        """Block until a Socket Mode app is connected; its (newest) connection."""
+        return self.socket_mode.wait_for_connection(timeout)

@@ -26,6 +26,7 @@ __all__ = [
     "BOT_ID",
     "BOT_NAME",
     "BOT_USER_ID",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
     "SYSTEM_SUBTYPES",
     "TEAM_DOMAIN",
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 DEFAULT_BOT_TOKEN = "xoxb-local-bot-token"
+#: The app-level token (``connections:write``) a Socket Mode app opens connections with.
+DEFAULT_APP_TOKEN = "xapp-local-app-token"
 TEAM_ID = "TLOCAL0001"
 TEAM_NAME = "Incidentbot Local"
 TEAM_DOMAIN = "incidentbot-local"
@@ -416,12 +419,15 @@ class Workspace:
     offsets; tests may pass a fake one. ``trigger_ttl`` is how long a ``trigger_id`` stays usable
     (Slack: 3 seconds). ``chat_write_public=True`` lets the bot post in public channels it has not
     joined, like an app with the ``chat:write.public`` scope; by default it must join first.
+    ``app_token`` is the app-level token: only ``apps.connections.open`` (Socket Mode) accepts it,
+    and that method accepts nothing else.
     """
 
     def __init__(
         self,
         *,
         bot_token: str = DEFAULT_BOT_TOKEN,
+        app_token: str = DEFAULT_APP_TOKEN,
         clock: Callable[[], float] = time.time,
         trigger_ttl: float = 3.0,
         chat_write_public: bool = False,
@@ -429,6 +435,7 @@ class Workspace:
     ) -> None:
         self.lock = threading.RLock()
         self.bot_token = bot_token
+        self.app_token = app_token
         self.clock = clock
         self.trigger_ttl = trigger_ttl
         self.chat_write_public = chat_write_public
@@ -443,6 +450,8 @@ class Workspace:
             self.users_by_id: dict[str, User] = {}
             self.channels_by_id: dict[str, Channel] = {}
             self.tokens: dict[str, str] = {self.bot_token: BOT_USER_ID}
+            self.app_tokens: set[str] = {self.app_token}
+            self.socket_tickets: set[str] = set()
             self.ephemeral_messages: list[Ephemeral] = []
             self.files_by_id: dict[str, File] = {}
             self.views_by_id: dict[str, ViewRecord] = {}
@@ -594,6 +603,32 @@ class Workspace:
     def token_user(self, token: str) -> str | None:
         with self.lock:
             return self.tokens.get(token)
+
+    def add_app_token(self, token: str) -> None:
+        """Accept ``token`` as another app-level token (for ``apps.connections.open`` only)."""
+        with self.lock:
+            self.app_tokens.add(token)
+
+    def is_app_token(self, token: str) -> bool:
+        with self.lock:
+            return token in self.app_tokens
+
+    # ------------------------------------------------------------------ Socket Mode tickets
+
+    def issue_socket_ticket(self) -> str:
+        """A one-time ticket for the WebSocket URL ``apps.connections.open`` hands out."""
+        ticket = secrets.token_hex(16)
+        with self.lock:
+            self.socket_tickets.add(ticket)
+        return ticket
+
+    def take_socket_ticket(self, ticket: str) -> bool:
+        """Use up ``ticket``; False when it was never issued or was already used."""
+        with self.lock:
+            if ticket not in self.socket_tickets:
+                return False
+            self.socket_tickets.discard(ticket)
+            return True
 
     # ------------------------------------------------------------------ channels
 
