@@ -234,3 +234,52 @@ def test_demo_plays_an_incident_and_writes_its_postmortem(tmp_path):
         assert shown in markdown and shown in html
     assert "/incident note at" in result.stdout and "Postmortem draft for INC-1" in result.stdout
     assert str(tmp_path / "out") in result.stdout
+
+
+def test_socket_mode_handles_commands_over_the_socket(db_url, tmp_path: Path):
+    with LocalSlack() as slack:
+        env = clean_env(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_APP_TOKEN=slack.app_token,
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=db_url,
+        )
+        for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+            env.pop(proxy, None)
+        process = subprocess.Popen(
+            [*INCIDENTBOT, "socket"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            slack.wait_for_socket_connection(timeout=20)
+            driver = slack.socket_driver()
+            response = driver.command("erik", "#general", "declare Over the socket")
+            assert response.status == 200 and "INC-1" in response.body
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if slack.workspace.channel_by_name("inc-1-over-the-socket"):
+                    break
+                time.sleep(0.1)
+            channel = slack.workspace.channel_by_name("inc-1-over-the-socket")
+            assert channel is not None and "UERIK" in slack.workspace.members(channel.id)
+            assert driver.command("erik", channel.id, "sev 9").json()["response_type"] == (
+                "ephemeral"
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def test_socket_mode_needs_an_app_token(tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "socket"],
+        env=clean_env(SLACK_BOT_TOKEN="xoxb-1"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "SLACK_APP_TOKEN" in result.stderr
