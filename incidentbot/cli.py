@@ -96,6 +96,18 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _templates_check(args: argparse.Namespace) -> int:
+    from incidentbot.postmortem import PostmortemRenderer
+
+    settings = load_settings()
+    renderer = PostmortemRenderer(
+        zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
+    )
+    renderer.check(required=set(settings.severity_templates.values()))
+    print(f"Postmortem templates are fine: {', '.join(renderer.available_templates())}.")
+    return 0
+
+
 def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
@@ -139,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", type=int, help="print stored version K as generated (default: render now)"
     )
     render.set_defaults(run=_render)
+
+    templates = commands.add_parser("templates", help="postmortem templates")
+    template_commands = templates.add_subparsers(
+        dest="templates_command", required=True, metavar="ACTION"
+    )
+    template_commands.add_parser(
+        "check", help="render every template against sample incidents, in the sandbox"
+    ).set_defaults(run=_templates_check)
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument(

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from incidentbot.errors import IncidentError
 
 DEFAULT_ROLES = ("lead", "comms", "scribe")
-# The full Google SRE-style document for the severe incidents, a lighter one for the rest.
+# Every severity gets the full document by default (it has every section the contract names);
+# teams may choose lighter ones per severity with INCIDENTBOT_POSTMORTEM_TEMPLATES.
 DEFAULT_SEVERITY_TEMPLATES = {
     "SEV1": "default",
     "SEV2": "default",
-    "SEV3": "lightweight",
-    "SEV4": "lightweight",
+    "SEV3": "default",
+    "SEV4": "default",
 }
 
 

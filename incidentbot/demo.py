@@ -125,6 +125,7 @@ def run_demo(*, out: Path | None = None, stream: TextIO = sys.stdout) -> int:
             workspace=workspace,
             clock=clock,
             timezone="UTC",
+            check_templates=True,
         ) as stack:
             _play(stack, clock, Narrator(stack, stream))
             return _write_postmortem(stack, folder, stream)

@@ -36,6 +36,7 @@ class LocalStack:
         port: int = 0,
         workspace: Workspace | None = None,
         clock: Clock = utcnow,
+        check_templates: bool = False,
         **settings: Any,
     ) -> None:
         self._database_url = database_url
@@ -45,6 +46,7 @@ class LocalStack:
         self._port = port
         self._settings = settings
         self._clock = clock
+        self._check_templates = check_templates
         self.slack = LocalSlack(workspace or Workspace(clock=lambda: clock().timestamp()))
         self.runtime: Runtime
         self.driver: SlackDriver
@@ -77,7 +79,9 @@ class LocalStack:
             templates_dir=self._templates_dir,
             **self._settings,
         )
-        self.runtime = create_runtime(self.settings, clock=self._clock)
+        self.runtime = create_runtime(
+            self.settings, clock=self._clock, check_templates=self._check_templates
+        )
         self._app = create_web_app(self.runtime)
         self.runtime.start()
         self._thread = threading.Thread(target=self._serve, name="incidentbot-http", daemon=True)

@@ -2,19 +2,38 @@
 
 Templates only ever see a plain context of strings built by ``build_context``; what people typed
 is passed in as data and is never part of a template's source, so ``{{ 7*7 }}`` stays literal.
+Every template, built-in or the team's own, runs in Jinja2's immutable sandbox with
+``StrictUndefined``; ``PostmortemRenderer.check`` renders them all against sample incidents so a
+broken or hostile template stops the process at start-up rather than failing mid-incident.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
+    nodes,
+)
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from incidentbot.errors import IncidentError
 from incidentbot.metrics import (
@@ -22,16 +41,60 @@ from incidentbot.metrics import (
     DURATIONS,
     LABELS,
     MOMENTS,
+    Metrics,
     compute_metrics,
     humanize,
 )
-from incidentbot.models import ActionStatus, EntryKind, Incident, Person, Status, TimelineEntry
+from incidentbot.models import (
+    ActionStatus,
+    DocumentStatus,
+    EntryKind,
+    Incident,
+    Person,
+    Status,
+    TimelineEntry,
+)
 from incidentbot.paths import data_dir
 from incidentbot.text import mention_to_plain
 
+logger = logging.getLogger(__name__)
+
 FORMATS = ("md", "html")
+# Built-in templates stay reachable under this prefix even when a team overrides their names.
+BUILTIN_PREFIX = "builtin"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _SLACK_REDIRECT = "https://slack.com/app_redirect?channel="
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_DOCUMENT_STATUS = {
+    DocumentStatus.DRAFT: "Draft",
+    DocumentStatus.IN_REVIEW: "In review",
+    DocumentStatus.FINAL: "Final",
+}
+
+
+class TemplateError(IncidentError):
+    """A postmortem template cannot be used; the message names the template and the line.
+
+    ``problems`` holds one line per problem found (``check`` reports them all at once).
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems) or [message]
 
 
 @dataclass(frozen=True)
@@ -54,6 +117,11 @@ class IncidentFacts:
     resolved_at: str | None
     closed_at: str | None
     lead: str | None
+    date: str
+    dates: str
+    document_status: str
+    reopened: bool
+    reopened_count: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +149,8 @@ class TimelineItem:
     date: str
     time: str
     zone_abbr: str
+    day_label: str
+    day_changed: bool
     author: str
     kind: str
     text: str
@@ -90,13 +160,26 @@ class TimelineItem:
 
 
 @dataclass(frozen=True)
+class TimelineDay:
+    """The entries of one calendar day in the postmortem's zone."""
+
+    date: str
+    label: str
+    entries: list[TimelineItem]
+
+
+@dataclass(frozen=True)
 class ActionItemView:
     number: int
     text: str
+    kind: str | None
     owner: str
+    has_owner: bool
     due: str | None
     status: str
     overdue: bool
+    tracking_url: str | None
+    tracking_label: str | None
 
 
 @dataclass(frozen=True)
@@ -128,11 +211,52 @@ class MetricsView:
     time_to_mitigate: MetricRow
     time_to_resolve: MetricRow
     duration: MetricRow
+    highest_severity: MetricRow
     reopened_count: MetricRow
+    reopened: bool
+    reopened_note: str | None
     moments: list[MetricRow]
     durations: list[MetricRow]
     time_in_severity: list[SeverityTime]
     time_in_severity_definition: str
+
+
+@dataclass(frozen=True)
+class ReviewNote:
+    """A phrase the blameless-language review flagged, for the "Review notes" section."""
+
+    rule_id: str
+    category: str
+    phrase: str
+    where: str
+    excerpt: str
+    why: str
+    suggestion: str
+
+
+# Every top-level name a template may use; docs/templates.md describes each one.
+CONTEXT_VARIABLES = (
+    "incident",
+    "authors",
+    "participants",
+    "roles",
+    "role_history",
+    "timeline",
+    "timeline_days",
+    "key_moments",
+    "updates",
+    "pinned",
+    "resolution",
+    "action_items",
+    "metrics",
+    "summary",
+    "impact",
+    "review_notes",
+    "zone",
+    "generated_at",
+    "version",
+    "template",
+)
 
 
 def build_context(
@@ -143,6 +267,8 @@ def build_context(
     base_url: str,
     now: datetime,
     version: int | None = None,
+    review: Sequence[object] = (),
+    template: str = "default",
 ) -> dict[str, object]:
     """Everything a postmortem template may use, as plain strings and small dataclasses."""
     tz = _zone(zone)
@@ -161,6 +287,8 @@ def build_context(
 
     metrics = compute_metrics(incident, now=now)
     lead_id = incident.holder("lead")
+    first_day = metrics.impact_started_at.astimezone(tz).date()
+    last_day = (metrics.resolved_at or metrics.closed_at or now).astimezone(tz).date()
     facts = IncidentFacts(
         number=incident.number,
         reference=f"INC-{incident.number}",
@@ -182,6 +310,15 @@ def build_context(
         resolved_at=moment(incident.resolved_at),
         closed_at=moment(incident.closed_at),
         lead=name(lead_id) if lead_id else None,
+        date=incident.declared_at.astimezone(tz).date().isoformat(),
+        dates=(
+            first_day.isoformat()
+            if last_day <= first_day
+            else f"{first_day.isoformat()} to {last_day.isoformat()}"
+        ),
+        document_status=_document_status(incident.postmortem_status),
+        reopened=metrics.reopened,
+        reopened_count=metrics.reopened_count,
     )
 
     roles = [
@@ -191,7 +328,8 @@ def build_context(
             person=name(assignment.user_id),
             since=_format(assignment.started_at, tz),
         )
-        for assignment in incident.roles
+        # The lead first, then the other roles in the order they were given.
+        for assignment in sorted(incident.roles, key=lambda held: held.role != "lead")
         if assignment.ended_at is None
     ]
     role_history = [
@@ -205,66 +343,104 @@ def build_context(
         )
         for assignment in incident.roles
     ]
+    authors = list(dict.fromkeys(name(assignment.user_id) for assignment in incident.roles))
 
     entries = _chronological(incident)
-    timeline = [
-        TimelineItem(
-            when=_format(entry.occurred_at, tz),
-            iso=entry.occurred_at.astimezone(tz).isoformat(timespec="minutes"),
-            date=entry.occurred_at.astimezone(tz).strftime("%Y-%m-%d"),
-            time=entry.occurred_at.astimezone(tz).strftime("%H:%M"),
-            zone_abbr=_abbr(entry.occurred_at, tz),
-            author=name(entry.source_author_id or entry.author_id),
-            kind=_kind_label(entry.kind),
-            text=readable(entry.text),
-            permalink=_safe_url(entry.permalink),
-            backdated=_backdated(entry.occurred_at, entry.recorded_at),
-            recorded_when=_format(entry.recorded_at or entry.occurred_at, tz),
+    timeline: list[TimelineItem] = []
+    previous_day: date | None = None
+    for entry in entries:
+        local = entry.occurred_at.astimezone(tz)
+        timeline.append(
+            TimelineItem(
+                when=_format(entry.occurred_at, tz),
+                iso=local.isoformat(timespec="minutes"),
+                date=local.strftime("%Y-%m-%d"),
+                time=local.strftime("%H:%M"),
+                zone_abbr=_abbr(entry.occurred_at, tz),
+                day_label=_day_label(local.date()),
+                day_changed=local.date() != previous_day,
+                author=name(entry.source_author_id or entry.author_id),
+                kind=_kind_label(entry.kind),
+                text=readable(entry.text),
+                permalink=_safe_url(entry.permalink),
+                backdated=_backdated(entry.occurred_at, entry.recorded_at),
+                recorded_when=_format(entry.recorded_at or entry.occurred_at, tz),
+            )
         )
-        for entry in entries
+        previous_day = local.date()
+    timeline_days: list[TimelineDay] = []
+    for item in timeline:
+        if item.day_changed:
+            timeline_days.append(TimelineDay(date=item.date, label=item.day_label, entries=[]))
+        timeline_days[-1].entries.append(item)
+    participants = [
+        person
+        for person in dict.fromkeys(item.author for item in timeline)
+        if person not in authors and person != "incidentbot"
     ]
+    paired = list(zip(entries, timeline, strict=True))
+    key_kinds = {EntryKind.DECLARED, EntryKind.SEVERITY, EntryKind.STATUS}
 
     today = now.astimezone(tz).date()
-    action_items = [
-        ActionItemView(
-            number=index,
-            text=readable(item.text),
-            owner=name(item.owner_id) if item.owner_id else "unassigned",
-            due=item.due_date.isoformat() if item.due_date else None,
-            status=str(item.status),
-            overdue=_overdue(item.due_date, item.status, today),
-        )
-        for index, item in enumerate(incident.action_items, start=1)
-    ]
-
-    rows = {
-        key: MetricRow(
-            key=key,
-            label=LABELS[key],
-            value=moment(getattr(metrics, key)) or "—",
-            definition=DEFINITIONS[key],
-        )
-        for key in MOMENTS
-    }
-    rows.update(
-        {
-            key: MetricRow(
-                key=key,
-                label=LABELS[key],
-                value=humanize(getattr(metrics, key)),
-                definition=DEFINITIONS[key],
+    action_items = []
+    for index, action in enumerate(incident.action_items, start=1):
+        tracking_url = _safe_url(action.tracking_url)
+        action_items.append(
+            ActionItemView(
+                number=index,
+                text=readable(action.text),
+                kind=str(action.kind) if action.kind else None,
+                owner=name(action.owner_id) if action.owner_id else "unassigned",
+                has_owner=bool(action.owner_id),
+                due=action.due_date.isoformat() if action.due_date else None,
+                status=str(action.status or ActionStatus.OPEN),
+                overdue=_overdue(action.due_date, action.status, today),
+                tracking_url=tracking_url,
+                tracking_label=_link_label(tracking_url),
             )
-            for key in DURATIONS
-        }
-    )
-    metrics_view = MetricsView(
+        )
+
+    return {
+        "incident": facts,
+        "authors": authors,
+        "participants": participants,
+        "roles": roles,
+        "role_history": role_history,
+        "timeline": timeline,
+        "timeline_days": timeline_days,
+        "key_moments": [item for entry, item in paired if entry.kind in key_kinds],
+        "updates": [item for entry, item in paired if entry.kind == EntryKind.UPDATE],
+        "pinned": [item for entry, item in paired if entry.kind == EntryKind.PINNED],
+        "resolution": [item for entry, item in paired if _ends_impact(entry)],
+        "action_items": action_items,
+        "metrics": _metrics_view(metrics, tz),
+        "summary": readable(incident.summary) or None,
+        "impact": readable(incident.impact) or None,
+        "review_notes": [_review_note(flag, readable) for flag in review],
+        "zone": zone,
+        "generated_at": _format(now, tz),
+        "version": version,
+        "template": template,
+    }
+
+
+def _metrics_view(metrics: Metrics, tz: ZoneInfo) -> MetricsView:
+    def row(key: str, value: str) -> MetricRow:
+        return MetricRow(key=key, label=LABELS[key], value=value, definition=DEFINITIONS[key])
+
+    rows = {key: row(key, _format_optional(getattr(metrics, key), tz)) for key in MOMENTS}
+    rows.update({key: row(key, humanize(getattr(metrics, key))) for key in DURATIONS})
+    reopened_note = None
+    if metrics.reopened:
+        times = "1 time" if metrics.reopened_count == 1 else f"{metrics.reopened_count} times"
+        last = f" ({_format(metrics.resolved_at, tz)})" if metrics.resolved_at is not None else ""
+        reopened_note = f"Reopened {times}; the metrics use the last resolution{last}."
+    return MetricsView(
         **rows,
-        reopened_count=MetricRow(
-            key="reopened_count",
-            label=LABELS["reopened_count"],
-            value=str(metrics.reopened_count),
-            definition=DEFINITIONS["reopened_count"],
-        ),
+        highest_severity=row("highest_severity", metrics.highest_severity),
+        reopened_count=row("reopened_count", str(metrics.reopened_count)),
+        reopened=metrics.reopened,
+        reopened_note=reopened_note,
         moments=[rows[key] for key in MOMENTS],
         durations=[rows[key] for key in DURATIONS],
         time_in_severity=[
@@ -274,28 +450,64 @@ def build_context(
         time_in_severity_definition=DEFINITIONS["time_in_severity"],
     )
 
-    resolution = [
-        item for entry, item in zip(entries, timeline, strict=True) if _ends_impact(entry)
-    ]
 
-    return {
-        "incident": facts,
-        "roles": roles,
-        "role_history": role_history,
-        "timeline": timeline,
-        "resolution": resolution,
-        "action_items": action_items,
-        "metrics": metrics_view,
-        "summary": readable(incident.summary) or None,
-        "impact": readable(incident.impact) or None,
-        "zone": zone,
-        "generated_at": _format(now, tz),
-        "version": version,
-    }
+def _review_note(flag: object, readable: Callable[[str | None], str]) -> ReviewNote:
+    """A plain copy of a review flag, read by attribute so any object with the fields works."""
+
+    def text(field: str) -> str:
+        value = getattr(flag, field, "")
+        return "" if value is None else str(value)
+
+    return ReviewNote(
+        rule_id=text("rule_id"),
+        category=text("category"),
+        phrase=readable(text("phrase")),
+        where=text("where"),
+        excerpt=readable(text("excerpt")),
+        why=text("why"),
+        suggestion=text("suggestion"),
+    )
+
+
+# Sizes a template may build with * and **; enough for any document, too small to exhaust memory.
+_MAX_REPEAT = 100_000
+_MAX_EXPONENT = 1_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, also refusing huge repetitions and powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_int(right) and _is_number(left):
+            if right > _MAX_EXPONENT and abs(left) > 1:
+                raise SecurityError(f"the sandbox refuses powers above {_MAX_EXPONENT}")
+        elif operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if not (isinstance(sequence, str | list | tuple) and _is_int(times)):
+                    continue
+                if len(sequence) * times > _MAX_REPEAT:
+                    raise SecurityError(
+                        f"the sandbox refuses to repeat a value to more than {_MAX_REPEAT} items"
+                    )
+        return self.binop_table[operator](left, right)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class PostmortemRenderer:
-    """Renders postmortems from the team's templates, falling back to the built-in ones."""
+    """Renders postmortems from the team's templates, falling back to the built-in ones.
+
+    Template ``<name>.<fmt>.j2`` is looked up in ``templates_dir`` first, then among the built-in
+    templates; ``builtin/<name>.<fmt>.j2`` always means the built-in one.
+    """
 
     def __init__(
         self,
@@ -307,20 +519,24 @@ class PostmortemRenderer:
         _zone(zone)
         self.zone = zone
         self.base_url = base_url
-        self._search_path = [
-            Path(folder) for folder in (templates_dir, data_dir("templates")) if folder
-        ]
-        loader = FileSystemLoader([str(folder) for folder in self._search_path])
-        common = {
-            "loader": loader,
+        self._team_dir = Path(templates_dir) if templates_dir else None
+        self._builtin_dir = data_dir("templates")
+        self._search_path = [folder for folder in (self._team_dir, self._builtin_dir) if folder]
+        builtin = FileSystemLoader(str(self._builtin_dir))
+        loaders: list[BaseLoader] = [PrefixLoader({BUILTIN_PREFIX: builtin})]
+        if self._team_dir is not None:
+            loaders.append(FileSystemLoader(str(self._team_dir)))
+        loaders.append(builtin)
+        common: dict[str, Any] = {
+            "loader": ChoiceLoader(loaders),
             "undefined": StrictUndefined,
             "trim_blocks": True,
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        markdown = Environment(autoescape=False, **common)
+        markdown = _Sandbox(autoescape=False, **common)
         markdown.filters.update(md_cell=md_cell, md_inline=md_inline, md_block=md_block)
-        self._environments = {"md": markdown, "html": Environment(autoescape=True, **common)}
+        self._environments = {"md": markdown, "html": _Sandbox(autoescape=True, **common)}
 
     def available_templates(self, *, fmt: str | None = None) -> list[str]:
         """Template names found in any searched folder (for ``fmt``, or in any format)."""
@@ -345,7 +561,13 @@ class PostmortemRenderer:
         template: str = "default",
         now: datetime,
         version: int | None = None,
+        review: Sequence[object] = (),
     ) -> str:
+        """The postmortem as text; ``review`` holds blameless-language flags to list.
+
+        A team template that fails here (on a branch ``check`` could not reach) is logged and
+        replaced by the built-in one, so closing an incident never fails on a template.
+        """
         if fmt not in FORMATS:
             raise IncidentError(f"Unknown postmortem format {fmt!r}: use one of md, html.")
         if template not in self.available_templates(fmt=fmt):
@@ -360,9 +582,208 @@ class PostmortemRenderer:
             base_url=self.base_url,
             now=now,
             version=version,
+            review=review,
+            template=template,
         )
-        source = self._environments[fmt].get_template(f"{template}.{fmt}.j2")
-        return source.render(context)
+        try:
+            return self._render(f"{template}.{fmt}.j2", context)
+        except TemplateError as problem:
+            if not self._is_team(f"{template}.{fmt}.j2"):
+                raise
+            fallback = template if self._builtin_exists(template, fmt) else "default"
+            logger.warning(
+                "%s; rendering the built-in %r template instead", problem.message, fallback
+            )
+            return self._render(f"{BUILTIN_PREFIX}/{fallback}.{fmt}.j2", context)
+
+    def check(self, *, required: Iterable[str] = ()) -> None:
+        """Raises ``TemplateError`` naming every template (and line) that cannot be used.
+
+        ``required`` names templates the configuration refers to (e.g. per severity); each
+        must exist in both formats.
+        """
+        problems = self.problems(required=required)
+        if len(problems) == 1:
+            raise TemplateError(problems[0], problems=problems)
+        if problems:
+            listing = "\n".join(f"- {problem}" for problem in problems)
+            raise TemplateError(
+                f"{len(problems)} problems in the postmortem templates:\n{listing}",
+                problems=problems,
+            )
+
+    def problems(self, *, required: Iterable[str] = ()) -> list[str]:
+        """What ``check`` would report: syntax, unknown variables, sandbox and render errors."""
+        from incidentbot.postmortem_sample import (
+            SAMPLE_NOW,
+            sample_incidents,
+            sample_people,
+            sample_review,
+        )
+
+        found: list[str] = []
+        if self._team_dir is not None and not self._team_dir.is_dir():
+            found.append(f"the templates folder {str(self._team_dir)!r} is not a folder")
+        found.extend(self._static_problems())
+        for name in dict.fromkeys(required):
+            if name not in self.available_templates():
+                found.append(
+                    f"postmortem template {name!r} is configured but does not exist; "
+                    f"available: {', '.join(self.available_templates()) or 'none'}"
+                )
+        contexts = [
+            build_context(
+                incident=incident,
+                people=sample_people(),
+                zone=self.zone,
+                base_url=self.base_url,
+                now=SAMPLE_NOW,
+                version=version,
+                review=review,
+            )
+            for version, (incident, review) in enumerate(
+                zip(sample_incidents(), (sample_review(), ()), strict=True), start=1
+            )
+        ]
+        for name in self.available_templates():
+            for fmt in FORMATS:
+                if name not in self.available_templates(fmt=fmt):
+                    other = next(f for f in FORMATS if f != fmt)
+                    found.append(
+                        f'team template "{name}.{other}.j2" has no {fmt.upper()} variant: add '
+                        f'"{name}.{fmt}.j2" (it may just extend '
+                        f'"{BUILTIN_PREFIX}/default.{fmt}.j2")'
+                    )
+                    continue
+                for context in contexts:
+                    try:
+                        self._render(f"{name}.{fmt}.j2", {**context, "template": name})
+                    except TemplateError as problem:
+                        found.append(problem.message)
+        return list(dict.fromkeys(found))
+
+    def _render(self, name: str, context: Mapping[str, object]) -> str:
+        fmt = name.rsplit(".", 2)[-2]
+        try:
+            source: Template = self._environments[fmt].get_template(name)
+            return source.render(context)
+        except TemplateError:
+            raise
+        except Exception as error:
+            raise TemplateError(self._located(error, name)) from error
+
+    def _static_problems(self) -> list[str]:
+        """Syntax errors and unknown variables, found whichever branches the samples take."""
+        found = []
+        for folder in self._search_path:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("**/*.j2")):
+                fmt = "html" if path.name.endswith(".html.j2") else "md"
+                environment = self._environments[fmt]
+                known = set(CONTEXT_VARIABLES) | set(environment.globals)
+                try:
+                    tree = environment.parse(path.read_text(encoding="utf-8"), path.name, str(path))
+                except TemplateSyntaxError as error:
+                    found.append(self._located(error, path.name))
+                    continue
+                except (OSError, UnicodeDecodeError) as error:
+                    found.append(f"{self._label(str(path), path.name)}: cannot be read ({error})")
+                    continue
+                unknowns = meta.find_undeclared_variables(tree) - known - _declared_names(tree)
+                for unknown in sorted(unknowns):
+                    line = min(
+                        (
+                            node.lineno
+                            for node in tree.find_all(nodes.Name)
+                            if node.name == unknown and node.ctx == "load"
+                        ),
+                        default=None,
+                    )
+                    found.append(
+                        f"{self._label(str(path), path.name)}{_line(line)}: "
+                        f"'{unknown}' is undefined"
+                    )
+        return found
+
+    def _located(self, error: Exception, name: str) -> str:
+        """``team template "x.md.j2", line 7: what went wrong``."""
+        if isinstance(error, TemplateSyntaxError):
+            where = self._label(error.filename, error.name or name)
+            return f"{where}{_line(error.lineno)}: {error.message}"
+        frames = [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if frame.filename.endswith(".j2")
+        ]
+        if frames:
+            where = self._label(frames[-1].filename, name) + _line(frames[-1].lineno)
+        else:
+            where = self._label(None, name)
+        if isinstance(error, TemplateNotFound):
+            message = f"there is no template {error.name!r} to extend, include or import"
+        elif isinstance(error, RecursionError):
+            message = 'it extends or includes itself (use "builtin/<name>" for a built-in one)'
+        else:
+            message = _friendly(str(error) or type(error).__name__)
+        return f"{where}: {message}"
+
+    def _label(self, filename: str | None, name: str) -> str:
+        if filename:
+            path = Path(filename).resolve()
+            if self._team_dir is not None and path.is_relative_to(self._team_dir.resolve()):
+                return f'team template "{path.relative_to(self._team_dir.resolve())}"'
+            if path.is_relative_to(self._builtin_dir.resolve()):
+                return f'built-in template "{path.relative_to(self._builtin_dir.resolve())}"'
+        return f'template "{name}"'
+
+    def _is_team(self, name: str) -> bool:
+        return self._team_dir is not None and (self._team_dir / name).is_file()
+
+    def _builtin_exists(self, template: str, fmt: str) -> bool:
+        return (self._builtin_dir / f"{template}.{fmt}.j2").is_file()
+
+
+_OBJECT_NAMES = {
+    "IncidentFacts": "incident",
+    "MetricsView": "metrics",
+    "MetricRow": "a metric row",
+    "SeverityTime": "a severity time",
+    "TimelineItem": "a timeline entry",
+    "TimelineDay": "a timeline day",
+    "ActionItemView": "an action item",
+    "RoleHolder": "a role holder",
+    "RoleChange": "a role change",
+    "ReviewNote": "a review note",
+}
+
+
+def _friendly(message: str) -> str:
+    """Names context objects as templates know them: ``'incident' has no attribute 'x'``."""
+    return re.sub(
+        r"'(?:incidentbot\.postmortem\.)?(\w+) object'",
+        lambda match: f"'{_OBJECT_NAMES[match[1]]}'" if match[1] in _OBJECT_NAMES else match[0],
+        message,
+    )
+
+
+def _declared_names(tree: nodes.Template) -> set[str]:
+    """Names a template sets, imports or takes as a parameter anywhere.
+
+    ``find_undeclared_variables`` treats each block as its own scope, so a top-level import used
+    inside a block, or a ``set`` inside an ``if`` in a macro, would look undefined; a name the
+    template declares somewhere is left for rendering the samples to judge.
+    """
+    names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    names.update(node.target for node in tree.find_all(nodes.Import))
+    for node in tree.find_all(nodes.FromImport):
+        names.update(name if isinstance(name, str) else name[1] for name in node.names)
+    names.update(node.name for node in tree.find_all(nodes.Macro))
+    return names
+
+
+def _line(line: int | None) -> str:
+    return f", line {line}" if line else ""
 
 
 # Lines that Markdown would turn into a heading or a rule (or a setext underline).
@@ -437,12 +858,30 @@ def _format(moment: datetime, tz: ZoneInfo) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or tz.key}"
 
 
+def _format_optional(moment: datetime | None, tz: ZoneInfo) -> str:
+    return "—" if moment is None else _format(moment, tz)
+
+
+def _day_label(day: date) -> str:
+    """``Friday 27 November 2026``, the same whatever the process's locale."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _document_status(status: str | None) -> str:
+    if not status:
+        return _DOCUMENT_STATUS[DocumentStatus.DRAFT]
+    try:
+        return _DOCUMENT_STATUS[DocumentStatus(status)]
+    except ValueError:
+        return status.capitalize()
+
+
 def _backdated(occurred_at: datetime, recorded_at: datetime | None) -> bool:
     """Recorded noticeably later than it happened, e.g. a ``note at`` or a late pin."""
     return recorded_at is not None and (recorded_at - occurred_at).total_seconds() > 300
 
 
-def _overdue(due: date | None, status: str, today: date) -> bool:
+def _overdue(due: date | None, status: str | None, today: date) -> bool:
     return due is not None and status != ActionStatus.DONE and due < today
 
 
@@ -462,3 +901,12 @@ def _safe_url(url: str | None) -> str | None:
     if not url or not re.match(r"^https?://", url, re.IGNORECASE):
         return None
     return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def _link_label(url: str | None) -> str | None:
+    """A short name for a tracking link: its last path segment (``PAY-101``), else its host."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    return segments[-1] if segments else parts.hostname or url

@@ -53,8 +53,22 @@ class Runtime:
         self.engine.dispose()
 
 
-def create_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
-    """Everything one process needs; call ``start()`` to begin running queued Slack work."""
+def create_runtime(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    clock: Clock = utcnow,
+    check_templates: bool = True,
+) -> Runtime:
+    """Everything one process needs; call ``start()`` to begin running queued Slack work.
+
+    A broken postmortem template stops the process here, at start-up, never mid-incident.
+    """
+    renderer = PostmortemRenderer(
+        zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
+    )
+    if check_templates:
+        renderer.check(required=set(settings.severity_templates.values()))
     engine = db.make_engine(settings.database_url)
     if migrate:
         db.upgrade(engine)
@@ -68,9 +82,6 @@ def create_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = u
     uow_factory = partial(UnitOfWork, session_factory, clock=clock, on_jobs_committed=wake_runner)
     client = make_client(settings)
     interactive_client = make_interactive_client(settings)
-    renderer = PostmortemRenderer(
-        zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
-    )
     deps = Deps(
         settings=settings,
         uow_factory=uow_factory,

@@ -283,3 +283,41 @@ def test_socket_mode_needs_an_app_token(tmp_path):
         timeout=30,
     )
     assert result.returncode == 2 and "SLACK_APP_TOKEN" in result.stderr
+
+
+def test_templates_check_passes_on_the_built_in_templates(tmp_path):
+    result = subprocess.run(
+        [*INCIDENTBOT, "templates", "check"],
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("default", "lightweight", "pagerduty"):
+        assert name in result.stdout
+
+
+def test_a_broken_team_template_stops_serve_at_start_naming_file_and_line(tmp_path):
+    team = tmp_path / "team-templates"
+    team.mkdir()
+    (team / "default.md.j2").write_text("# {{ incident.title }}\n\n{{ incident.__class__ }}\n")
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        INCIDENTBOT_TEMPLATES_DIR=str(team),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+    )
+    for command in (["templates", "check"], ["serve", "--port", str(free_port())]):
+        result = subprocess.run(
+            [*INCIDENTBOT, *command],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stdout
+        assert "default.md.j2" in result.stderr and "line 3" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -24,16 +24,31 @@ from incidentbot.postmortem import PostmortemRenderer, build_context, md_block, 
 
 # 21:50 UTC on 27 November 2026 is 13:50 PST in Los Angeles.
 T0 = datetime(2026, 11, 27, 21, 50, tzinfo=UTC)
+# The contract's sections, in the order the default template (Google SRE book style) has them.
 SECTIONS = [
     "Summary",
     "Impact",
-    "Timeline",
     "Root causes and contributing factors",
     "Resolution",
     "Detection",
     "Action items",
     "Lessons learned",
+    "Timeline",
+]
+# Every level-2 heading of the default template, contract sections included.
+DEFAULT_HEADINGS = [
+    "Summary",
+    "Impact",
+    "Root causes and contributing factors",
+    "Trigger",
+    "Resolution",
+    "Detection",
+    "Action items",
+    "Lessons learned",
+    "Timeline",
     "Metrics",
+    "Supporting information",
+    "Review notes",
 ]
 PEOPLE = {
     user_id: Person(user_id=user_id, display_name=name, timezone="America/Los_Angeles")
@@ -149,7 +164,10 @@ def test_markdown_starts_with_the_title_as_the_only_level_one_heading() -> None:
 
 
 def test_every_contract_section_is_present_in_order() -> None:
-    assert headings(render(checkout_incident()), 2) == SECTIONS
+    found = headings(render(checkout_incident()), 2)
+
+    assert found == DEFAULT_HEADINGS
+    assert [heading for heading in found if heading in SECTIONS] == SECTIONS
 
 
 def test_header_names_number_severity_status_roles_and_dates() -> None:
@@ -269,7 +287,7 @@ def test_a_pipe_or_newline_in_a_note_does_not_break_the_table() -> None:
 
     assert all(len(row) == 4 for row in timeline_rows(markdown))
     assert "| errors \\| timeouts second line \\| more |" in markdown
-    assert "| 1 | Dashboards \\| alerts | bob | 2026-12-04 | open |" in markdown
+    assert "| 1 | Dashboards \\| alerts | — | bob | — | 2026-12-04 | open |" in markdown
 
 
 def test_a_line_starting_with_hash_in_user_text_is_not_a_heading() -> None:
@@ -277,7 +295,7 @@ def test_a_line_starting_with_hash_in_user_text_is_not_a_heading() -> None:
 
     markdown = render(incident)
 
-    assert headings(markdown, 2) == SECTIONS
+    assert headings(markdown, 2) == DEFAULT_HEADINGS
     assert "\\# 500 errors" in markdown
     assert "\\---" in markdown
 
@@ -325,8 +343,9 @@ def test_a_written_summary_replaces_the_prompt() -> None:
 def test_action_items_show_owner_or_unassigned() -> None:
     markdown = render(checkout_incident())
 
-    assert "| 1 | Alert on checkout 5xx rate | bob | 2026-12-04 | open |" in markdown
-    assert "| 2 | Write a failover runbook | unassigned | — | open |" in markdown
+    assert "| 1 | Alert on checkout 5xx rate | — | bob | — | 2026-12-04 | open |" in markdown
+    assert "| 2 | Write a failover runbook | — | unassigned | — | — | open |" in markdown
+    assert "No owner yet for item 2." in markdown
 
 
 def test_no_action_items_prompts_for_some() -> None:
@@ -370,7 +389,7 @@ def test_html_is_a_standalone_document_with_tables() -> None:
     assert "<title>INC-42: Checkout API returning 500s (postmortem)</title>" in html
     assert "<script" not in html
     assert html.count("<table>") >= 3
-    assert re.findall(r"<h2>(.*?)</h2>", html) == SECTIONS
+    assert re.findall(r"<h2>(.*?)</h2>", html) == DEFAULT_HEADINGS
     assert "<th>When (America/Los_Angeles)</th>" in html
 
 
@@ -435,8 +454,8 @@ def test_a_teams_templates_folder_overrides_default_and_adds_names(tmp_path: Pat
 
     assert own == "# Checkout API returning 500s\nOur own format.\n"
     assert "<!DOCTYPE html>" in builtin_html, "formats the team did not override still work"
-    assert renderer.available_templates() == ["default", "short"]
-    assert renderer.available_templates(fmt="html") == ["default"]
+    assert renderer.available_templates() == ["default", "lightweight", "pagerduty", "short"]
+    assert renderer.available_templates(fmt="html") == ["default", "lightweight", "pagerduty"]
 
 
 def test_a_team_template_can_extend_the_builtin_one_and_replace_a_block(tmp_path: Path) -> None:
@@ -450,7 +469,7 @@ def test_a_team_template_can_extend_the_builtin_one_and_replace_a_block(tmp_path
         incident=checkout_incident(), people=PEOPLE, template="ours", now=at(300)
     )
 
-    assert headings(markdown, 2) == SECTIONS
+    assert headings(markdown, 2) == DEFAULT_HEADINGS
     assert "- Follow the team's lessons format." in markdown
     assert "Where did we get lucky?" not in markdown
 
