@@ -65,10 +65,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from incidentbot import db, services
+    from incidentbot import blameless, db, services
     from incidentbot.models import utcnow
     from incidentbot.postmortem import PostmortemRenderer
-    from incidentbot.services.postmortems import mentioned_people
+    from incidentbot.services.postmortems import mentioned_people, passages_to_review
     from incidentbot.uow import UnitOfWork
 
     settings = load_settings()
@@ -84,6 +84,12 @@ def _render(args: argparse.Namespace) -> int:
             sys.stdout.write(stored.markdown if args.format == "md" else stored.html)
             return 0
         people = services.people_by_id(uow=uow, user_ids=mentioned_people(incident))
+        names = {user_id: person.display_name for user_id, person in people.items()}
+        review = blameless.review(
+            passages_to_review(incident, names=names, zone=settings.timezone),
+            rules=blameless.load_rules(extra=settings.blameless_rules),
+            names=names.values(),
+        )
         sys.stdout.write(
             renderer.render(
                 incident=incident,
@@ -91,6 +97,7 @@ def _render(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 template=args.template,
                 now=utcnow(),
+                review=review,
             )
         )
     return 0

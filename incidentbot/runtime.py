@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot import db
+from incidentbot.blameless import load_rules
 from incidentbot.config import Settings
 from incidentbot.jobs import JobRunner
 from incidentbot.models import utcnow
@@ -69,6 +70,7 @@ def create_runtime(
     )
     if check_templates:
         renderer.check(required=set(settings.severity_templates.values()))
+    review_rules = load_rules(extra=settings.blameless_rules)
     engine = db.make_engine(settings.database_url)
     if migrate:
         db.upgrade(engine)
@@ -87,6 +89,7 @@ def create_runtime(
         uow_factory=uow_factory,
         directory=Directory(client=interactive_client, uow_factory=uow_factory),
         renderer=renderer,
+        review_rules=review_rules,
         interactive_client=interactive_client,
     )
     runner = JobRunner(

@@ -321,3 +321,27 @@ def test_a_broken_team_template_stops_serve_at_start_naming_file_and_line(tmp_pa
         assert result.returncode == 1, result.stdout
         assert "default.md.j2" in result.stderr and "line 3" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_broken_team_rules_file_stops_serve_naming_the_file_and_rule(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nid = "heroics"\ncategory = "blame"\npattern = "(unclosed"\n'
+        'why = "x"\nsuggestion = "y"\n'
+    )
+    result = subprocess.run(
+        [*INCIDENTBOT, "serve", "--port", str(free_port())],
+        env=clean_env(
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INCIDENTBOT_BLAMELESS_RULES=str(rules),
+            DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "rules.toml" in result.stderr and "heroics" in result.stderr
+    assert "Traceback" not in result.stderr

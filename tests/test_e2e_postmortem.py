@@ -118,3 +118,20 @@ def test_reopen_and_close_again(stack: LocalStack):
     stack.settle()
     assert len(uploaded_postmortems(stack, channel.id)) == 2
     assert "reopened" in " ".join(m.text for m in stack.workspace.messages(channel.id))
+
+
+def test_blame_language_is_flagged_in_review_notes_and_counted_privately(stack: LocalStack):
+    channel = declare(stack, "Checkout API returning 500s")
+    stack.driver.join("bob", channel.id)
+    stack.driver.command("bob", channel.id, "note It was obviously human error.")
+    stack.driver.command("bob", channel.id, "note Error rate dropped just after 14:00.")
+    stack.driver.command("alice", channel.id, "postmortem")
+    stack.settle()
+    ((_, markdown),) = uploaded_postmortems(stack, channel.id)
+    notes = markdown.split("## Review notes", 1)[1]
+    assert "human error" in notes and "obviously" in notes
+    assert "just after" not in notes
+    assert (
+        "2 phrases of blame or hindsight language"
+        in ephemeral_texts(stack, "alice", channel.id)[-1]
+    )

@@ -277,7 +277,7 @@ def test_postmortem_versions_count_up(uow_factory):
                 renderer=renderer,
                 generated_by="UALICE",
                 trigger="command",
-            )
+            ).postmortem
             uow.commit()
             versions.append(postmortem.version)
     assert versions == [1, 2]
@@ -288,3 +288,35 @@ def test_postmortem_versions_count_up(uow_factory):
         assert services.latest_postmortem(incident=load(uow, number), version=1).version == 1
         with pytest.raises(IncidentError, match="no postmortem version 7"):
             services.latest_postmortem(incident=load(uow, number), version=7)
+
+
+def test_generation_reviews_what_people_wrote_for_blame_and_hindsight(uow_factory):
+    from incidentbot.blameless import load_rules
+    from incidentbot.postmortem import PostmortemRenderer
+
+    number = declare(uow_factory)
+    with uow_factory() as uow:
+        incident = load(uow, number)
+        services.add_note(
+            uow=uow, incident=incident, author_id="UBOB", text="Root cause was human error."
+        )
+        services.add_note(
+            uow=uow, incident=incident, author_id="UBOB", text="The deploy failed at 14:02."
+        )
+        services.set_summary(
+            uow=uow, incident=incident, author_id="UALICE", text="We rolled back just in time."
+        )
+        generated = services.generate_postmortem(
+            uow=uow,
+            incident=incident,
+            renderer=PostmortemRenderer(),
+            generated_by="UALICE",
+            trigger="command",
+            rules=load_rules(),
+        )
+        uow.commit()
+    (flag,) = generated.review
+    assert (flag.rule_id, flag.phrase) == ("human-error", "human error")
+    assert flag.where.startswith("note by UBOB at 2026-11-27 14:00")
+    review_notes = generated.postmortem.markdown.split("## Review notes", 1)[1]
+    assert "human error" in review_notes

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from incidentbot import jobs
+from incidentbot import blameless, jobs
+from incidentbot.blameless import Flag, Passage, Rule
 from incidentbot.errors import IncidentError
 from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem
 from incidentbot.services.people import people_by_id, people_in
 from incidentbot.services.timeline import record
 from incidentbot.text import parse_user_mentions
+from incidentbot.timeparse import format_moment
 from incidentbot.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -32,6 +35,37 @@ def mentioned_people(incident: Incident) -> set[str]:
     return ids
 
 
+# What people wrote in their own words, and so what the language review reads.
+REVIEWED_KINDS = {
+    EntryKind.NOTE: "note",
+    EntryKind.UPDATE: "update",
+    EntryKind.SUMMARY: "summary",
+    EntryKind.IMPACT: "impact",
+}
+
+
+def passages_to_review(incident: Incident, *, names: Mapping[str, str], zone: str) -> list[Passage]:
+    """Notes, updates, summary and impact, each labelled with where it stands."""
+    passages = []
+    for field, text in (("summary", incident.summary), ("impact", incident.impact)):
+        if text:
+            passages.append(Passage(where=f"the {field}", text=text))
+    for entry in incident.timeline:
+        label = REVIEWED_KINDS.get(EntryKind(entry.kind))
+        # Summary and impact entries repeat text reviewed above; only notes and updates add.
+        if label in ("note", "update"):
+            author = names.get(entry.author_id or "", entry.author_id or "someone")
+            where = f"{label} by {author} at {format_moment(entry.occurred_at, zone)}"
+            passages.append(Passage(where=where, text=entry.text))
+    return passages
+
+
+@dataclass(frozen=True)
+class Generated:
+    postmortem: Postmortem
+    review: list[Flag]
+
+
 def generate_postmortem(
     *,
     uow: UnitOfWork,
@@ -40,10 +74,17 @@ def generate_postmortem(
     generated_by: str | None,
     trigger: str,
     template: str = DEFAULT_TEMPLATE,
+    rules: Sequence[Rule] = (),
     upload: bool = True,
-) -> Postmortem:
-    """Render and store the next version; queue its upload to the incident's channel."""
+) -> Generated:
+    """Render and store the next version, with its language review; queue its upload."""
     people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
+    names = {user_id: person.display_name for user_id, person in people.items()}
+    review = blameless.review(
+        passages_to_review(incident, names=names, zone=renderer.zone),
+        rules=rules,
+        names=[person.display_name for person in people.values() if not person.is_bot],
+    )
     version = (
         uow.session.scalar(
             select(func.max(Postmortem.version)).where(Postmortem.incident_id == incident.id)
@@ -53,7 +94,13 @@ def generate_postmortem(
     now = uow.now()
     rendered = {
         fmt: renderer.render(
-            incident=incident, people=people, fmt=fmt, template=template, now=now, version=version
+            incident=incident,
+            people=people,
+            fmt=fmt,
+            template=template,
+            now=now,
+            version=version,
+            review=review,
         )
         for fmt in ("md", "html")
     }
@@ -70,7 +117,7 @@ def generate_postmortem(
     uow.session.flush()
     if upload:
         uow.enqueue(jobs.UPLOAD_POSTMORTEM, incident=incident, postmortem_id=postmortem.id)
-    return postmortem
+    return Generated(postmortem=postmortem, review=review)
 
 
 def template_for(

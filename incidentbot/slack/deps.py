@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from incidentbot.blameless import Rule
 from incidentbot.config import Settings
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.directory import Directory
@@ -18,5 +19,6 @@ class Deps:
     uow_factory: UnitOfWorkFactory
     directory: Directory
     renderer: PostmortemRenderer
+    review_rules: list[Rule]
     # Fails fast: for the few Slack calls made before a request is acknowledged.
     interactive_client: WebClient

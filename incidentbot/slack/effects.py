@@ -396,22 +396,30 @@ class Effects:
                 severity_templates=self._settings.severity_templates,
                 available=self._deps.renderer.available_templates(),
             )
-            postmortem = services.generate_postmortem(
+            generated = services.generate_postmortem(
                 uow=uow,
                 incident=incident,
                 renderer=self._deps.renderer,
                 generated_by=requested_by if isinstance(requested_by, str) else None,
                 trigger=str(job.payload.get("trigger", "command")),
                 template=template,
+                rules=self._deps.review_rules,
             )
             uow.commit()
-            number, version = incident.number, postmortem.version
+            number, version = incident.number, generated.postmortem.version
+            flags = len(generated.review)
         reply_to = job.payload.get("reply_to")
         if isinstance(reply_to, str) and reply_to:
+            review = (
+                f"its Review notes list {flags} phrase{'s' if flags != 1 else ''} of blame or "
+                "hindsight language to reword"
+                if flags
+                else "no blame or hindsight language was found"
+            )
             self._reply(
                 reply_to,
-                f"INC-{number} postmortem version {version} ({template} template) is ready; "
-                "it is being posted in the channel.",
+                f"INC-{number} postmortem version {version} ({template} template) is ready and "
+                f"being posted in the channel; {review}.",
             )
 
     def upload_postmortem(self, job: QueuedJob) -> None:

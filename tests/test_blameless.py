@@ -1,0 +1,544 @@
+"""Blameless-language review: what is flagged, what deliberately is not, and team rule files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidentbot.blameless import (
+    BUILTIN_RULES,
+    CATEGORIES,
+    EXCERPT_LIMIT,
+    Flag,
+    Passage,
+    Rule,
+    load_rules,
+    review,
+)
+from incidentbot.errors import IncidentError
+
+NAMES = ["alice", "bob", "Bob Schneider", "Carol"]
+WHERE = "note by bob at 2026-11-27 14:05 UTC"
+
+
+@pytest.fixture(scope="module")
+def rules() -> list[Rule]:
+    return load_rules()
+
+
+def flags_for(text: str, rules: list[Rule], *, names: list[str] = NAMES) -> list[Flag]:
+    return review([Passage(where=WHERE, text=text)], rules=rules, names=names)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "team-rules.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+FLAGGED = [
+    # person-as-subject: a named person or mention as the subject of a failure verb
+    ("bob broke the build", "person-as-subject", "bob broke"),
+    ("<@U1|alice> forgot to update the config", "person-as-subject", "<@U1|alice> forgot to"),
+    ("<@U123> pushed a bad config to prod.", "person-as-subject", "<@U123> pushed a bad"),
+    ("Alice ignored the disk alert.", "person-as-subject", "Alice ignored"),
+    ("Carol missed the page at 02:10.", "person-as-subject", "Carol missed"),
+    (
+        "Bob Schneider accidentally deleted the users table.",
+        "person-as-subject",
+        "Bob Schneider accidentally deleted",
+    ),
+    ("Bob deleted the users table by mistake.", "person-as-subject", "Bob deleted"),
+    ("@alice messed up the failover.", "person-as-subject", "@alice messed up"),
+    ("bob failed to rotate the certificate.", "person-as-subject", "bob failed to"),
+    # counterfactuals
+    (
+        "If Bob had checked the dashboard, he would have seen the spike.",
+        "counterfactual-person",
+        "If Bob had checked the dashboard, he would have",
+    ),
+    (
+        "If we had rolled back sooner, we could have avoided the second outage.",
+        "counterfactual-person",
+        "If we had rolled back sooner, we could have",
+    ),
+    (
+        "If the canary had run, this outage would not have happened.",
+        "counterfactual",
+        "If the canary had run, this outage would not have",
+    ),
+    (
+        "If the TTL had been shorter, it wouldn't have spread to the EU.",
+        "counterfactual",
+        "If the TTL had been shorter, it wouldn't have",
+    ),
+    (
+        "If the migration had been reviewed, the outage would have been avoided.",
+        "counterfactual",
+        "If the migration had been reviewed, the outage would have been avoided",
+    ),
+    # failed-to / forgot-to / neglected-to about people
+    (
+        "The on-call engineer failed to acknowledge the page.",
+        "failed-to",
+        "The on-call engineer failed to",
+    ),
+    ("We forgot to update the status page.", "failed-to", "We forgot to"),
+    ("He neglected to run the migration check.", "failed-to", "He neglected to"),
+    ("Someone forgot to renew the domain.", "failed-to", "Someone forgot to"),
+    # should have / could have
+    ("We should have rolled back sooner.", "should-have", "We should have"),
+    ("He should have been more careful.", "should-have", "He should have"),
+    ("Someone could have caught this in review.", "should-have", "Someone could have"),
+    ("You shouldn't have deployed on a Friday.", "should-have", "You shouldn't have"),
+    (
+        "The reviewer really ought to have spotted it.",
+        "should-have",
+        "The reviewer really ought to have",
+    ),
+    ("bob should've known the flag was shared.", "should-have", "bob should've"),
+    # fault and blame
+    ("It was Bob's fault.", "fault", "Bob's fault"),
+    ("That was entirely my fault.", "fault", "my fault"),
+    ("<@U2|bob> is to blame for the outage.", "fault", "<@U2|bob> is to blame"),
+    ("The engineer was at fault.", "fault", "The engineer was at fault"),
+    ("Management blamed the outage on the platform team.", "blame", "blamed"),
+    # human error
+    ("Root cause: human error.", "human-error", "human error"),
+    ("The ticket was closed as operator error.", "human-error", "operator error"),
+    ("Support called it user error.", "human-error", "user error"),
+    # character judgements
+    ("That was a careless change.", "blame-adjective", "careless"),
+    ("Running it unreviewed was negligent.", "blame-adjective", "negligent"),
+    ("The migration script was sloppy.", "blame-adjective", "sloppy"),
+    ("The vendor's support was incompetent.", "blame-adjective", "incompetent"),
+    ("Skipping the checklist was lazy.", "blame-adjective", "lazy"),
+    ("Forcing the push was reckless.", "blame-adjective", "reckless"),
+    # hindsight words
+    ("The mistake was obvious.", "obvious", "obvious"),
+    ("Obviously the config was wrong.", "obvious", "Obviously"),
+    ("The threshold was clearly wrong.", "obvious", "clearly wrong"),
+    ("Of course the second deploy broke too.", "obvious", "Of course"),
+    ("Clearly, the config was wrong.", "obvious", "Clearly"),
+    # minimising
+    ("Just restart the pods.", "minimising-just", "Just restart"),
+    ("The fix was simply a typo in the config.", "minimising-just", "simply a typo"),
+    ("You merely roll back the release.", "minimising-just", "merely roll back"),
+    ("All you had to do was flip the flag.", "minimising-just", "All you had to do"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule_id", "phrase"), FLAGGED)
+def test_flags_blame_and_hindsight_language(
+    text: str, rule_id: str, phrase: str, rules: list[Rule]
+) -> None:
+    flags = flags_for(text, rules)
+    assert [(f.rule_id, f.phrase) for f in flags] == [(rule_id, phrase)]
+    flag = flags[0]
+    assert flag.where == WHERE
+    assert flag.category in CATEGORIES
+    assert phrase in flag.suggestion
+    assert flag.excerpt == text
+    assert flag.why and "{phrase}" not in flag.suggestion
+
+
+def test_every_builtin_rule_has_a_flagged_example(rules: list[Rule]) -> None:
+    assert {rule.id for rule in rules} == {rule_id for _, rule_id, _ in FLAGGED}
+
+
+BLAMELESS = [
+    "The deploy failed at 14:02.",
+    "The alert failed to fire because the threshold was 5%.",
+    "Error rate dropped just after 14:00.",
+    "We rolled back just in time for the EU morning peak.",
+    "The cache should have expired after 60 s but the TTL was set to 1 day.",
+    "Bob rolled back the deploy at 14:10.",
+    "<@UBOB|bob> restarted the pods.",
+    "Alice noticed the alert and paged the database team.",
+    "The config was adjusted.",
+    # A counterfactual about what a safeguard would have done names a missing control; only
+    # "would not have happened" or a person acting differently is flagged.
+    "If the canary had run, it would have caught the regression.",
+    "We could have more capacity in eu-west-1 if we add a node pool.",
+    "We should have a runbook for certificate rotation.",
+    "The health check should have returned 503 during the drain.",
+    "The alert should have fired at 5% but the rule used a 10% threshold.",
+    "Alice should have been paged by the secondary rota.",
+    "Nobody could have predicted the leap-second bug.",
+    "We couldn't have known that the vendor changed the API.",
+    "Nobody is to blame for this; the runbook was out of date.",
+    "It was nobody's fault.",
+    "This was not anyone's fault.",
+    "The disk was at fault.",
+    "The network fault on the top-of-rack switch caused packet loss.",
+    "Bob's fault injection test found the bug.",
+    "We used git blame to find when the timeout changed.",
+    "In a blameless review we look for contributing factors.",
+    "It was not obvious from the dashboard that both flags shared a key.",
+    "The failure mode was non-obvious.",
+    "The spike is clearly visible on the attached graph.",
+    "Postgres clearly logged the lock timeout.",
+    "The replica failed over to us-east-2 at 14:07.",
+    "Bob failed over the primary database at 14:07.",
+    "Bob deleted the stale pods to free capacity.",
+    "Alice's fix dropped the error rate to zero.",
+    "The pods failed to become ready; they were missing a secret.",
+    "The request failed to authenticate because the token had expired.",
+    "Lazy loading of the config meant the bad value was read late.",
+    "Cassandra uses a sloppy quorum for hinted handoff.",
+    "The 4xx user error rate stayed flat.",
+    "Kafka operator error logs showed repeated rebalancing.",
+    "Human factors training is part of on-call onboarding.",
+    "Latency was just under 300 ms.",
+    "Just now the error rate returned to baseline.",
+    "The pods were restarted just before the traffic peak.",
+    "We have just restarted the pods.",
+    "The on-call engineer acknowledged the page within two minutes.",
+    "The engineer on call followed the runbook.",
+    "If the retry had succeeded, the job would have completed.",
+    "The course of the incident is shown below.",
+    "She escalated to the database team at 14:20.",
+    "Carol found what caused the outage.",
+    "Bob reverted the change that caused the errors.",
+    "The team failed to meet the SLO for the quarter.",
+    "@here the deploy failed to finish.",
+    "The DB clearly was the bottleneck once the cache emptied.",
+    "The caller's fault handler crashed.",
+    "Compilation is just-in-time, which is justified here.",
+    "We should have had an alert on queue depth.",
+    "Nobody blamed the on-call engineer.",
+    "It wasn't immediately obvious which flag applied.",
+    "There was nothing obvious in the logs.",
+    "Bob must have seen the alert before paging.",
+    "The vendor's fault, according to their status page, was a bad BGP announcement.",
+    "The error budget was exhausted by 15:00.",
+]
+
+
+@pytest.mark.parametrize("text", BLAMELESS)
+def test_blameless_sentences_are_not_flagged(text: str, rules: list[Rule]) -> None:
+    assert flags_for(text, rules) == []
+
+
+def test_names_are_needed_to_recognise_a_plain_name(rules: list[Rule]) -> None:
+    assert flags_for("bob broke the build", rules, names=[]) == []
+    assert [f.rule_id for f in flags_for("bob broke the build", rules, names=["Bob"])] == [
+        "person-as-subject"
+    ]
+    # Whole words only: "bobby" is not "bob".
+    assert flags_for("bobby broke the build", rules, names=["bob"]) == []
+
+
+def test_first_name_of_a_full_name_counts(rules: list[Rule]) -> None:
+    flags = flags_for("Bob forgot to drain the node.", rules, names=["Bob Schneider"])
+    assert [(f.rule_id, f.phrase) for f in flags] == [("person-as-subject", "Bob forgot to")]
+
+
+def test_mention_is_a_person_without_names(rules: list[Rule]) -> None:
+    flags = flags_for("<@U1|alice> forgot to update the config", rules, names=[])
+    assert [(f.rule_id, f.phrase) for f in flags] == [
+        ("person-as-subject", "<@U1|alice> forgot to")
+    ]
+
+
+def test_same_span_from_two_rules_keeps_the_first_listed(rules: list[Rule]) -> None:
+    # person-as-subject and failed-to both match "bob forgot to"; counterfactual-person and
+    # counterfactual both match the if-clause: one flag each.
+    text = "bob forgot to check. If bob had checked, it would not have happened."
+    flags = flags_for(text, rules)
+    assert [f.rule_id for f in flags] == ["person-as-subject", "counterfactual-person"]
+
+
+def test_flags_are_ordered_by_passage_then_position(rules: list[Rule]) -> None:
+    passages = [
+        Passage(where="summary", text="Obviously it was human error. Just restart it."),
+        Passage(where="impact", text="Nothing to see here."),
+        Passage(where="note by carol", text="It was careless, and we should have known."),
+    ]
+    flags = review(passages, rules=rules)
+    assert [(f.where, f.phrase) for f in flags] == [
+        ("summary", "Obviously"),
+        ("summary", "human error"),
+        ("summary", "Just restart"),
+        ("note by carol", "careless"),
+        ("note by carol", "we should have"),
+    ]
+    assert review(passages, rules=rules) == flags
+
+
+def test_one_flag_per_match(rules: list[Rule]) -> None:
+    flags = flags_for("Human error, human error, and more human error.", rules)
+    assert [f.phrase for f in flags] == ["Human error", "human error", "human error"]
+
+
+def test_unless_is_per_sentence(rules: list[Rule]) -> None:
+    text = "Nobody is to blame here. Management blamed the team anyway."
+    assert [f.excerpt for f in flags_for(text, rules)] == ["Management blamed the team anyway."]
+
+
+def test_excerpt_is_the_sentence_trimmed_around_the_phrase(rules: list[Rule]) -> None:
+    before = " ".join(f"word{i}" for i in range(40))
+    after = " ".join(f"tail{i}" for i in range(40))
+    text = f"First sentence here. {before} it was human error {after}. Last one."
+    [flag] = flags_for(text, rules)
+    assert "human error" in flag.excerpt
+    assert flag.excerpt.startswith("…") and flag.excerpt.endswith("…")
+    assert len(flag.excerpt) <= EXCERPT_LIMIT
+    assert "First sentence" not in flag.excerpt and "Last one" not in flag.excerpt
+    # Cuts fall between words.
+    assert flag.excerpt[1:].split()[0].startswith("word")
+    assert flag.excerpt[:-1].split()[-1].startswith("tail")
+
+
+def test_mention_markup_does_not_split_a_sentence(rules: list[Rule]) -> None:
+    [flag] = flags_for("<@U9|bob j. smith> broke prod.", rules)
+    assert flag.phrase == "<@U9|bob j. smith> broke"
+    assert flag.excerpt == "<@U9|bob j. smith> broke prod."
+
+
+def test_sentences_split_on_lines(rules: list[Rule]) -> None:
+    text = "- If the canary had run\n- this would not have happened"
+    assert flags_for(text, rules) == []
+
+
+def test_suggestion_fills_in_the_phrase(rules: list[Rule]) -> None:
+    [flag] = flags_for("The root cause was human error.", rules)
+    assert '"human error"' in flag.suggestion
+
+
+# --- team rule files ---------------------------------------------------------------------------
+
+
+def test_team_file_adds_a_rule(tmp_path: Path, rules: list[Rule]) -> None:
+    path = write(
+        tmp_path,
+        """
+[[rule]]
+id = "yolo"
+category = "minimising"
+pattern = 'yolo'
+why = "Makes a risky change sound like a joke."
+suggestion = "Describe the risk that was accepted instead of '{phrase}'."
+""",
+    )
+    team = load_rules(extra=path)
+    assert [r.id for r in team] == [r.id for r in rules] + ["yolo"]
+    assert team[-1].origin == str(path)
+    [flag] = flags_for("We YOLO'd the deploy.", team)
+    assert (flag.rule_id, flag.phrase) == ("yolo", "YOLO")
+    assert flag.suggestion == "Describe the risk that was accepted instead of 'YOLO'."
+    # Word boundaries are added by the engine.
+    assert flags_for("The yolorun job started.", team) == []
+
+
+def test_team_file_overrides_a_builtin_in_place(tmp_path: Path, rules: list[Rule]) -> None:
+    path = write(
+        tmp_path,
+        """
+[[rule]]
+id = "human-error"
+category = "blame"
+pattern = 'human\\s+error|PEBKAC'
+why = "Our own reason."
+suggestion = "Our own suggestion for {phrase}."
+""",
+    )
+    team = load_rules(extra=path)
+    assert [r.id for r in team] == [r.id for r in rules]
+    [flag] = flags_for("Classic PEBKAC.", team)
+    assert (flag.rule_id, flag.why) == ("human-error", "Our own reason.")
+    assert flags_for("Support called it user error.", team) == []
+
+
+def test_team_file_disables_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, 'disabled = ["obvious", "minimising-just"]\n')
+    team = load_rules(extra=path)
+    assert "obvious" not in {r.id for r in team}
+    assert flags_for("Obviously, just restart it.", team) == []
+    assert [f.rule_id for f in flags_for("It was human error.", team)] == ["human-error"]
+
+
+def test_disabling_an_unknown_rule_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, 'disabled = ["obvius"]\n')
+    with pytest.raises(IncidentError, match="obvius") as error:
+        load_rules(extra=path)
+    assert str(path) in str(error.value)
+
+
+BAD_FILES = [
+    (
+        '[[rule]]\nid = "bad-regex"\ncategory = "blame"\npattern = "(unclosed"\n'
+        'why = "w"\nsuggestion = "s"\n',
+        ["'bad-regex'", "not a valid regex"],
+    ),
+    (
+        '[[rule]]\nid = "bad-unless"\ncategory = "blame"\npattern = "x"\nunless = "[a-"\n'
+        'why = "w"\nsuggestion = "s"\n',
+        ["'bad-unless'", "unless is not a valid regex"],
+    ),
+    (
+        '[[rule]]\nid = "no-why"\ncategory = "blame"\npattern = "x"\nsuggestion = "s"\n',
+        ["'no-why'", "missing why"],
+    ),
+    (
+        '[[rule]]\ncategory = "blame"\npattern = "x"\nwhy = "w"\nsuggestion = "s"\n',
+        ["#1", "missing id"],
+    ),
+    (
+        '[[rule]]\nid = "odd"\ncategory = "rude"\npattern = "x"\nwhy = "w"\nsuggestion = "s"\n',
+        ["'odd'", "category must be one of"],
+    ),
+    (
+        '[[rule]]\nid = "Not_Kebab"\ncategory = "blame"\npattern = "x"\nwhy = "w"\n'
+        'suggestion = "s"\n',
+        ["'Not_Kebab'", "kebab-case"],
+    ),
+    (
+        '[[rule]]\nid = "typo"\ncategory = "blame"\npattern = "x"\nunles = "y"\nwhy = "w"\n'
+        'suggestion = "s"\n',
+        ["'typo'", "unknown key 'unles'"],
+    ),
+    (
+        '[[rule]]\nid = "empty"\ncategory = "blame"\npattern = "x?"\nwhy = "w"\nsuggestion = "s"\n',
+        ["'empty'", "matches empty text"],
+    ),
+    (
+        '[[rule]]\nid = "placeholder"\ncategory = "blame"\npattern = "{persn} broke"\n'
+        'why = "w"\nsuggestion = "s"\n',
+        ["'placeholder'", "unknown placeholder {persn}"],
+    ),
+    (
+        '[[rule]]\nid = "twice"\ncategory = "blame"\npattern = "x"\nwhy = "w"\nsuggestion = "s"\n'
+        '[[rule]]\nid = "twice"\ncategory = "blame"\npattern = "y"\nwhy = "w"\nsuggestion = "s"\n',
+        ["'twice'", "used twice"],
+    ),
+    ("[[rule]\nid = 1\n", ["not valid TOML"]),
+    ("rules = []\n", ["unexpected top-level key 'rules'"]),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), BAD_FILES)
+def test_bad_team_files_name_the_file_and_rule(
+    tmp_path: Path, content: str, expected: list[str]
+) -> None:
+    path = write(tmp_path, content)
+    with pytest.raises(IncidentError) as error:
+        load_rules(extra=path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ")
+    for part in expected:
+        assert part in message
+
+
+def test_disabled_below_a_rule_gets_a_helpful_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[rule]]\nid = "x-rule"\ncategory = "blame"\npattern = "x"\nwhy = "w"\n'
+        'suggestion = "s"\ndisabled = ["obvious"]\n',
+    )
+    with pytest.raises(IncidentError, match="belongs at the top of the file"):
+        load_rules(extra=path)
+
+
+def test_worked_example_in_the_docs_behaves_as_documented(tmp_path: Path) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "blameless.md").read_text(encoding="utf-8")
+    example = docs.split("### Worked example", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    team = load_rules(extra=write(tmp_path, example))
+    ids = [r.id for r in team]
+    assert "obvious" not in ids and ids[-2:] == ["heroics", "yolo-deploy"]
+
+    def rule_ids(text: str) -> list[str]:
+        return [f.rule_id for f in flags_for(text, team, names=["carol"])]
+
+    assert rule_ids("Carol heroically restarted the cluster at 3am.") == ["heroics"]
+    assert rule_ids("<@U42|dan> yoloed the migration.") == ["yolo-deploy"]
+    assert rule_ids("Of course we paged the DB team.") == []
+    assert rule_ids("Support called it user error.") == []
+    assert rule_ids("It was operator error.") == ["human-error"]
+
+
+def test_bad_regex_message_matches_the_docs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[rule]]\nid = "yolo"\ncategory = "blame"\npattern = "(yolo"\nwhy = "w"\n'
+        'suggestion = "s"\n',
+    )
+    with pytest.raises(IncidentError) as error:
+        load_rules(extra=path)
+    assert str(error.value) == (
+        f"{path}: rule 'yolo': pattern is not a valid regex: "
+        "missing ), unterminated subpattern at position 0"
+    )
+
+
+def test_missing_team_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(IncidentError, match="cannot read"):
+        load_rules(extra=tmp_path / "nope.toml")
+
+
+def test_team_rule_can_use_person_placeholder(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[rule]]
+id = "person-yolo"
+category = "blame"
+pattern = '{person}\\s+yolo(?:ed|d)'
+why = "w"
+suggestion = "Rephrase {phrase}."
+""",
+    )
+    team = load_rules(extra=path)
+    [flag] = flags_for("carol yoloed the migration.", team, names=["carol"])
+    assert (flag.rule_id, flag.phrase) == ("person-yolo", "carol yoloed")
+
+
+def test_builtin_rules_ship_inside_the_package() -> None:
+    assert BUILTIN_RULES.parent.name == "incidentbot"
+    assert BUILTIN_RULES.is_file()
+
+
+# --- scale -------------------------------------------------------------------------------------
+
+TIMELINE_LINES = [
+    "Errors rose to 4% just after 14:00; the alert failed to fire because the threshold was 5%.",
+    "<@U{n}|responder{n}> restarted the pods in eu-west-1 and watched the p99 latency.",
+    "If the canary had run, it would have caught the regression before the EU peak.",
+    "bob broke the build again while the retry queue drained at 1,200 messages per second.",
+    "It was human error and obviously we should have rolled back sooner, just restart it.",
+]
+
+
+def timeline(count: int) -> list[Passage]:
+    """A realistic mix: every fifth entry has one flag, every fifth has four, the rest none."""
+    return [
+        Passage(
+            where=f"entry {n}",
+            text=TIMELINE_LINES[n % len(TIMELINE_LINES)].format(n=n) + " more" * (n % 50),
+        )
+        for n in range(count)
+    ]
+
+
+def test_ten_thousand_passages_review_completes(rules: list[Rule]) -> None:
+    # Nothing about time is asserted (CI machines vary); the patterns are kept free of nested
+    # unbounded repetition so the work grows with the length of the text, and the pytest
+    # timeout catches a rule that backtracks catastrophically.
+    flags = review(timeline(10_000), rules=rules, names=NAMES)
+    assert len(flags) == 2_000 * 5
+    assert flags[0].where == "entry 3"
+    assert [f.rule_id for f in flags[:5]] == [
+        "person-as-subject",
+        "human-error",
+        "obvious",
+        "should-have",
+        "minimising-just",
+    ]
+    assert len(review(timeline(1_000), rules=rules, names=NAMES)) * 10 == len(flags)
+
+
+def test_long_adversarial_sentence_completes(rules: list[Rule]) -> None:
+    # Many "if" and "had" with no closing clause, and long runs of adverbs, in one sentence.
+    text = ("if he had quickly really surely forgotten " * 2_000) + "."
+    assert review([Passage(where="x", text=text)], rules=rules, names=NAMES) == []
