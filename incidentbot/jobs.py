@@ -119,26 +119,21 @@ class JobRunner:
         """Wait until no job is due or running; True if that happened within ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._in_flight_lock:
-                busy = self._in_flight > 0
-            if not busy and not self._has_due_jobs():
+            if not self._has_unfinished_due_jobs():
                 return True
             self._wake.set()
             self._stop.wait(0.02)
         return False
 
-    def _has_due_jobs(self) -> bool:
+    def _has_unfinished_due_jobs(self) -> bool:
+        # One statement, so one snapshot: with two, a job finishing between them could look
+        # neither running (second look) nor leave its successor claimable (first look).
+        # A job is RUNNING in the database for as long as a worker holds it.
         now = self._clock()
+        due = exists().where(Job.state == JobState.PENDING, Job.run_after <= now)
+        running = exists().where(Job.state == JobState.RUNNING)
         with self._session_factory() as session:
-            return (
-                session.scalar(select(Job.id).where(self._claimable(now)).limit(1)) is not None
-                or session.scalar(
-                    select(Job.id)
-                    .where(Job.state == JobState.RUNNING, Job.locked_until >= now)
-                    .limit(1)
-                )
-                is not None
-            )
+            return bool(session.scalar(select(or_(due, running))))
 
     def _dispatch_loop(self) -> None:
         assert self._executor is not None

@@ -162,11 +162,13 @@ HELP = """*`/incident` commands*
 • `/incident lead @person` or `/incident role <lead|comms|scribe> @person` hands over a role
 • `/incident note <text>` adds a timeline entry; `/incident note at 14:05 <text>` backdates one \
 (your Slack time zone, or add one: `14:05 UTC`, `2026-11-27 2:05pm Europe/Berlin`)
-• `/incident summary <text>`, `/incident impact <text>` fill in the postmortem
+• `/incident summary <text>`, `/incident impact <text>` fill in the postmortem; \
+`/incident started at 14:05` sets when the impact began
 • `/incident update <text>` posts a stakeholder update here and in the announcement
 • `/incident action <text> [@owner] [due <date>]` files an action item
 • `/incident resolve [<text>]`, `/incident close`, `/incident reopen`
-• `/incident postmortem` generates the postmortem draft now
+• `/incident postmortem` generates the postmortem draft now; \
+`/incident postmortem template <name>` and `/incident postmortem status <draft|review|final>`
 • `/incident list` shows open incidents; `/incident link` gives you a link to the web pages
 Pin a message or react with :pushpin: to add it to the timeline."""
 
