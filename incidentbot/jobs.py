@@ -37,6 +37,10 @@ ASK_IMPACT_START = "incident.ask_impact_start"
 SETTLE_PROMPT = "channel.settle_prompt"
 
 
+# How far ahead a pending job still counts as due when waiting for the queue to drain.
+IDLE_GRACE = timedelta(seconds=2)
+
+
 class RetryLater(Exception):
     """Raised by a handler for a temporary failure; the job runs again after ``delay``."""
 
@@ -128,9 +132,11 @@ class JobRunner:
     def _has_unfinished_due_jobs(self) -> bool:
         # One statement, so one snapshot: with two, a job finishing between them could look
         # neither running (second look) nor leave its successor claimable (first look).
-        # A job is RUNNING in the database for as long as a worker holds it.
-        now = self._clock()
-        due = exists().where(Job.state == JobState.PENDING, Job.run_after <= now)
+        # A job is RUNNING in the database for as long as a worker holds it. The clock is read
+        # before the statement waits for the database, so a job queued meanwhile is stamped a
+        # little after it: "due" allows for that.
+        soon = self._clock() + IDLE_GRACE
+        due = exists().where(Job.state == JobState.PENDING, Job.run_after <= soon)
         running = exists().where(Job.state == JobState.RUNNING)
         with self._session_factory() as session:
             return bool(session.scalar(select(or_(due, running))))
