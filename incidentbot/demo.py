@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from incidentbot.emulator import Workspace, mention
 from incidentbot.local import LocalStack
 from incidentbot.models import Postmortem
+from incidentbot.slack import ids
 
 
 class SimulatedClock:
@@ -170,6 +171,17 @@ def _play(stack: LocalStack, clock: SimulatedClock, narrator: Narrator) -> None:
         channel.id,
         f"note at {started:%H:%M} Checkout error rate alert fired (5xx above 2%)",
     )
+    question = next(
+        m
+        for m in reversed(stack.workspace.messages(channel.id))
+        if any(block.get("type") == "actions" for block in m.blocks)
+    )
+    clock.advance(1)
+    narrator.say("\nalice clicks “Yes” under that question: the impact began with the alert.")
+    driver.block_action("alice", ids.IMPACT_CONFIRM, channel=channel.id, message_ts=question.ts)
+    stack.settle()
+    narrator.show_new("alice")
+
     deploy = message(
         "dana",
         channel.id,
@@ -215,6 +227,9 @@ def _play(stack: LocalStack, clock: SimulatedClock, narrator: Narrator) -> None:
         f"action Add canary analysis to checkout-api deploys {mention('UBOB')} due friday",
     )
     command("alice", channel.id, "action Alert on payment token rejections")
+    command("bob", channel.id, "action 1 type prevent")
+    command("bob", channel.id, "action 1 link https://tracker.example.com/CHK-142")
+    command("alice", channel.id, "action 2 type detect")
     command("alice", channel.id, "resolve Error rate at baseline for 20 minutes", minutes=20)
     command("alice", channel.id, "close", minutes=3)
 

@@ -178,3 +178,32 @@ def test_an_action_items_due_date_is_the_last_due_in_the_text(stack: LocalStack)
         (item,) = uow.session.scalars(select(ActionItem)).all()
         assert item.text == "Document due diligence for vendors"
         assert (item.owner_id, item.due_date.isoformat()) == ("UDANA", "2099-03-01")
+
+
+def test_action_items_get_a_type_a_tracking_link_and_a_status(stack: LocalStack):
+    from incidentbot.models import ActionItem
+
+    channel = declare(stack, "Search is slow")
+    run = stack.driver.command
+    run("alice", channel.id, "action Alert on search p99")
+    run("alice", channel.id, "action 1 type detect")
+    run("alice", channel.id, "action 1 link <https://tracker.example.com/SRCH-7>")
+    run("alice", channel.id, "action 1 done")
+    assert (
+        "tracked at https://tracker.example.com/SRCH-7"
+        in ephemeral_texts(stack, "alice", channel.id)[-1]
+    )
+    for bad, says in (
+        ("action 2 done", "no action item 2"),
+        ("action 1 type blame", "Types: prevent"),
+        ("action 1 link not-a-url", "web address"),
+    ):
+        run("alice", channel.id, bad)
+        assert says in ephemeral_texts(stack, "alice", channel.id)[-1]
+    with stack.runtime.uow() as uow:
+        (item,) = uow.session.scalars(select(ActionItem)).all()
+        assert (item.kind, item.tracking_url, item.status) == (
+            "detect",
+            "https://tracker.example.com/SRCH-7",
+            "done",
+        )

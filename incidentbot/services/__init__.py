@@ -5,7 +5,7 @@ that should follow, and raise ``IncidentError`` with a human message when they r
 caller commits.
 """
 
-from incidentbot.services.actions import add_action_item
+from incidentbot.services.actions import add_action_item, update_action_item
 from incidentbot.services.events import claim_event
 from incidentbot.services.impact import (
     confirm_impact_start_from,
@@ -79,4 +79,5 @@ __all__ = [
     "set_impact_start_at",
     "set_summary",
     "template_for",
+    "update_action_item",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from incidentbot import jobs
-from incidentbot.models import ActionItem, ActionStatus, EntryKind, Incident
+from incidentbot.errors import IncidentError
+from incidentbot.models import ActionItem, ActionKind, ActionStatus, EntryKind, Incident
 from incidentbot.services.timeline import clean_text, record
 from incidentbot.timeparse import parse_date
 from incidentbot.uow import UnitOfWork
@@ -52,4 +54,54 @@ def add_action_item(
         },
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    return item
+
+
+def update_action_item(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    number: int,
+    updated_by: str,
+    kind: str | None = None,
+    tracking_url: str | None = None,
+    status: str | None = None,
+) -> ActionItem:
+    """Fill in an item's type or tracking link, or mark it done (or open again).
+
+    ``number`` is the item's position in the incident, as the postmortem numbers them.
+    """
+    if not 1 <= number <= len(incident.action_items):
+        raise IncidentError(
+            f"INC-{incident.number} has no action item {number}"
+            + (f"; it has {len(incident.action_items)}." if incident.action_items else ".")
+        )
+    item = incident.action_items[number - 1]
+    changes = []
+    if kind is not None:
+        try:
+            item.kind = ActionKind(kind.strip().lower())
+        except ValueError:
+            raise IncidentError(
+                f"“{kind[:30]}” is not an action item type. Types: "
+                f"{', '.join(k.value for k in ActionKind)}."
+            ) from None
+        changes.append(f"type {item.kind}")
+    if tracking_url is not None:
+        url = tracking_url.strip().strip("<>").split("|")[0]
+        if not re.fullmatch(r"https?://\S+", url) or len(url) > 500:
+            raise IncidentError("A tracking link is a web address, such as https://jira/INC-42.")
+        item.tracking_url = url
+        changes.append("tracking link")
+    if status is not None:
+        item.status = ActionStatus(status)
+        changes.append(str(item.status))
+    record(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.ACTION,
+        author_id=updated_by,
+        text=f"Action item {number} ({item.text[:80]}): {', '.join(changes)}",
+        details={"action_item_id": item.id, "changes": changes},
+    )
     return item

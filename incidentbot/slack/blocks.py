@@ -165,7 +165,8 @@ HELP = """*`/incident` commands*
 • `/incident summary <text>`, `/incident impact <text>` fill in the postmortem; \
 `/incident started at 14:05` sets when the impact began
 • `/incident update <text>` posts a stakeholder update here and in the announcement
-• `/incident action <text> [@owner] [due <date>]` files an action item
+• `/incident action <text> [@owner] [due <date>]` files an action item; \
+`/incident action <N> done`, `… type <prevent|mitigate|detect|process|other>`, `… link <url>`
 • `/incident resolve [<text>]`, `/incident close`, `/incident reopen`
 • `/incident postmortem` generates the postmortem draft now; \
 `/incident postmortem template <name>` and `/incident postmortem status <draft|review|final>`

@@ -220,7 +220,18 @@ def update(invocation: Invocation, deps: Deps) -> Reply:
 _DUE = re.compile(r"^(?P<text>.*)\s+due\s+(?P<due>.+)$", flags=re.IGNORECASE | re.DOTALL)
 
 
+_ITEM_UPDATE = re.compile(
+    r"(?P<number>\d+)\s+(?:(?P<done>done|open)|type\s+(?P<kind>\S+)|link\s+(?P<url>\S+))\s*$",
+    flags=re.IGNORECASE,
+)
+
+
 def action(invocation: Invocation, deps: Deps) -> Reply:
+    """``action <text> [@owner] [due <date>]`` files one; ``action <N> done|open|type <type>|
+    link <url>`` updates item N."""
+    update = _ITEM_UPDATE.match(invocation.args)
+    if update:
+        return _update_action(invocation, deps, update)
     text = invocation.args
     due_text = None
     match = _DUE.match(text)
@@ -249,6 +260,28 @@ def action(invocation: Invocation, deps: Deps) -> Reply:
         owner_text = f", owned by <@{item.owner_id}>" if item.owner_id else ", no owner yet"
         due = f", due {item.due_date.isoformat()}" if item.due_date else ""
         return Reply(f"Action item filed for INC-{incident.number}{owner_text}{due}.")
+
+
+def _update_action(invocation: Invocation, deps: Deps, update: re.Match[str]) -> Reply:
+    done = (update.group("done") or "").lower()
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        item = services.update_action_item(
+            uow=uow,
+            incident=incident,
+            number=int(update.group("number")),
+            updated_by=invocation.user_id,
+            kind=update.group("kind"),
+            tracking_url=update.group("url"),
+            status=done or None,
+        )
+        uow.commit()
+        return Reply(
+            f"Action item {update.group('number')} of INC-{incident.number}: "
+            f"{item.kind or 'no type'}, {item.status}"
+            + (f", tracked at {item.tracking_url}" if item.tracking_url else "")
+            + "."
+        )
 
 
 def close(invocation: Invocation, deps: Deps) -> Reply:
