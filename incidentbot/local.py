@@ -37,6 +37,7 @@ class LocalStack:
         workspace: Workspace | None = None,
         clock: Clock = utcnow,
         check_templates: bool = False,
+        signing_secret: str = LOCAL_SIGNING_SECRET,
         **settings: Any,
     ) -> None:
         self._database_url = database_url
@@ -47,6 +48,7 @@ class LocalStack:
         self._settings = settings
         self._clock = clock
         self._check_templates = check_templates
+        self._signing_secret = signing_secret
         self.slack = LocalSlack(workspace or Workspace(clock=lambda: clock().timestamp()))
         self.runtime: Runtime
         self.driver: SlackDriver
@@ -72,7 +74,7 @@ class LocalStack:
         self.settings = Settings(
             database_url=self._database_url,
             slack_bot_token=self.slack.bot_token,
-            slack_signing_secret=LOCAL_SIGNING_SECRET,
+            slack_signing_secret=self._signing_secret,
             slack_api_url=self.slack.api_url,
             base_url=self.base_url,
             timezone=self._timezone,
@@ -87,7 +89,7 @@ class LocalStack:
         self._thread = threading.Thread(target=self._serve, name="incidentbot-http", daemon=True)
         self._thread.start()
         self.app_url = f"{self.base_url}/slack/events"
-        self.driver = self.slack.driver(self.app_url, LOCAL_SIGNING_SECRET)
+        self.driver = self.slack.driver(self.app_url, self._signing_secret)
         return self
 
     def _serve(self) -> None:
