@@ -35,6 +35,8 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
     announce_channel: str = "#incidents"
+    # Private incidents are announced only here (never publicly); None: not announced at all.
+    private_announce_channel: str | None = None
     timezone: str = "UTC"
     base_url: str = "http://localhost:3000"
     templates_dir: Path | None = None
@@ -46,6 +48,8 @@ class Settings:
     blameless_rules: Path | None = None
     command: str = "/incident"
     job_workers: int = 4
+    # How long a claimed job is reserved for its replica; after a crash, another takes it up.
+    job_lease_seconds: int = 120
 
     @property
     def link_secret(self) -> str:
@@ -159,6 +163,15 @@ def load_settings(
             "or a #name such as #incidents."
         )
 
+    private_announce = get("INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL")
+    if private_announce and not re.fullmatch(
+        r"#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,}", private_announce
+    ):
+        raise ConfigError(
+            "INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL is malformed: expected a channel ID such as "
+            "G0123ABC or a #name."
+        )
+
     roles = DEFAULT_ROLES
     if get("INCIDENTBOT_ROLES"):
         roles = tuple(r.strip().lower() for r in env["INCIDENTBOT_ROLES"].split(",") if r.strip())
@@ -186,6 +199,12 @@ def load_settings(
             f"{blameless_rules!r} is not a file."
         )
 
+    lease = get("INCIDENTBOT_JOB_LEASE_SECONDS") or str(Settings.job_lease_seconds)
+    if not lease.isdigit() or not 1 <= int(lease) <= 3600:
+        raise ConfigError(
+            "INCIDENTBOT_JOB_LEASE_SECONDS is malformed: expected whole seconds from 1 to 3600."
+        )
+
     return Settings(
         database_url=database_url,
         slack_bot_token=bot_token,
@@ -193,6 +212,7 @@ def load_settings(
         slack_app_token=app_token,
         slack_api_url=api_url,
         announce_channel=announce,
+        private_announce_channel=private_announce,
         timezone=zone,
         base_url=base_url,
         templates_dir=Path(templates_dir) if templates_dir else None,
@@ -200,4 +220,5 @@ def load_settings(
         roles=roles,
         severity_templates=severity_templates,
         blameless_rules=Path(blameless_rules) if blameless_rules else None,
+        job_lease_seconds=int(lease),
     )

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from incidentbot.failpoints import crash_point
 from incidentbot.models import Job, JobState, utcnow
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,7 @@ class JobRunner:
         return claimed
 
     def _run(self, job: QueuedJob) -> None:
+        crash_point(f"before:{job.kind}")
         handler = self._handlers.get(job.kind)
         try:
             if handler is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from slack_bolt import App
@@ -97,6 +98,7 @@ def create_runtime(
         handlers=Effects(deps=deps, client=client).handlers(),
         workers=settings.job_workers,
         clock=clock,
+        lease=timedelta(seconds=settings.job_lease_seconds),
     )
     runner_ref.append(runner)
     bolt = build_app(deps, client=client)

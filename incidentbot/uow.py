@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidentbot.failpoints import crash_point
 from incidentbot.models import Incident, Job, JobState, utcnow
 
 Clock = Callable[[], datetime]
@@ -53,8 +54,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
-        if self._queued and self._on_jobs_committed is not None:
-            self._on_jobs_committed()
+        if self._queued:
+            crash_point("after:commit")
+            if self._on_jobs_committed is not None:
+                self._on_jobs_committed()
         self._queued = False
 
     def enqueue(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from incidentbot import jobs, services
 from incidentbot.channel_names import channel_name, with_suffix
+from incidentbot.failpoints import crash_point
 from incidentbot.jobs import Handler, QueuedJob, RetryLater
 from incidentbot.models import Incident, Postmortem, Severity, TimelineEntry
 from incidentbot.services.postmortems import mentioned_people
@@ -48,6 +49,15 @@ def slack_call() -> Iterator[None]:
         raise
 
 
+def _describe(error: Exception) -> str:
+    """A short, secret-free description of what went wrong, fit to show a person."""
+    if isinstance(error, SlackApiError):
+        return f"Slack said {error.response.get('error') or error.response.status_code}"
+    if isinstance(error, RetryLater):
+        return str(error)
+    return f"{type(error).__name__}"
+
+
 def _retry_after(headers: dict | None) -> int:
     value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "5")
     if isinstance(value, list):
@@ -63,7 +73,8 @@ class Effects:
         self._deps = deps
         self._client = client
         self._settings = deps.settings
-        self._announce_channel_id: str | None = None
+        self._channel_ids: dict[str, str] = {}
+        self._bot_id: str | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -104,30 +115,43 @@ class Effects:
 
     def open_channel(self, job: QueuedJob) -> None:
         incident = self._incident(job.incident_id)
+        reply_to = job.payload.get("reply_to")
         if incident.channel_id is None:
-            channel = self._create_channel(incident)
+            try:
+                channel = self._create_channel(incident, retrying=job.attempt > 1)
+            except Exception as error:
+                if job.attempt == 1 and isinstance(reply_to, str) and reply_to:
+                    self._reply(
+                        reply_to,
+                        f":warning: INC-{incident.number} is recorded, but Slack has not created "
+                        f"its channel yet ({_describe(error)}). I'll keep trying in the background;"
+                        " typing the same `/incident declare` again retries now.",
+                    )
+                raise
+            crash_point("after:conversations.create")
             self._save(incident.id, channel_id=channel["id"], channel_name=channel["name"])
             incident.channel_id, incident.channel_name = channel["id"], channel["name"]
         for user_id in dict.fromkeys([incident.declared_by, incident.holder("lead")]):
             if user_id:
                 self._invite(incident.channel_id, user_id)
         if incident.summary_ts is None:
-            with slack_call():
-                posted = self._client.chat_postMessage(
-                    channel=incident.channel_id,
-                    text=blocks.summary_text(incident),
-                    blocks=blocks.summary_blocks(
-                        incident, base_url=self._settings.base_url, zone=self._settings.timezone
-                    ),
-                    unfurl_links=False,
-                )
+            posted = self._post(
+                job,
+                "summary",
+                incident.channel_id,
+                text=blocks.summary_text(incident),
+                blocks=blocks.summary_blocks(
+                    incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                ),
+                unfurl_links=False,
+            )
+            crash_point("after:summary")
             self._save(incident.id, summary_ts=posted["ts"])
             incident.summary_ts = posted["ts"]
             self._pin(incident.channel_id, posted["ts"])
         problem = None
-        if not incident.private and incident.announcement_ts is None:
-            problem = self._announce(incident)
-        reply_to = job.payload.get("reply_to")
+        if incident.announcement_ts is None:
+            problem = self._announce(job, incident)
         if isinstance(reply_to, str) and reply_to:
             text = (
                 f"INC-{incident.number} is open in <#{incident.channel_id}>. "
@@ -137,13 +161,24 @@ class Effects:
                 text += f"\n:warning: It was not announced: {problem}"
             self._reply(reply_to, text)
 
-    def _announce(self, incident: Incident) -> str | None:
+    def _announce(self, job: QueuedJob, incident: Incident) -> str | None:
         """Announce the incident; a misconfigured announcement channel is reported, not retried
-        (retrying would hold up every later step of the incident for nothing)."""
+        (retrying would hold up every later step of the incident for nothing).
+
+        A private incident is announced only in the private announcement channel, if one is set.
+        """
+        wanted = (
+            self._settings.private_announce_channel
+            if incident.private
+            else self._settings.announce_channel
+        )
+        if wanted is None:
+            return None
         try:
-            channel_id = self._announce_channel()
+            channel_id = self._channel_id(wanted)
             text, message = blocks.announcement(incident, declared_by=incident.declared_by)
-            posted = self._post_joining(channel_id, text=text, blocks=message)
+            posted = self._post(job, "announcement", channel_id, text=text, blocks=message)
+            crash_point("after:announcement")
         except (LookupError, SlackApiError) as error:
             if isinstance(error, SlackApiError) and error.response.get("error") not in {
                 "channel_not_found",
@@ -153,16 +188,16 @@ class Effects:
             }:
                 raise
             problem = (
-                f"the announcement channel {self._settings.announce_channel} cannot be used "
-                f"({error.response.get('error') if isinstance(error, SlackApiError) else error}); "
+                f"the announcement channel {wanted} cannot be used ({_describe(error)}); "
                 "check INCIDENTBOT_ANNOUNCE_CHANNEL"
+                + (" and INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL" if incident.private else "")
             )
             log.error("INC-%s was not announced: %s", incident.number, problem)
             return problem
         self._save(incident.id, announcement_channel_id=channel_id, announcement_ts=posted["ts"])
         return None
 
-    def _create_channel(self, incident: Incident) -> dict:
+    def _create_channel(self, incident: Incident, *, retrying: bool) -> dict:
         base = channel_name(
             prefix=self._settings.channel_prefix, number=incident.number, title=incident.title
         )
@@ -176,9 +211,34 @@ class Effects:
             except SlackApiError as error:
                 if error.response.get("error") != "name_taken":
                     raise
+                if retrying:
+                    # An earlier attempt may have created it and died before saving its id.
+                    adopted = self._adoptable_channel(name)
+                    if adopted is not None:
+                        return adopted
         raise RetryLater(
             f"no free channel name after {MAX_NAME_ATTEMPTS} tries", delay=timedelta(minutes=1)
         )
+
+    def _adoptable_channel(self, name: str) -> dict | None:
+        """The channel called ``name`` if this bot created it and no incident owns it yet."""
+        try:
+            channel_id = self._find_channel(name)
+            with slack_call():
+                channel = self._client.conversations_info(channel=channel_id)["channel"]
+        except (LookupError, SlackApiError):
+            return None
+        if channel.get("creator") != self._bot_user_id():
+            return None
+        with self._deps.uow_factory() as uow:
+            owned = uow.session.scalar(select(Incident.id).where(Incident.channel_id == channel_id))
+        return None if owned is not None else channel
+
+    def _bot_user_id(self) -> str:
+        if self._bot_id is None:
+            with slack_call():
+                self._bot_id = self._client.auth_test()["user_id"]
+        return self._bot_id
 
     def _invite(self, channel_id: str, user_id: str) -> None:
         try:
@@ -196,14 +256,13 @@ class Effects:
             if error.response.get("error") != "already_pinned":
                 raise
 
-    def _announce_channel(self) -> str:
-        if self._announce_channel_id is None:
-            wanted = self._settings.announce_channel
-            if not wanted.startswith("#"):
-                self._announce_channel_id = wanted
-            else:
-                self._announce_channel_id = self._find_channel(wanted[1:])
-        return self._announce_channel_id
+    def _channel_id(self, wanted: str) -> str:
+        """A configured channel (an ID, or ``#name`` looked up once) as an ID."""
+        if not wanted.startswith("#"):
+            return wanted
+        if wanted not in self._channel_ids:
+            self._channel_ids[wanted] = self._find_channel(wanted[1:])
+        return self._channel_ids[wanted]
 
     def _find_channel(self, name: str) -> str:
         cursor = None
@@ -221,6 +280,39 @@ class Effects:
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 raise LookupError(f"no channel named #{name}")
+
+    def _post(self, job: QueuedJob, step: str, channel_id: str, **message: object) -> dict:
+        """Post a job's message once, even if the job is retried after posting it.
+
+        Slack has no idempotency keys, so each post carries message metadata naming its job and
+        step; a retried job looks for its own earlier post before posting again.
+        """
+        marker = {"event_type": "incidentbot_post", "event_payload": {"job": job.id, "step": step}}
+        if job.attempt > 1:
+            earlier = self._find_post(channel_id, marker, thread_ts=message.get("thread_ts"))
+            if earlier is not None:
+                return earlier
+        return self._post_joining(channel_id, metadata=marker, **message)
+
+    def _find_post(self, channel_id: str, marker: dict, *, thread_ts: object) -> dict | None:
+        try:
+            with slack_call():
+                if isinstance(thread_ts, str):
+                    page = self._client.conversations_replies(
+                        channel=channel_id, ts=thread_ts, limit=200, include_all_metadata=True
+                    )
+                else:
+                    page = self._client.conversations_history(
+                        channel=channel_id, limit=200, include_all_metadata=True
+                    )
+        except SlackApiError as error:
+            if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
+                return None
+            raise
+        for message in page.get("messages", []):
+            if message.get("metadata") == marker:
+                return message
+        return None
 
     def _post_joining(self, channel_id: str, **message: object) -> dict:
         """Post, joining a public channel first if the bot is not in it yet."""
@@ -266,7 +358,9 @@ class Effects:
         entry = self._entry(job.payload["entry_id"])
         if entry is None or incident.channel_id is None:
             return
-        self._post_joining(
+        self._post(
+            job,
+            "echo",
             incident.channel_id,
             text=blocks.entry_message(entry, zone=self._settings.timezone),
             unfurl_links=False,
@@ -278,7 +372,9 @@ class Effects:
         if entry is None or incident.private or not incident.announcement_ts:
             return
         assert incident.announcement_channel_id is not None
-        self._post_joining(
+        self._post(
+            job,
+            "update",
             incident.announcement_channel_id,
             text=blocks.update_announcement(incident, entry),
             thread_ts=incident.announcement_ts,
@@ -299,7 +395,7 @@ class Effects:
         if entry.occurred_at >= incident.impact_started_at:
             return  # someone already moved the impact start this far back
         text, prompt = blocks.impact_start_prompt(incident, entry, zone=self._settings.timezone)
-        self._post_joining(incident.channel_id, text=text, blocks=prompt)
+        self._post(job, "question", incident.channel_id, text=text, blocks=prompt)
 
     def settle_prompt(self, job: QueuedJob) -> None:
         """Replace a question's buttons with its answer, so nobody answers it twice."""
@@ -358,7 +454,9 @@ class Effects:
             uow.commit()
         if entry is not None:
             incident = self._incident(job.incident_id)
-            self._post_joining(
+            self._post(
+                job,
+                "captured",
                 channel_id,
                 text=f":pushpin: Added to the INC-{incident.number} timeline.",
                 thread_ts=ts,
@@ -432,22 +530,37 @@ class Effects:
             number, version, markdown = incident.number, postmortem.version, postmortem.markdown
             channel_id = incident.channel_id
         page = f"{self._settings.base_url}/incidents/{number}/postmortem?version={version}"
-        with slack_call():
-            uploaded = self._client.files_upload_v2(
-                channel=channel_id,
-                filename=f"INC-{number}-postmortem.md",
-                title=f"INC-{number} postmortem, version {version}",
-                content=markdown,
-                initial_comment=(
-                    f":page_facing_up: Postmortem draft for INC-{number}, version {version}. "
-                    f"Review it here or on <{page}|its web page>."
-                ),
-            )
-        file_id = (uploaded.get("files") or [{}])[0].get("id") or (uploaded.get("file") or {}).get(
-            "id"
-        )
+        filename = f"INC-{number}-postmortem.md"
+        title = f"INC-{number} postmortem, version {version}"
+        # A retry after a crash finds the upload it already made (titles name the version).
+        file_id = self._find_upload(channel_id, filename, title) if job.attempt > 1 else None
+        if file_id is None:
+            with slack_call():
+                uploaded = self._client.files_upload_v2(
+                    channel=channel_id,
+                    filename=filename,
+                    title=title,
+                    content=markdown,
+                    initial_comment=(
+                        f":page_facing_up: Postmortem draft for INC-{number}, version {version}. "
+                        f"Review it here or on <{page}|its web page>."
+                    ),
+                )
+            file_id = (uploaded.get("files") or [{}])[0].get("id") or (
+                uploaded.get("file") or {}
+            ).get("id")
+            crash_point("after:upload")
         with self._deps.uow_factory() as uow:
             stored = uow.session.get(Postmortem, job.payload["postmortem_id"])
             assert stored is not None
             stored.slack_file_id = file_id
             uow.commit()
+
+    def _find_upload(self, channel_id: str, filename: str, title: str) -> str | None:
+        with slack_call():
+            page = self._client.conversations_history(channel=channel_id, limit=200)
+        for message in page.get("messages", []):
+            for file in message.get("files") or []:
+                if file.get("name") == filename and file.get("title") == title:
+                    return file.get("id")
+        return None
