@@ -48,6 +48,8 @@ class Settings:
     blameless_rules: Path | None = None
     command: str = "/incident"
     job_workers: int = 4
+    # Seconds a background Web API call may take before it counts as timed out.
+    slack_timeout: float = 10.0
     # How long a claimed job is reserved for its replica; after a crash, another takes it up.
     job_lease_seconds: int = 120
 

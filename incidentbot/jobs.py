@@ -50,6 +50,25 @@ class RetryLater(Exception):
         self.delay = delay
 
 
+def rearm(session: Session, *, incident_id: int, kind: str, now: datetime) -> int:
+    """Make an incident's waiting or abandoned jobs of ``kind`` due now, with fresh attempts.
+
+    For a person asking again (``declare`` typed a second time): a retry they can see beats
+    waiting out a backoff. Returns how many jobs were re-armed.
+    """
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.incident_id == incident_id,
+            Job.kind == kind,
+            Job.state.in_([JobState.PENDING, JobState.DEAD]),
+        )
+        .values(state=JobState.PENDING, run_after=now, attempts=0, finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 @dataclass(frozen=True)
 class QueuedJob:
     id: int
@@ -120,23 +139,24 @@ class JobRunner:
             self._run(claimed[0])
             ran += 1
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no job is due or running; True if that happened within ``timeout``."""
+    def wait_idle(self, timeout: float = 30.0, *, horizon: timedelta = IDLE_GRACE) -> bool:
+        """Wait until no job is running or due within ``horizon``; True if that happened within
+        ``timeout``. A longer horizon also waits out retries scheduled soon."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._has_unfinished_due_jobs():
+            if not self._has_unfinished_due_jobs(horizon):
                 return True
             self._wake.set()
             self._stop.wait(0.02)
         return False
 
-    def _has_unfinished_due_jobs(self) -> bool:
+    def _has_unfinished_due_jobs(self, horizon: timedelta) -> bool:
         # One statement, so one snapshot: with two, a job finishing between them could look
         # neither running (second look) nor leave its successor claimable (first look).
         # A job is RUNNING in the database for as long as a worker holds it. The clock is read
         # before the statement waits for the database, so a job queued meanwhile is stamped a
         # little after it: "due" allows for that.
-        soon = self._clock() + IDLE_GRACE
+        soon = self._clock() + max(horizon, IDLE_GRACE)
         due = exists().where(Job.state == JobState.PENDING, Job.run_after <= soon)
         running = exists().where(Job.state == JobState.RUNNING)
         with self._session_factory() as session:

@@ -8,6 +8,7 @@ requests exactly as Slack would.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -99,8 +100,8 @@ class LocalStack:
             wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
 
     def settle(self, timeout: float = 20.0) -> None:
-        """Wait until every queued Slack job has run."""
-        if not self.runtime.jobs.wait_idle(timeout):
+        """Wait until every queued Slack job has run, retries due within ``timeout`` included."""
+        if not self.runtime.jobs.wait_idle(timeout, horizon=timedelta(seconds=timeout)):
             raise TimeoutError(f"jobs still pending after {timeout} s")
 
     def stop(self) -> None:

@@ -60,6 +60,10 @@ class UnitOfWork:
                 self._on_jobs_committed()
         self._queued = False
 
+    def mark_jobs_queued(self) -> None:
+        """Jobs were made due by other means than ``enqueue``: wake the runner on commit."""
+        self._queued = True
+
     def enqueue(
         self,
         kind: str,

@@ -34,3 +34,16 @@ def ephemeral_texts(stack: LocalStack, user: str, channel: str | None = None) ->
     person = stack.workspace.user_by_name(user)
     assert person is not None
     return [e.text for e in stack.workspace.ephemerals(person.id, channel)]
+
+
+def wait_for(predicate, *, timeout: float = 15.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll until ``predicate()`` is truthy; returns its value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

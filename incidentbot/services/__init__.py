@@ -17,6 +17,7 @@ from incidentbot.services.incidents import (
     get_incident,
     incident_in_channel,
     open_incidents,
+    retry_unopened,
 )
 from incidentbot.services.lifecycle import (
     change_severity,
@@ -73,6 +74,7 @@ __all__ = [
     "reopen",
     "request_postmortem",
     "resolve",
+    "retry_unopened",
     "set_document_status",
     "set_impact",
     "set_impact_start",

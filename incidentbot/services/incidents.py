@@ -116,6 +116,28 @@ def declare_incident(
     return incident
 
 
+def retry_unopened(*, uow: UnitOfWork, title: str, declared_by: str) -> Incident | None:
+    """The same person declaring the same title again, while its channel is still missing, is
+    a retry: no second incident, and opening its channel is tried again now."""
+    title = clean_title(title)
+    waiting = uow.session.scalar(
+        select(Incident)
+        .where(
+            Incident.declared_by == declared_by,
+            Incident.title == title,
+            Incident.channel_id.is_(None),
+            Incident.status != Status.CLOSED,
+        )
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+    if waiting is None:
+        return None
+    if jobs.rearm(uow.session, incident_id=waiting.id, kind=jobs.OPEN_CHANNEL, now=uow.now()):
+        uow.mark_jobs_queued()
+    return waiting
+
+
 def incident_in_channel(*, uow: UnitOfWork, channel_id: str) -> Incident:
     incident = uow.session.scalar(select(Incident).where(Incident.channel_id == channel_id))
     if incident is None:

@@ -8,9 +8,11 @@ or a Slack failure finishes the work instead of repeating it.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -34,10 +36,22 @@ MAX_NAME_ATTEMPTS = 20
 
 
 @contextmanager
-def slack_call() -> Iterator[None]:
-    """Turn Slack's "try later" answers into a retry of the job."""
+def slack_call(timeout: float = 10.0) -> Iterator[None]:
+    """Turn Slack's "try later" answers into a retry of the job.
+
+    A timed-out call may still have worked at Slack's end: the retry waits well past the
+    original request before looking for what it did (see ``Effects._post``).
+    """
     try:
         yield
+    except TimeoutError as error:
+        raise RetryLater(
+            f"Slack timed out: {error}", delay=timedelta(seconds=3 * timeout)
+        ) from None
+    except URLError as error:
+        if isinstance(error.reason, TimeoutError | socket.timeout):
+            raise RetryLater("Slack timed out", delay=timedelta(seconds=3 * timeout)) from None
+        raise
     except SlackApiError as error:
         code = error.response.get("error")
         status = error.response.status_code
@@ -47,6 +61,21 @@ def slack_call() -> Iterator[None]:
         if status >= 500 or code in {"internal_error", "fatal_error", "service_unavailable"}:
             raise RetryLater(f"Slack failed: {code or status}") from None
         raise
+
+
+# The conversation or message is gone (archived or deleted): what it would have shown is kept in
+# the database, so retrying would only hold up the incident's later work.
+GONE = {"is_archived", "channel_not_found", "message_not_found", "cant_update_message"}
+
+
+@contextmanager
+def unless_gone(what: str) -> Iterator[None]:
+    try:
+        yield
+    except SlackApiError as error:
+        if error.response.get("error") not in GONE:
+            raise
+        log.warning("skipped %s: Slack said %s", what, error.response.get("error"))
 
 
 def _describe(error: Exception) -> str:
@@ -59,13 +88,14 @@ def _describe(error: Exception) -> str:
 
 
 def _retry_after(headers: dict | None) -> int:
-    value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "5")
+    # Slack sends Retry-After with every 429; a "ratelimited" body without one retries soon.
+    value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "1")
     if isinstance(value, list):
-        value = value[0] if value else "5"
+        value = value[0] if value else "1"
     try:
         return max(1, int(value))
     except (TypeError, ValueError):
-        return 5
+        return 1
 
 
 class Effects:
@@ -204,7 +234,7 @@ class Effects:
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             name = base if attempt == 1 else with_suffix(base, attempt)
             try:
-                with slack_call():
+                with slack_call(self._settings.slack_timeout):
                     return self._client.conversations_create(
                         name=name, is_private=incident.private
                     )["channel"]
@@ -224,7 +254,7 @@ class Effects:
         """The channel called ``name`` if this bot created it and no incident owns it yet."""
         try:
             channel_id = self._find_channel(name)
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 channel = self._client.conversations_info(channel=channel_id)["channel"]
         except (LookupError, SlackApiError):
             return None
@@ -236,13 +266,13 @@ class Effects:
 
     def _bot_user_id(self) -> str:
         if self._bot_id is None:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 self._bot_id = self._client.auth_test()["user_id"]
         return self._bot_id
 
     def _invite(self, channel_id: str, user_id: str) -> None:
         try:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 self._client.conversations_invite(channel=channel_id, users=user_id)
         except SlackApiError as error:
             if error.response.get("error") not in {"already_in_channel", "cant_invite_self"}:
@@ -250,7 +280,7 @@ class Effects:
 
     def _pin(self, channel_id: str, ts: str) -> None:
         try:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 self._client.pins_add(channel=channel_id, timestamp=ts)
         except SlackApiError as error:
             if error.response.get("error") != "already_pinned":
@@ -267,7 +297,7 @@ class Effects:
     def _find_channel(self, name: str) -> str:
         cursor = None
         while True:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 page = self._client.conversations_list(
                     types="public_channel,private_channel",
                     exclude_archived=True,
@@ -296,7 +326,7 @@ class Effects:
 
     def _find_post(self, channel_id: str, marker: dict, *, thread_ts: object) -> dict | None:
         try:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 if isinstance(thread_ts, str):
                     page = self._client.conversations_replies(
                         channel=channel_id, ts=thread_ts, limit=200, include_all_metadata=True
@@ -317,12 +347,12 @@ class Effects:
     def _post_joining(self, channel_id: str, **message: object) -> dict:
         """Post, joining a public channel first if the bot is not in it yet."""
         try:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
         except SlackApiError as error:
             if error.response.get("error") != "not_in_channel":
                 raise
-        with slack_call():
+        with slack_call(self._settings.slack_timeout):
             self._client.conversations_join(channel=channel_id)
             return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
 
@@ -336,77 +366,83 @@ class Effects:
     # -- keeping the channel current ----------------------------------------------------------
 
     def refresh_summary(self, job: QueuedJob) -> None:
-        incident = self._incident(job.incident_id)
-        if incident.channel_id is None or incident.summary_ts is None:
-            return  # open_channel posts the summary as it is then
-        with slack_call():
-            self._client.chat_update(
-                channel=incident.channel_id,
-                ts=incident.summary_ts,
-                text=blocks.summary_text(incident),
-                blocks=blocks.summary_blocks(
-                    incident, base_url=self._settings.base_url, zone=self._settings.timezone
-                ),
-            )
+        with unless_gone("updating the summary"):
+            incident = self._incident(job.incident_id)
+            if incident.channel_id is None or incident.summary_ts is None:
+                return  # open_channel posts the summary as it is then
+            with slack_call(self._settings.slack_timeout):
+                self._client.chat_update(
+                    channel=incident.channel_id,
+                    ts=incident.summary_ts,
+                    text=blocks.summary_text(incident),
+                    blocks=blocks.summary_blocks(
+                        incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                    ),
+                )
 
     def _entry(self, entry_id: object) -> TimelineEntry | None:
         with self._deps.uow_factory() as uow:
             return uow.session.get(TimelineEntry, entry_id)
 
     def echo_entry(self, job: QueuedJob) -> None:
-        incident = self._incident(job.incident_id)
-        entry = self._entry(job.payload["entry_id"])
-        if entry is None or incident.channel_id is None:
-            return
-        self._post(
-            job,
-            "echo",
-            incident.channel_id,
-            text=blocks.entry_message(entry, zone=self._settings.timezone),
-            unfurl_links=False,
-        )
+        with unless_gone("echoing a timeline entry"):
+            incident = self._incident(job.incident_id)
+            entry = self._entry(job.payload["entry_id"])
+            if entry is None or incident.channel_id is None:
+                return
+            self._post(
+                job,
+                "echo",
+                incident.channel_id,
+                text=blocks.entry_message(entry, zone=self._settings.timezone),
+                unfurl_links=False,
+            )
 
     def announce_update(self, job: QueuedJob) -> None:
-        incident = self._incident(job.incident_id)
-        entry = self._entry(job.payload["entry_id"])
-        if entry is None or incident.private or not incident.announcement_ts:
-            return
-        assert incident.announcement_channel_id is not None
-        self._post(
-            job,
-            "update",
-            incident.announcement_channel_id,
-            text=blocks.update_announcement(incident, entry),
-            thread_ts=incident.announcement_ts,
-            reply_broadcast=incident.severity == Severity.SEV1,
-            unfurl_links=False,
-        )
+        with unless_gone("announcing an update"):
+            incident = self._incident(job.incident_id)
+            entry = self._entry(job.payload["entry_id"])
+            if entry is None or incident.private or not incident.announcement_ts:
+                return
+            assert incident.announcement_channel_id is not None
+            self._post(
+                job,
+                "update",
+                incident.announcement_channel_id,
+                text=blocks.update_announcement(incident, entry),
+                thread_ts=incident.announcement_ts,
+                reply_broadcast=incident.severity == Severity.SEV1,
+                unfurl_links=False,
+            )
 
     def invite(self, job: QueuedJob) -> None:
-        incident = self._incident(job.incident_id)
-        if incident.channel_id is not None:
-            self._invite(incident.channel_id, str(job.payload["user_id"]))
+        with unless_gone("inviting someone"):
+            incident = self._incident(job.incident_id)
+            if incident.channel_id is not None:
+                self._invite(incident.channel_id, str(job.payload["user_id"]))
 
     def ask_impact_start(self, job: QueuedJob) -> None:
-        incident = self._incident(job.incident_id)
-        entry = self._entry(job.payload["entry_id"])
-        if entry is None or incident.channel_id is None:
-            return
-        if entry.occurred_at >= incident.impact_started_at:
-            return  # someone already moved the impact start this far back
-        text, prompt = blocks.impact_start_prompt(incident, entry, zone=self._settings.timezone)
-        self._post(job, "question", incident.channel_id, text=text, blocks=prompt)
+        with unless_gone("asking about the impact start"):
+            incident = self._incident(job.incident_id)
+            entry = self._entry(job.payload["entry_id"])
+            if entry is None or incident.channel_id is None:
+                return
+            if entry.occurred_at >= incident.impact_started_at:
+                return  # someone already moved the impact start this far back
+            text, prompt = blocks.impact_start_prompt(incident, entry, zone=self._settings.timezone)
+            self._post(job, "question", incident.channel_id, text=text, blocks=prompt)
 
     def settle_prompt(self, job: QueuedJob) -> None:
         """Replace a question's buttons with its answer, so nobody answers it twice."""
-        text = str(job.payload["text"])
-        with slack_call():
-            self._client.chat_update(
-                channel=str(job.payload["channel_id"]),
-                ts=str(job.payload["ts"]),
-                text=text,
-                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-            )
+        with unless_gone("settling a question"):
+            text = str(job.payload["text"])
+            with slack_call(self._settings.slack_timeout):
+                self._client.chat_update(
+                    channel=str(job.payload["channel_id"]),
+                    ts=str(job.payload["ts"]),
+                    text=text,
+                    blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                )
 
     def brief_newcomer(self, job: QueuedJob) -> None:
         incident = self._incident(job.incident_id)
@@ -424,7 +460,7 @@ class Effects:
             },
         }
         try:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 self._client.chat_postEphemeral(
                     channel=incident.channel_id,
                     user=str(job.payload["user_id"]),
@@ -439,7 +475,7 @@ class Effects:
     def capture_details(self, job: QueuedJob) -> None:
         channel_id, ts = str(job.payload["channel_id"]), str(job.payload["ts"])
         message = self._fetch_message(channel_id, ts) if job.payload.get("fetch_text") else None
-        with slack_call():
+        with slack_call(self._settings.slack_timeout):
             permalink = self._client.chat_getPermalink(channel=channel_id, message_ts=ts)[
                 "permalink"
             ]
@@ -463,14 +499,14 @@ class Effects:
             )
 
     def _fetch_message(self, channel_id: str, ts: str) -> dict:
-        with slack_call():
+        with slack_call(self._settings.slack_timeout):
             history = self._client.conversations_history(
                 channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
             )
         for message in history.get("messages", []):
             if message.get("ts") == ts:
                 return message
-        with slack_call():
+        with slack_call(self._settings.slack_timeout):
             replies = self._client.conversations_replies(channel=channel_id, ts=ts, limit=100)
         for message in replies.get("messages", []):
             if message.get("ts") == ts:
@@ -535,7 +571,7 @@ class Effects:
         # A retry after a crash finds the upload it already made (titles name the version).
         file_id = self._find_upload(channel_id, filename, title) if job.attempt > 1 else None
         if file_id is None:
-            with slack_call():
+            with slack_call(self._settings.slack_timeout):
                 uploaded = self._client.files_upload_v2(
                     channel=channel_id,
                     filename=filename,
@@ -557,7 +593,7 @@ class Effects:
             uow.commit()
 
     def _find_upload(self, channel_id: str, filename: str, title: str) -> str | None:
-        with slack_call():
+        with slack_call(self._settings.slack_timeout):
             page = self._client.conversations_history(channel=channel_id, limit=200)
         for message in page.get("messages", []):
             for file in message.get("files") or []:

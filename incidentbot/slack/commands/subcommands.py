@@ -66,6 +66,15 @@ def declare(invocation: Invocation, deps: Deps) -> Reply:
             ),
         )
     with deps.uow_factory() as uow:
+        waiting = services.retry_unopened(
+            uow=uow, title=invocation.args, declared_by=invocation.user_id
+        )
+        if waiting is not None:
+            uow.commit()
+            return Reply(
+                f"INC-{waiting.number} is already declared; I'm trying to open its channel "
+                "again now and will tell you here when it's ready."
+            )
         incident = services.declare_incident(
             uow=uow,
             title=invocation.args,

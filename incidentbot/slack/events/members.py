@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 
-from incidentbot import jobs
+from incidentbot import jobs, services
 from incidentbot.errors import NotInIncidentChannel
 from incidentbot.services import incident_in_channel
 from incidentbot.slack.deps import Deps
@@ -12,7 +12,7 @@ from incidentbot.slack.deps import Deps
 
 def register(app: App, deps: Deps) -> None:
     @app.event("member_joined_channel")
-    def member_joined(event: dict, context: BoltContext) -> None:
+    def member_joined(body: dict, event: dict, context: BoltContext) -> None:
         user_id, channel_id = event.get("user"), event.get("channel")
         if not user_id or not channel_id or user_id == context.bot_user_id:
             return
@@ -23,5 +23,8 @@ def register(app: App, deps: Deps) -> None:
                 return
             if not incident.is_open:
                 return
+            event_id = body.get("event_id")
+            if event_id and not services.claim_event(uow=uow, event_id=event_id):
+                return  # a redelivery: the briefing is already queued
             uow.enqueue(jobs.BRIEF_NEWCOMER, incident=incident, user_id=user_id)
             uow.commit()
