@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidentbot.errors import IncidentError
+from incidentbot.policy import Action, Policy
 
 DEFAULT_ROLES = ("lead", "comms", "scribe")
 # Every severity gets the full document by default (it has every section the contract names);
@@ -46,6 +47,8 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_SEVERITY_TEMPLATES)
     )
     blameless_rules: Path | None = None
+    admins: frozenset[str] = frozenset()
+    restricted_actions: frozenset[str] = frozenset({"close", "reopen", "roles"})
     command: str = "/incident"
     job_workers: int = 4
     # Seconds a background Web API call may take before it counts as timed out.
@@ -57,6 +60,12 @@ class Settings:
     def link_secret(self) -> str:
         """What page links are signed with: the signing secret, or the bot token in Socket Mode."""
         return self.slack_signing_secret or self.slack_bot_token or ""
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            admins=self.admins, restricted=frozenset(Action(a) for a in self.restricted_actions)
+        )
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -201,6 +210,25 @@ def load_settings(
             f"{blameless_rules!r} is not a file."
         )
 
+    admins = frozenset(a.strip() for a in (get("INCIDENTBOT_ADMINS") or "").split(",") if a.strip())
+    if not all(re.fullmatch(r"[UW][A-Z0-9]{2,}", admin) for admin in admins):
+        raise ConfigError(
+            "INCIDENTBOT_ADMINS is malformed: expected comma-separated Slack user IDs such as "
+            "U0123ABC,U0456DEF."
+        )
+    restricted_text = get("INCIDENTBOT_RESTRICTED_ACTIONS")
+    restricted = Settings.__dataclass_fields__["restricted_actions"].default
+    if restricted_text is not None:
+        known = {"notes", "severity", "status", "roles", "close", "reopen"}
+        restricted = frozenset(
+            a.strip().lower() for a in restricted_text.split(",") if a.strip()
+        ) - {"none"}
+        if not restricted <= known:
+            raise ConfigError(
+                "INCIDENTBOT_RESTRICTED_ACTIONS is malformed: expected a comma-separated subset "
+                f"of {', '.join(sorted(known))}, or none."
+            )
+
     lease = get("INCIDENTBOT_JOB_LEASE_SECONDS") or str(Settings.job_lease_seconds)
     if not lease.isdigit() or not 1 <= int(lease) <= 3600:
         raise ConfigError(
@@ -223,4 +251,6 @@ def load_settings(
         severity_templates=severity_templates,
         blameless_rules=Path(blameless_rules) if blameless_rules else None,
         job_lease_seconds=int(lease),
+        admins=admins,
+        restricted_actions=restricted,
     )

@@ -137,3 +137,33 @@ def test_a_view_submission_without_a_user_changes_nothing(stack):
     assert response.status == 200
     stack.settle()
     assert counts(stack) == (0, 0, 0)
+
+
+def test_only_role_holders_close_and_the_refusal_says_who_can(stack):
+    channel = declare(stack, "Search is slow")
+    stack.driver.join("bob", channel.id)
+    before = counts(stack)
+    for text, verb in (("close", "close it"), ("reopen", None), ("lead <@UBOB|bob>", "hand out")):
+        response = stack.driver.command("bob", channel.id, text)
+        assert response.json()["response_type"] == "ephemeral"
+        if verb:
+            reply = ephemeral_texts(stack, "bob", channel.id)[-1]
+            assert "lead <@UALICE>" in reply and verb in reply
+    stack.settle()
+    assert counts(stack) == before
+    stack.driver.command("bob", channel.id, "sev 2")  # anyone may change severity
+    stack.settle()
+    assert "SEV2" in str(stack.workspace.messages(channel.id)[0].blocks)
+
+
+def test_an_admin_may_close_any_incident(db_url):
+    from incidentbot.local import LocalStack
+
+    with LocalStack(database_url=db_url, admins=frozenset({"UERIK"})) as stack:
+        channel = declare(stack, "Search is slow")
+        stack.driver.join("erik", channel.id)
+        stack.driver.command("erik", channel.id, "close")
+        stack.settle()
+        assert any("is closed" in t for t in ephemeral_texts(stack, "erik", channel.id))
+        with stack.runtime.uow() as uow:
+            assert uow.session.query(Incident).one().status == "closed"

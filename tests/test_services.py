@@ -147,11 +147,11 @@ def test_reopen_counts_and_clears_the_resolution(uow_factory):
     number = declare(uow_factory)
     with uow_factory() as uow:
         with pytest.raises(IncidentError, match="still open"):
-            services.reopen(uow=uow, incident=load(uow, number), reopened_by="U1")
+            services.reopen(uow=uow, incident=load(uow, number), reopened_by="UALICE")
         services.resolve(uow=uow, incident=load(uow, number), resolved_by="U1", text=None)
         uow.commit()
     with uow_factory() as uow:
-        services.reopen(uow=uow, incident=load(uow, number), reopened_by="U1")
+        services.reopen(uow=uow, incident=load(uow, number), reopened_by="UALICE")
         uow.commit()
         incident = load(uow, number)
         assert (incident.status, incident.reopened_count, incident.resolved_at) == (
@@ -178,7 +178,7 @@ def test_role_handover_keeps_history(uow_factory, clock):
         assert jobs.INVITE in job_kinds(uow)
         with pytest.raises(IncidentError, match="already the lead"):
             services.assign_role(
-                uow=uow, incident=incident, role="lead", user_id="UBOB", assigned_by="U1"
+                uow=uow, incident=incident, role="lead", user_id="UBOB", assigned_by="UBOB"
             )
 
 
@@ -320,3 +320,39 @@ def test_generation_reviews_what_people_wrote_for_blame_and_hindsight(uow_factor
     assert flag.where.startswith("note by UBOB at 2026-11-27 14:00")
     review_notes = generated.postmortem.markdown.split("## Review notes", 1)[1]
     assert "human error" in review_notes
+
+
+def test_close_reopen_and_roles_are_for_role_holders_and_admins(uow_factory):
+    from incidentbot.policy import NotAllowed, Policy
+
+    number = declare(uow_factory)
+    with uow_factory() as uow:
+        incident = load(uow, number)
+        with pytest.raises(NotAllowed, match=r"role holders \(lead <@UALICE>\)"):
+            services.close(uow=uow, incident=incident, closed_by="UBOB")
+        with pytest.raises(NotAllowed, match="hand out roles"):
+            services.assign_role(
+                uow=uow, incident=incident, role="comms", user_id="UBOB", assigned_by="UBOB"
+            )
+        # Anyone may note and change severity; an admin may close.
+        services.add_note(uow=uow, incident=incident, author_id="UBOB", text="seen it too")
+        services.change_severity(
+            uow=uow, incident=incident, severity=Severity.SEV2, changed_by="UBOB"
+        )
+        services.close(
+            uow=uow, incident=incident, closed_by="UADMIN", policy=Policy(admins={"UADMIN"})
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        assert load(uow, number).status == Status.CLOSED
+
+
+def test_a_stricter_policy_can_restrict_notes_too(uow_factory):
+    from incidentbot.policy import Action, NotAllowed, Policy
+
+    number = declare(uow_factory)
+    strict = Policy(restricted=frozenset(Action))
+    with uow_factory() as uow, pytest.raises(NotAllowed, match="add to the timeline"):
+        services.add_note(
+            uow=uow, incident=load(uow, number), author_id="UBOB", text="x", policy=strict
+        )

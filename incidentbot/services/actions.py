@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import ActionItem, ActionKind, ActionStatus, EntryKind, Incident
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.timeline import clean_text, record
 from incidentbot.timeparse import parse_date
 from incidentbot.uow import UnitOfWork
@@ -23,8 +24,10 @@ def add_action_item(
     owner_id: str | None = None,
     due_text: str | None = None,
     author_zone: str = "UTC",
+    policy: Policy = DEFAULT_POLICY,
 ) -> ActionItem:
     """File a follow-up; allowed after close too, since postmortem reviews produce them."""
+    policy.check(incident, created_by, Action.NOTES)
     text = clean_text(text, what="action item", example="/incident action Alert on 5xx rate @bob")
     now = uow.now()
     due = None
@@ -66,11 +69,13 @@ def update_action_item(
     kind: str | None = None,
     tracking_url: str | None = None,
     status: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> ActionItem:
     """Fill in an item's type or tracking link, or mark it done (or open again).
 
     ``number`` is the item's position in the incident, as the postmortem numbers them.
     """
+    policy.check(incident, updated_by, Action.NOTES)
     if not 1 <= number <= len(incident.action_items):
         raise IncidentError(
             f"INC-{incident.number} has no action item {number}"

@@ -11,15 +11,23 @@ from datetime import datetime
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, TimelineEntry
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.timeline import record
 from incidentbot.timeparse import format_moment, parse_moment
 from incidentbot.uow import UnitOfWork
 
 
 def set_impact_start(
-    *, uow: UnitOfWork, incident: Incident, moment: datetime, set_by: str, zone: str = "UTC"
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    moment: datetime,
+    set_by: str,
+    zone: str = "UTC",
+    policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """Move the impact start; allowed after close too, since reviews correct it."""
+    policy.check(incident, set_by, Action.STATUS)
     if moment > uow.now():
         raise IncidentError("The impact cannot start in the future.")
     ends = incident.mitigated_at or incident.resolved_at
@@ -46,7 +54,13 @@ def set_impact_start(
 
 
 def set_impact_start_at(
-    *, uow: UnitOfWork, incident: Incident, moment_text: str, set_by: str, author_zone: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    moment_text: str,
+    set_by: str,
+    author_zone: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """``/incident started at <time>``: the same time grammar as backdated notes."""
     moment, rest = parse_moment(moment_text, now=uow.now(), default_zone=author_zone)
@@ -56,12 +70,17 @@ def set_impact_start_at(
             "optionally with a date and a zone."
         )
     return set_impact_start(
-        uow=uow, incident=incident, moment=moment, set_by=set_by, zone=author_zone
+        uow=uow, incident=incident, moment=moment, set_by=set_by, zone=author_zone, policy=policy
     )
 
 
 def confirm_impact_start_from(
-    *, uow: UnitOfWork, incident: Incident, entry_id: int, confirmed_by: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    entry_id: int,
+    confirmed_by: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """A responder confirmed that the impact started when entry ``entry_id`` happened."""
     entry = uow.session.get(TimelineEntry, entry_id)
@@ -72,5 +91,5 @@ def confirm_impact_start_from(
             "The impact start is already at or before that entry; nothing to change."
         )
     return set_impact_start(
-        uow=uow, incident=incident, moment=entry.occurred_at, set_by=confirmed_by
+        uow=uow, incident=incident, moment=entry.occurred_at, set_by=confirmed_by, policy=policy
     )

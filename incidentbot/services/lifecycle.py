@@ -5,14 +5,21 @@ from __future__ import annotations
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, Severity, Status
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.timeline import ensure_changeable, record
 from incidentbot.uow import UnitOfWork
 
 
 def change_severity(
-    *, uow: UnitOfWork, incident: Incident, severity: Severity, changed_by: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    severity: Severity,
+    changed_by: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> None:
     ensure_changeable(incident)
+    policy.check(incident, changed_by, Action.SEVERITY)
     if incident.severity == severity:
         raise IncidentError(f"INC-{incident.number} is already {severity}.")
     before = incident.severity
@@ -36,12 +43,14 @@ def change_status(
     status: Status,
     changed_by: str,
     text: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> None:
     """Move the lifecycle on (or back, when a fix did not hold).
 
     Metrics use the latest mitigation and resolution, so moving back clears them.
     """
     ensure_changeable(incident)
+    policy.check(incident, changed_by, Action.STATUS)
     if status == Status.CLOSED:
         raise IncidentError("To close the incident, use `/incident close`.")
     if incident.status == status:
@@ -73,14 +82,31 @@ def change_status(
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
 
 
-def resolve(*, uow: UnitOfWork, incident: Incident, resolved_by: str, text: str | None) -> None:
+def resolve(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    resolved_by: str,
+    text: str | None,
+    policy: Policy = DEFAULT_POLICY,
+) -> None:
     change_status(
-        uow=uow, incident=incident, status=Status.RESOLVED, changed_by=resolved_by, text=text
+        uow=uow,
+        incident=incident,
+        status=Status.RESOLVED,
+        changed_by=resolved_by,
+        text=text,
+        policy=policy,
     )
 
 
 def close(
-    *, uow: UnitOfWork, incident: Incident, closed_by: str, reply_to: str | None = None
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    closed_by: str,
+    reply_to: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> None:
     """Close; an incident closed without being resolved counts as resolved now."""
     if incident.status == Status.CLOSED:
@@ -88,6 +114,7 @@ def close(
             f"INC-{incident.number} is already closed. `/incident postmortem` regenerates the "
             "postmortem; `/incident reopen` reopens it."
         )
+    policy.check(incident, closed_by, Action.CLOSE)
     now = uow.now()
     before = incident.status
     incident.mitigated_at = incident.mitigated_at or now
@@ -127,11 +154,14 @@ def request_postmortem(
     )
 
 
-def reopen(*, uow: UnitOfWork, incident: Incident, reopened_by: str) -> None:
+def reopen(
+    *, uow: UnitOfWork, incident: Incident, reopened_by: str, policy: Policy = DEFAULT_POLICY
+) -> None:
     if incident.status not in (Status.RESOLVED, Status.CLOSED):
         raise IncidentError(
             f"INC-{incident.number} is still open ({incident.status}); there is nothing to reopen."
         )
+    policy.check(incident, reopened_by, Action.REOPEN)
     before = incident.status
     incident.status = Status.INVESTIGATING
     incident.mitigated_at = None

@@ -12,6 +12,7 @@ from incidentbot import blameless, jobs
 from incidentbot.blameless import Flag, Passage, Rule
 from incidentbot.errors import IncidentError
 from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.people import people_by_id, people_in
 from incidentbot.services.timeline import record
 from incidentbot.text import parse_user_mentions
@@ -132,8 +133,15 @@ def template_for(
 
 
 def choose_template(
-    *, uow: UnitOfWork, incident: Incident, name: str, available: Iterable[str], chosen_by: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    name: str,
+    available: Iterable[str],
+    chosen_by: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> None:
+    policy.check(incident, chosen_by, Action.NOTES)
     names = sorted(set(available))
     name = name.strip().lower()
     if name not in names:
@@ -159,8 +167,16 @@ _STATUS_WORDS = {
 }
 
 
-def set_document_status(*, uow: UnitOfWork, incident: Incident, status: str, set_by: str) -> str:
+def set_document_status(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    status: str,
+    set_by: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> str:
     """Draft → in review → final; the next generated version shows it."""
+    policy.check(incident, set_by, Action.NOTES)
     chosen = _STATUS_WORDS.get(" ".join(status.lower().split()))
     if chosen is None:
         raise IncidentError("The postmortem's status is one of: draft, review, final.")

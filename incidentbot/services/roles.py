@@ -5,15 +5,23 @@ from __future__ import annotations
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, RoleAssignment
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.timeline import ensure_changeable, record
 from incidentbot.uow import UnitOfWork
 
 
 def assign_role(
-    *, uow: UnitOfWork, incident: Incident, role: str, user_id: str, assigned_by: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    role: str,
+    user_id: str,
+    assigned_by: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> RoleAssignment:
     """Hand ``role`` to ``user_id``; the previous holder's assignment ends now."""
     ensure_changeable(incident)
+    policy.check(incident, assigned_by, Action.ROLES)
     if incident.holder(role) == user_id:
         raise IncidentError(f"<@{user_id}> is already the {role} of INC-{incident.number}.")
     now = uow.now()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, Status, TimelineEntry
+from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.timeparse import parse_moment
 from incidentbot.uow import UnitOfWork
 
@@ -63,7 +64,15 @@ def clean_text(text: str, *, what: str, example: str) -> str:
     return text
 
 
-def add_note(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str) -> TimelineEntry:
+def add_note(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    text: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> TimelineEntry:
+    policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
     text = clean_text(text, what="note", example="/incident note Rolled back deploy 1234")
     entry = record(uow=uow, incident=incident, kind=EntryKind.NOTE, author_id=author_id, text=text)
@@ -72,9 +81,16 @@ def add_note(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str) 
 
 
 def add_backdated_note(
-    *, uow: UnitOfWork, incident: Incident, author_id: str, moment_and_text: str, author_zone: str
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    moment_and_text: str,
+    author_zone: str,
+    policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """``note at <time> <text>``: the time is read in the author's zone unless it names one."""
+    policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
     occurred_at, text = parse_moment(moment_and_text, now=uow.now(), default_zone=author_zone)
     text = clean_text(
@@ -188,7 +204,15 @@ def _captured(uow: UnitOfWork, incident: Incident, key: str) -> TimelineEntry | 
     )
 
 
-def set_summary(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str) -> None:
+def set_summary(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    text: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> None:
+    policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
     incident.summary = clean_text(
         text, what="summary", example="/incident summary Checkout failed for 20% of users"
@@ -203,7 +227,15 @@ def set_summary(*, uow: UnitOfWork, incident: Incident, author_id: str, text: st
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
 
 
-def set_impact(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str) -> None:
+def set_impact(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    text: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> None:
+    policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
     incident.impact = clean_text(
         text, what="impact", example="/incident impact EU customers could not pay for 40 minutes"
@@ -214,8 +246,16 @@ def set_impact(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
 
 
-def post_update(*, uow: UnitOfWork, incident: Incident, author_id: str, text: str) -> TimelineEntry:
+def post_update(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    text: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> TimelineEntry:
     """A stakeholder update: shown in the channel and in the announcement's thread."""
+    policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
     text = clean_text(
         text, what="update", example="/incident update Rollback done, error rate falling"

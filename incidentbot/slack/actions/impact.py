@@ -37,7 +37,11 @@ def _answer(deps: Deps, body: dict, action: dict, *, confirmed: bool) -> None:
         incident = services.incident_in_channel(uow=uow, channel_id=channel_id)
         if confirmed:
             services.confirm_impact_start_from(
-                uow=uow, incident=incident, entry_id=entry_id, confirmed_by=user_id
+                uow=uow,
+                incident=incident,
+                entry_id=entry_id,
+                confirmed_by=user_id,
+                policy=deps.settings.policy,
             )
             outcome = (
                 f":white_check_mark: <@{user_id}> set the impact start to "

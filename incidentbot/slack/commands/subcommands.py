@@ -94,7 +94,11 @@ def severity(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.change_severity(
-            uow=uow, incident=incident, severity=level, changed_by=invocation.user_id
+            uow=uow,
+            incident=incident,
+            severity=level,
+            changed_by=invocation.user_id,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"INC-{incident.number} is now {level}.")
@@ -111,6 +115,7 @@ def status(invocation: Invocation, deps: Deps) -> Reply:
             status=new_status,
             changed_by=invocation.user_id,
             text=text or None,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"INC-{incident.number} is now {new_status}.")
@@ -120,7 +125,11 @@ def resolve(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.resolve(
-            uow=uow, incident=incident, resolved_by=invocation.user_id, text=invocation.args or None
+            uow=uow,
+            incident=incident,
+            resolved_by=invocation.user_id,
+            text=invocation.args or None,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
@@ -158,7 +167,12 @@ def _assign(invocation: Invocation, deps: Deps, *, role: str, rest: str) -> Repl
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.assign_role(
-            uow=uow, incident=incident, role=role, user_id=user_id, assigned_by=invocation.user_id
+            uow=uow,
+            incident=incident,
+            role=role,
+            user_id=user_id,
+            assigned_by=invocation.user_id,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"<@{user_id}> is now {role} of INC-{incident.number}.")
@@ -182,6 +196,7 @@ def note(invocation: Invocation, deps: Deps) -> Reply:
                 author_id=invocation.user_id,
                 moment_and_text=text[2:].strip(),
                 author_zone=zone,
+                policy=deps.settings.policy,
             )
             uow.commit()
             return Reply(
@@ -190,7 +205,13 @@ def note(invocation: Invocation, deps: Deps) -> Reply:
             )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.add_note(uow=uow, incident=incident, author_id=invocation.user_id, text=text)
+        services.add_note(
+            uow=uow,
+            incident=incident,
+            author_id=invocation.user_id,
+            text=text,
+            policy=deps.settings.policy,
+        )
         uow.commit()
         return Reply(f"Added to the INC-{incident.number} timeline.")
 
@@ -199,7 +220,11 @@ def summary(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.set_summary(
-            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+            uow=uow,
+            incident=incident,
+            author_id=invocation.user_id,
+            text=invocation.args,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"Summary of INC-{incident.number} saved.")
@@ -209,7 +234,11 @@ def impact(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.set_impact(
-            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+            uow=uow,
+            incident=incident,
+            author_id=invocation.user_id,
+            text=invocation.args,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"Impact of INC-{incident.number} saved.")
@@ -219,7 +248,11 @@ def update(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.post_update(
-            uow=uow, incident=incident, author_id=invocation.user_id, text=invocation.args
+            uow=uow,
+            incident=incident,
+            author_id=invocation.user_id,
+            text=invocation.args,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(f"Update posted here and announced for INC-{incident.number}.")
@@ -264,6 +297,7 @@ def action(invocation: Invocation, deps: Deps) -> Reply:
             owner_id=owner,
             due_text=due_text,
             author_zone=zone,
+            policy=deps.settings.policy,
         )
         uow.commit()
         owner_text = f", owned by <@{item.owner_id}>" if item.owner_id else ", no owner yet"
@@ -283,6 +317,7 @@ def _update_action(invocation: Invocation, deps: Deps, update: re.Match[str]) ->
             kind=update.group("kind"),
             tracking_url=update.group("url"),
             status=done or None,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
@@ -301,6 +336,7 @@ def close(invocation: Invocation, deps: Deps) -> Reply:
             incident=incident,
             closed_by=invocation.user_id,
             reply_to=invocation.response_url,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
@@ -312,7 +348,9 @@ def close(invocation: Invocation, deps: Deps) -> Reply:
 def reopen(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.reopen(uow=uow, incident=incident, reopened_by=invocation.user_id)
+        services.reopen(
+            uow=uow, incident=incident, reopened_by=invocation.user_id, policy=deps.settings.policy
+        )
         uow.commit()
         return Reply(f"INC-{incident.number} is reopened and back to investigating.")
 
@@ -366,6 +404,7 @@ def _postmortem_template(invocation: Invocation, deps: Deps, name: str) -> Reply
             name=name,
             available=available,
             chosen_by=invocation.user_id,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
@@ -378,7 +417,11 @@ def _postmortem_status(invocation: Invocation, deps: Deps, status: str) -> Reply
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         chosen = services.set_document_status(
-            uow=uow, incident=incident, status=status, set_by=invocation.user_id
+            uow=uow,
+            incident=incident,
+            status=status,
+            set_by=invocation.user_id,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
@@ -404,6 +447,7 @@ def started(invocation: Invocation, deps: Deps) -> Reply:
             moment_text=words[2:].strip(),
             set_by=invocation.user_id,
             author_zone=zone,
+            policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(

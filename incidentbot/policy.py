@@ -1,0 +1,67 @@
+"""Who may do what to an incident.
+
+By default anyone in an incident's channel may add notes and change severity or status, while
+closing, reopening and handing out roles are for the incident's current role holders and
+incidentbot's admins. Both lists are settings (``INCIDENTBOT_ADMINS``,
+``INCIDENTBOT_RESTRICTED_ACTIONS``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from incidentbot.errors import IncidentError
+from incidentbot.models import Incident
+
+
+class Action(enum.StrEnum):
+    NOTES = "notes"  # notes, summary, impact, updates, action items
+    SEVERITY = "severity"
+    STATUS = "status"  # includes resolve and the impact start
+    ROLES = "roles"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+DEFAULT_RESTRICTED = frozenset({Action.CLOSE, Action.REOPEN, Action.ROLES})
+
+_VERBS = {
+    Action.NOTES: "add to the timeline of",
+    Action.SEVERITY: "change the severity of",
+    Action.STATUS: "change the status of",
+    Action.ROLES: "hand out roles in",
+    Action.CLOSE: "close",
+    Action.REOPEN: "reopen",
+}
+
+
+class NotAllowed(IncidentError):
+    """Someone tried what the policy keeps for role holders and admins."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    admins: frozenset[str] = field(default_factory=frozenset)
+    restricted: frozenset[Action] = DEFAULT_RESTRICTED
+
+    def allows(self, incident: Incident, user_id: str, action: Action) -> bool:
+        if action not in self.restricted or user_id in self.admins:
+            return True
+        return user_id in incident.current_roles().values()
+
+    def check(self, incident: Incident, user_id: str, action: Action) -> None:
+        """Raise ``NotAllowed`` with a message that says who can do it instead."""
+        if self.allows(incident, user_id, action):
+            return
+        holders = ", ".join(
+            f"{role} <@{holder}>" for role, holder in sorted(incident.current_roles().items())
+        )
+        raise NotAllowed(
+            f"Only INC-{incident.number}'s role holders ({holders or 'none yet'}) or an "
+            f"incidentbot admin can {_VERBS[action]} it. Ask one of them, or ask them to hand "
+            "you a role."
+        )
+
+
+DEFAULT_POLICY = Policy()
