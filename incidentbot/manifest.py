@@ -23,7 +23,14 @@ BOT_SCOPES = [
     "users:read",  # users.info (names and time zones)
 ]
 
-BOT_EVENTS = ["pin_added", "pin_removed", "reaction_added", "reaction_removed"]
+BOT_EVENTS = [
+    "pin_added",
+    "pin_removed",
+    "reaction_added",
+    "reaction_removed",
+    "member_joined_channel",
+    "member_left_channel",
+]
 
 
 def build_manifest(settings: Settings, *, socket_mode: bool = False) -> dict:

@@ -267,6 +267,21 @@ class Postmortem(Base):
     incident: Mapped[Incident] = relationship(back_populates="postmortems")
 
 
+class Member(Base):
+    """Someone in an incident's channel, as far as we know (invites, joins and leaves).
+
+    It decides who may see a private incident in listings and on the web pages.
+    """
+
+    __tablename__ = "incident_members"
+    __table_args__ = (UniqueConstraint("incident_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Person(Base):
     """What we know of a Slack user: the name to show and the zone their times are in."""
 

@@ -27,6 +27,12 @@ from incidentbot.services.lifecycle import (
     request_postmortem,
     resolve,
 )
+from incidentbot.services.membership import (
+    add_member,
+    can_see,
+    incidents_visible_to,
+    remove_member,
+)
 from incidentbot.services.people import known_person, people_by_id, remember_person
 from incidentbot.services.postmortems import (
     choose_template,
@@ -47,6 +53,10 @@ from incidentbot.services.timeline import (
 from incidentbot.services.vocabulary import parse_role, parse_severity, parse_status
 
 __all__ = [
+    "add_member",
+    "can_see",
+    "incidents_visible_to",
+    "remove_member",
     "add_action_item",
     "add_backdated_note",
     "add_note",

@@ -18,6 +18,7 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
+from incidentbot.services.membership import add_member, visible_to
 from incidentbot.uow import UnitOfWork
 
 MAX_TITLE = 300
@@ -97,6 +98,9 @@ def declare_incident(
         return existing
     savepoint.commit()
     lead = lead or declared_by
+    for member in {declared_by, lead}:
+        # They are invited as the channel opens; until then they may already see it.
+        add_member(uow=uow, incident_id=incident.id, user_id=member)
     incident.roles.append(
         RoleAssignment(role="lead", user_id=lead, assigned_by=declared_by, started_at=now)
     )
@@ -155,10 +159,8 @@ def get_incident(*, uow: UnitOfWork, number: int) -> Incident:
     return incident
 
 
-def open_incidents(*, uow: UnitOfWork, include_private: bool = False) -> Sequence[Incident]:
-    """Open (not closed) incidents, most severe first, then newest."""
-    stmt = select(Incident).where(Incident.status != Status.CLOSED)
-    if not include_private:
-        stmt = stmt.where(Incident.private.is_(False))
+def open_incidents(*, uow: UnitOfWork, viewer: str | None) -> Sequence[Incident]:
+    """Open (not closed) incidents ``viewer`` may see, most severe first, then newest."""
+    stmt = select(Incident).where(Incident.status != Status.CLOSED, visible_to(viewer))
     stmt = stmt.order_by(Incident.severity, Incident.number.desc())
     return uow.session.scalars(stmt).all()

@@ -277,6 +277,13 @@ class Effects:
         except SlackApiError as error:
             if error.response.get("error") not in {"already_in_channel", "cant_invite_self"}:
                 raise
+        with self._deps.uow_factory() as uow:
+            incident_id = uow.session.scalar(
+                select(Incident.id).where(Incident.channel_id == channel_id)
+            )
+            if incident_id is not None:
+                services.add_member(uow=uow, incident_id=incident_id, user_id=user_id)
+                uow.commit()
 
     def _pin(self, channel_id: str, ts: str) -> None:
         try:

@@ -7,12 +7,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, abort, g, make_response, redirect, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError
-from incidentbot.models import Incident, Status
+from incidentbot.models import Incident
 from incidentbot.runtime import Runtime
 from incidentbot.services.people import people_by_id
 from incidentbot.services.postmortems import mentioned_people
@@ -79,8 +77,8 @@ def register(app: Flask, runtime: Runtime) -> None:
                 incident = services.get_incident(uow=uow, number=number)
             except IncidentError:
                 abort(404)
-            if incident.private:
-                abort(404)
+            if not services.can_see(uow=uow, incident=incident, user_id=g.viewer.user_id):
+                abort(404)  # the same answer as for a number that does not exist
             _ = incident.timeline, incident.roles, incident.action_items, incident.postmortems
             people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
             names = {user_id: person.display_name for user_id, person in people.items()}
@@ -90,14 +88,8 @@ def register(app: Flask, runtime: Runtime) -> None:
     @viewer_required
     def index() -> str:
         with runtime.uow() as uow:
-            incidents = uow.session.scalars(
-                select(Incident)
-                .where(Incident.private.is_(False))
-                .options(selectinload(Incident.roles))
-                .order_by(Incident.number.desc())
-            ).all()
-        open_first = sorted(incidents, key=lambda i: i.status == Status.CLOSED)
-        return render_template("index.html", incidents=open_first, zone=settings.timezone)
+            incidents = services.incidents_visible_to(uow=uow, user_id=g.viewer.user_id)
+        return render_template("index.html", incidents=incidents, zone=settings.timezone)
 
     @app.get("/incidents/<int:number>")
     @viewer_required

@@ -458,7 +458,7 @@ def started(invocation: Invocation, deps: Deps) -> Reply:
 
 def list_open(invocation: Invocation, deps: Deps) -> Reply:
     with deps.uow_factory() as uow:
-        incidents = services.open_incidents(uow=uow)
+        incidents = services.open_incidents(uow=uow, viewer=invocation.user_id)
         return Reply(blocks.incident_list(incidents, now=uow.now()))
 
 

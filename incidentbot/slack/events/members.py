@@ -21,10 +21,23 @@ def register(app: App, deps: Deps) -> None:
                 incident = incident_in_channel(uow=uow, channel_id=channel_id)
             except NotInIncidentChannel:
                 return
-            if not incident.is_open:
-                return
             event_id = body.get("event_id")
             if event_id and not services.claim_event(uow=uow, event_id=event_id):
                 return  # a redelivery: the briefing is already queued
-            uow.enqueue(jobs.BRIEF_NEWCOMER, incident=incident, user_id=user_id)
+            services.add_member(uow=uow, incident_id=incident.id, user_id=user_id)
+            if incident.is_open:
+                uow.enqueue(jobs.BRIEF_NEWCOMER, incident=incident, user_id=user_id)
+            uow.commit()
+
+    @app.event("member_left_channel")
+    def member_left(event: dict) -> None:
+        user_id, channel_id = event.get("user"), event.get("channel")
+        if not user_id or not channel_id:
+            return
+        with deps.uow_factory() as uow:
+            try:
+                incident = incident_in_channel(uow=uow, channel_id=channel_id)
+            except NotInIncidentChannel:
+                return
+            services.remove_member(uow=uow, incident_id=incident.id, user_id=user_id)
             uow.commit()
