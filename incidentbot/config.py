@@ -48,6 +48,7 @@ class Settings:
     )
     blameless_rules: Path | None = None
     admins: frozenset[str] = frozenset()
+    web_token: str | None = field(default=None, repr=False)
     restricted_actions: frozenset[str] = frozenset({"close", "reopen", "roles"})
     command: str = "/incident"
     job_workers: int = 4
@@ -253,4 +254,5 @@ def load_settings(
         job_lease_seconds=int(lease),
         admins=admins,
         restricted_actions=restricted,
+        web_token=get("INCIDENTBOT_WEB_TOKEN"),
     )

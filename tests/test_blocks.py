@@ -37,7 +37,7 @@ def incident(**overrides) -> Incident:
 def test_summary_message_blocks():
     built = blocks.summary_blocks(
         incident(summary="Token validation rejected every card"),
-        base_url="https://incidents.example.com",
+        page_url="https://incidents.example.com/incidents/7?token=t",
         zone="America/Los_Angeles",
     )
     assert built == [
@@ -68,7 +68,7 @@ def test_summary_message_blocks():
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "<https://incidents.example.com/incidents/7|Incident page> · "
+                    "text": "<https://incidents.example.com/incidents/7?token=t|Incident page> · "
                     "`/incident help` for commands",
                 }
             ],
@@ -78,7 +78,7 @@ def test_summary_message_blocks():
 
 
 def test_a_very_long_title_fits_the_header_limit():
-    header = blocks.summary_blocks(incident(title="x" * 300), base_url="http://h", zone="UTC")[0]
+    header = blocks.summary_blocks(incident(title="x" * 300), page_url="http://h", zone="UTC")[0]
     assert len(header["text"]["text"]) == 150 and header["text"]["text"].endswith("…")
 
 

@@ -34,11 +34,7 @@ def incident_label(incident: Incident) -> str:
     return f"INC-{incident.number}"
 
 
-def page_url(base_url: str, incident: Incident) -> str:
-    return f"{base_url}/incidents/{incident.number}"
-
-
-def summary_blocks(incident: Incident, *, base_url: str, zone: str) -> list[dict]:
+def summary_blocks(incident: Incident, *, page_url: str, zone: str) -> list[dict]:
     """The pinned message at the top of the incident channel, kept current with chat.update."""
     lead = incident.holder("lead")
     others = [
@@ -72,8 +68,7 @@ def summary_blocks(incident: Incident, *, base_url: str, zone: str) -> list[dict
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"<{page_url(base_url, incident)}|Incident page> · "
-                    "`/incident help` for commands",
+                    "text": f"<{page_url}|Incident page> · `/incident help` for commands",
                 }
             ],
         }

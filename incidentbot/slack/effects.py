@@ -20,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from incidentbot import jobs, services
+from incidentbot import jobs, links, services
 from incidentbot.channel_names import channel_name, with_suffix
 from incidentbot.failpoints import crash_point
 from incidentbot.jobs import Handler, QueuedJob, RetryLater
@@ -133,6 +133,14 @@ class Effects:
                 raise LookupError(f"incident {incident_id} does not exist")
             return incident
 
+    def _page_url(self, incident: Incident | int, path: str = "") -> str:
+        """A link to an incident's page for its channel: signed for that incident, since
+        everyone in the channel sees the same message."""
+        number = incident if isinstance(incident, int) else incident.number
+        token = links.issue_incident_token(secret=self._settings.link_secret, number=number)
+        separator = "&" if "?" in path else "?"
+        return f"{self._settings.base_url}/incidents/{number}{path}{separator}token={token}"
+
     def _save(self, incident_id: int, **values: object) -> None:
         with self._deps.uow_factory() as uow:
             incident = uow.session.get(Incident, incident_id)
@@ -171,7 +179,7 @@ class Effects:
                 incident.channel_id,
                 text=blocks.summary_text(incident),
                 blocks=blocks.summary_blocks(
-                    incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                    incident, page_url=self._page_url(incident), zone=self._settings.timezone
                 ),
                 unfurl_links=False,
             )
@@ -383,7 +391,7 @@ class Effects:
                     ts=incident.summary_ts,
                     text=blocks.summary_text(incident),
                     blocks=blocks.summary_blocks(
-                        incident, base_url=self._settings.base_url, zone=self._settings.timezone
+                        incident, page_url=self._page_url(incident), zone=self._settings.timezone
                     ),
                 )
 
@@ -456,7 +464,7 @@ class Effects:
         if incident.channel_id is None:
             return
         summary = blocks.summary_blocks(
-            incident, base_url=self._settings.base_url, zone=self._settings.timezone
+            incident, page_url=self._page_url(incident), zone=self._settings.timezone
         )
         intro = {
             "type": "section",
@@ -572,7 +580,7 @@ class Effects:
                 return
             number, version, markdown = incident.number, postmortem.version, postmortem.markdown
             channel_id = incident.channel_id
-        page = f"{self._settings.base_url}/incidents/{number}/postmortem?version={version}"
+        page = self._page_url(number, f"/postmortem?version={version}")
         filename = f"INC-{number}-postmortem.md"
         title = f"INC-{number} postmortem, version {version}"
         # A retry after a crash finds the upload it already made (titles name the version).

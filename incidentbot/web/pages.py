@@ -1,16 +1,22 @@
-"""The incident pages: a list, one incident, and its postmortem versions."""
+"""The incident pages: the list, one incident, its postmortem versions and their changes,
+and insights across incidents. Not public: see ``incidentbot.links`` for who gets in."""
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, g, make_response, redirect, render_template, request
+from markupsafe import Markup
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError
-from incidentbot.models import Incident
+from incidentbot.metrics import compute_metrics, humanize
+from incidentbot.models import Incident, Severity, Status
 from incidentbot.runtime import Runtime
 from incidentbot.services.people import people_by_id
 from incidentbot.services.postmortems import mentioned_people
@@ -18,10 +24,12 @@ from incidentbot.text import mention_to_plain
 from incidentbot.timeparse import format_moment
 
 SECURITY_HEADERS = {
+    # No script may run on these pages; styles come from our stylesheet and the postmortem's own.
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
 }
 
 
@@ -35,27 +43,37 @@ def register(app: Flask, runtime: Runtime) -> None:
             response.headers.setdefault(name, value)
         return response
 
+    def check(token: str | None) -> links.Viewer | None:
+        if not token:
+            return None
+        return links.check_token(token, secret=secret, shared_token=settings.web_token)
+
     def viewer_required(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             token = request.args.get("token")
-            if token:
-                viewer = links.check_token(token, secret=secret)
+            if token is not None:
+                viewer = check(token)
                 if viewer is None:
                     return _unauthorized()
-                # Drop the token from the address bar; the cookie carries it from now on.
-                response = redirect(request.path, code=303)
-                response.set_cookie(
-                    links.COOKIE,
-                    token,
-                    max_age=links.DEFAULT_LIFETIME,
-                    httponly=True,
-                    samesite="Lax",
-                    secure=settings.base_url.startswith("https://"),
+                # Drop the token from the address bar; the cookie carries it from now on. A
+                # person's token is kept over an incident's, which shows less.
+                current = check(request.cookies.get(links.COOKIE))
+                rest = urlencode(
+                    [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
                 )
+                response = redirect(request.path + (f"?{rest}" if rest else ""), code=303)
+                if viewer.is_person or current is None or not current.is_person:
+                    response.set_cookie(
+                        links.COOKIE,
+                        token,
+                        max_age=links.DEFAULT_LIFETIME,
+                        httponly=True,
+                        samesite="Lax",
+                        secure=settings.base_url.startswith("https://"),
+                    )
                 return response
-            cookie = request.cookies.get(links.COOKIE)
-            viewer = links.check_token(cookie, secret=secret) if cookie else None
+            viewer = check(request.cookies.get(links.COOKIE))
             if viewer is None:
                 return _unauthorized()
             g.viewer = viewer
@@ -71,65 +89,189 @@ def register(app: Flask, runtime: Runtime) -> None:
 
     app.jinja_env.filters["moment"] = moment
 
+    def visible(uow: Any, incident: Incident) -> bool:
+        viewer: links.Viewer = g.viewer
+        member = viewer.user_id is not None and services.can_see(
+            uow=uow, incident=incident, user_id=viewer.user_id
+        )
+        return viewer.may_view(number=incident.number, private=incident.private, member=member)
+
     def load(number: int) -> tuple[Incident, dict[str, str]]:
         with runtime.uow() as uow:
             try:
                 incident = services.get_incident(uow=uow, number=number)
             except IncidentError:
                 abort(404)
-            if not services.can_see(uow=uow, incident=incident, user_id=g.viewer.user_id):
+            if not visible(uow, incident):
                 abort(404)  # the same answer as for a number that does not exist
             _ = incident.timeline, incident.roles, incident.action_items, incident.postmortems
             people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
             names = {user_id: person.display_name for user_id, person in people.items()}
             return incident, names
 
+    def visible_incidents(*, with_timeline: bool = False) -> list[Incident]:
+        """What this viewer may see: one incident for an incident's link, else every public
+        incident and the private ones they are a member of."""
+        viewer: links.Viewer = g.viewer
+        with runtime.uow() as uow:
+            incidents = [
+                incident
+                for incident in services.incidents_visible_to(uow=uow, user_id=viewer.user_id)
+                if viewer.incident_number in (None, incident.number)
+            ]
+            if viewer.incident_number is not None and not incidents:
+                try:  # a private incident's own link shows it
+                    incidents = [services.get_incident(uow=uow, number=viewer.incident_number)]
+                except IncidentError:
+                    return []
+            for incident in incidents:
+                _ = incident.roles, (incident.timeline if with_timeline else None)
+            return incidents
+
     @app.get("/")
     @viewer_required
     def index() -> str:
+        query = request.args.get("q", "").strip()
+        status = request.args.get("status", "")
+        severity = request.args.get("severity", "")
+        incidents = visible_incidents()
+        names = _names(incidents)
+        rows = []
+        now = runtime.deps.uow_factory().now()
+        for incident in incidents:
+            if query and query.lower() not in incident.title.lower():
+                continue
+            if status and incident.status != status:
+                continue
+            if severity and incident.severity != severity:
+                continue
+            lead = incident.holder("lead")
+            end = incident.resolved_at or now
+            rows.append(
+                {
+                    "number": incident.number,
+                    "title": incident.title,
+                    "severity": incident.severity,
+                    "status": incident.status,
+                    "lead": names.get(lead, lead) if lead else "—",
+                    "declared": moment(incident.declared_at),
+                    "duration": humanize(end - incident.impact_started_at),
+                }
+            )
+        return render_template(
+            "index.html",
+            rows=rows,
+            query=query,
+            status=status,
+            severity=severity,
+            statuses=[s.value for s in Status],
+            severities=[s.value for s in Severity],
+            zone=settings.timezone,
+        )
+
+    def _names(incidents: list[Incident]) -> dict[str, str]:
+        ids = {i.holder("lead") for i in incidents} - {None}
         with runtime.uow() as uow:
-            incidents = services.incidents_visible_to(uow=uow, user_id=g.viewer.user_id)
-        return render_template("index.html", incidents=incidents, zone=settings.timezone)
+            people = people_by_id(uow=uow, user_ids=ids)  # type: ignore[arg-type]
+        return {user_id: person.display_name for user_id, person in people.items()}
 
     @app.get("/incidents/<int:number>")
     @viewer_required
     def incident_page(number: int) -> str:
+        from incidentbot.web.charts import timeline_svg
+
         incident, names = load(number)
+        now = runtime.deps.uow_factory().now()
+        metrics = compute_metrics(incident, now=now)
         return render_template(
             "incident.html",
             incident=incident,
             name=lambda user_id: names.get(user_id, user_id) if user_id else "—",
             plain=lambda text: mention_to_plain(text, names),
             zone=settings.timezone,
+            duration=humanize(metrics.duration),
+            timeline_svg=timeline_svg(incident, zone=settings.timezone, names=names, now=now),
         )
+
+    def postmortem_version(incident: Incident) -> Any:
+        try:
+            return services.latest_postmortem(
+                incident=incident, version=request.args.get("version", type=int)
+            )
+        except IncidentError as error:
+            abort(make_response(render_template("message.html", message=error.message), 404))
 
     @app.get("/incidents/<int:number>/postmortem")
     @viewer_required
-    def postmortem_page(number: int) -> Response | tuple[str, int]:
+    def postmortem_page(number: int) -> str:
         incident, _ = load(number)
-        try:
-            postmortem = services.latest_postmortem(
-                incident=incident, version=request.args.get("version", type=int)
-            )
-        except IncidentError as error:
-            return render_template("message.html", message=error.message), 404
-        response = make_response(postmortem.html)
-        response.headers["Content-Type"] = "text/html; charset=utf-8"
-        return response
+        postmortem = postmortem_version(incident)
+        styles, body = _embeddable(postmortem.html)
+        return render_template(
+            "postmortem.html",
+            number=number,
+            postmortem=postmortem,
+            latest=incident.postmortems[-1].version,
+            styles=styles,
+            body=body,
+        )
 
     @app.get("/incidents/<int:number>/postmortem.md")
     @viewer_required
-    def postmortem_markdown(number: int) -> Response | tuple[str, int]:
+    def postmortem_markdown(number: int) -> Response:
         incident, _ = load(number)
-        try:
-            postmortem = services.latest_postmortem(
-                incident=incident, version=request.args.get("version", type=int)
-            )
-        except IncidentError as error:
-            return render_template("message.html", message=error.message), 404
+        postmortem = postmortem_version(incident)
         response = make_response(postmortem.markdown)
         response.headers["Content-Type"] = "text/markdown; charset=utf-8"
         response.headers["Content-Disposition"] = (
             f'attachment; filename="INC-{number}-postmortem-v{postmortem.version}.md"'
         )
         return response
+
+    @app.get("/incidents/<int:number>/postmortem/diff")
+    @viewer_required
+    def postmortem_diff(number: int) -> str:
+        incident, _ = load(number)
+        old_version = request.args.get("from", type=int)
+        new_version = request.args.get("to", type=int)
+        try:
+            old = services.latest_postmortem(incident=incident, version=old_version)
+            new = services.latest_postmortem(incident=incident, version=new_version)
+        except IncidentError as error:
+            abort(make_response(render_template("message.html", message=error.message), 404))
+        lines = []
+        for line in difflib.unified_diff(
+            old.markdown.splitlines(), new.markdown.splitlines(), lineterm="", n=2
+        ):
+            if line.startswith(("---", "+++")):
+                continue
+            kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+            lines.append((kind, line))
+        return render_template(
+            "diff.html", number=number, old=old.version, new=new.version, lines=lines
+        )
+
+    @app.get("/insights")
+    @viewer_required
+    def insights_page() -> str:
+        from incidentbot.web.insights_page import render_insights
+
+        return render_insights(
+            incidents=visible_incidents(with_timeline=True),
+            settings=settings,
+            now=runtime.deps.uow_factory().now(),
+        )
+
+
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", flags=re.DOTALL | re.IGNORECASE)
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", flags=re.DOTALL | re.IGNORECASE)
+
+
+def _embeddable(document: str) -> tuple[list[Markup], Markup]:
+    """The stored postmortem HTML document's styles and body, to show inside our page.
+
+    The document is our own rendering (user text escaped by autoescape), so it is trusted HTML.
+    """
+    styles = [Markup(css) for css in _STYLE.findall(document)]
+    body = _BODY.search(document)
+    return styles, Markup(body.group(1) if body else document)

@@ -1,0 +1,48 @@
+"""``/insights``: incidents per week and how fast they were handled, by severity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from flask import render_template
+
+from incidentbot import insights
+from incidentbot.config import Settings
+from incidentbot.metrics import humanize
+from incidentbot.models import Incident
+from incidentbot.web.charts import DURATION_TICK_STEPS, bar_chart_svg, grouped_bar_svg
+
+WEEKS = 13
+
+
+def render_insights(*, incidents: Sequence[Incident], settings: Settings, now: datetime) -> str:
+    per_week = insights.incidents_per_week(incidents, now=now, zone=settings.timezone, weeks=WEEKS)
+    stats = insights.durations_by_severity(incidents, now=now, days=90)
+    rows = [
+        {
+            "severity": s.severity,
+            "count": s.count,
+            "detect": humanize(s.detect),
+            "mitigate": humanize(s.mitigate),
+            "resolve": humanize(s.resolve),
+        }
+        for s in stats.values()
+    ]
+    return render_template(
+        "insights.html",
+        weeks=WEEKS,
+        zone=settings.timezone,
+        per_week_svg=bar_chart_svg(
+            title="Incidents per week",
+            bars=[(insights.week_label(week), count) for week, count in per_week],
+            value_label=lambda value: str(int(value)),
+        ),
+        speed_svg=grouped_bar_svg(
+            title="Median time to detect, mitigate and resolve by severity",
+            groups=insights.chart_groups(stats.values()),
+            value_label=insights.seconds_label,
+            tick_steps=DURATION_TICK_STEPS,
+        ),
+        speed_rows=rows,
+    )
