@@ -30,7 +30,8 @@ class ConfigError(IncidentError):
 class Settings:
     """Everything the process is configured with; secrets are hidden from ``repr``."""
 
-    database_url: str = "sqlite:///incidentbot.db"
+    # May hold the database password, so it stays out of repr like the tokens.
+    database_url: str = field(default="sqlite:///incidentbot.db", repr=False)
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)

@@ -160,3 +160,8 @@ def split_mention(text: str) -> tuple[str | None, str]:
     after = text[match.end() :].lstrip()
     rest = f"{before} {after}" if before and after else before or after
     return match["id"], rest.strip()
+
+
+def printable(text: str) -> str:
+    """Text as it may be stored: NUL (which PostgreSQL's text type refuses) removed."""
+    return text.replace("\x00", "")

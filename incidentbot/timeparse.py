@@ -137,7 +137,8 @@ def _abbreviation_error(token: str) -> TimeParseError:
     """Explains why a zone abbreviation is refused and what to write instead."""
     suggestion = _ABBREVIATIONS[token.upper()]
     return TimeParseError(
-        f"“{token}” is ambiguous as a time zone (and easy to get wrong around daylight saving). "
+        f"“{_quote(token)}” is ambiguous as a time zone "
+        "(and easy to get wrong around daylight saving). "
         f"Use an IANA name such as {suggestion}, an offset such as +01:00, or UTC."
     )
 
@@ -156,7 +157,9 @@ def _offset_zone(match: re.Match[str], token: str) -> tzinfo:
     minutes = int(match["minutes"] or 0)
     largest = 14 if match["sign"] == "+" else 12  # Real offsets run from -12:00 to +14:00.
     if hours > largest or minutes > 59 or (hours == largest and minutes):
-        raise TimeParseError(f"“{token}” is not a UTC offset. Offsets run from -12:00 to +14:00.")
+        raise TimeParseError(
+            f"“{_quote(token)}” is not a UTC offset. Offsets run from -12:00 to +14:00."
+        )
     delta = timedelta(hours=hours, minutes=minutes)
     if match["sign"] != "+":
         delta = -delta
@@ -174,7 +177,7 @@ def _zone_token(token: str) -> tzinfo | None:
         key = _iana_names().get(lowered)
         if key is None:
             raise TimeParseError(
-                f"I don't know the time zone “{token}”. "
+                f"I don't know the time zone “{_quote(token)}”. "
                 "Use an IANA name such as Europe/Berlin or America/Los_Angeles, "
                 "or an offset such as +01:00."
             )
@@ -195,7 +198,7 @@ def get_zone(name: str) -> tzinfo:
     key = _iana_names().get(token.lower())
     if key is None:
         raise TimeParseError(
-            f"I don't know the time zone “{token}”. "
+            f"I don't know the time zone “{_quote(token)}”. "
             "Use an IANA name such as Europe/Berlin or America/Los_Angeles, or UTC."
         )
     return _zoneinfo(key)
@@ -275,7 +278,7 @@ class _Head:
 
 def _unreadable(fragment: str, *, what: str = "a time") -> TimeParseError:
     """The refusal for anything that is not one of the accepted forms."""
-    return TimeParseError(f"I couldn't read “{fragment}” as {what}. {ACCEPTED_FORMS}")
+    return TimeParseError(f"I couldn't read “{_quote(fragment)}” as {what}. {ACCEPTED_FORMS}")
 
 
 def _word_end(text: str, start: int) -> int:
@@ -376,10 +379,33 @@ def _pick(day: date, clock: time, zone: tzinfo, *, limit: datetime) -> datetime 
     return None
 
 
+def _quote(fragment: str, limit: int = 40) -> str:
+    """What someone typed, shortened for quoting back in a reply."""
+    return fragment if len(fragment) <= limit else fragment[: limit - 1] + "…"
+
+
+# Anything further back is a typo, not an incident's timeline.
+OLDEST = timedelta(days=366)
+OUT_OF_RANGE = "That date is out of range: use a date near today, such as 2026-11-27."
+
+
 def parse_moment(text: str, *, now: datetime, default_zone: str) -> tuple[datetime, str]:
     """Reads ``<time> [zone] <text>`` into (aware UTC moment, remaining text) for backdating."""
     if now.tzinfo is None:
         raise ValueError("parse_moment needs an aware now")
+    try:
+        moment, rest = _parse_moment(text, now=now, default_zone=default_zone)
+    except (OverflowError, ValueError):
+        # Dates at the ends of the calendar overflow when moved between zones.
+        raise TimeParseError(OUT_OF_RANGE) from None
+    if moment < now - OLDEST:
+        raise TimeParseError(
+            "That is more than a year ago; check the date (for example 2026-11-27 14:05)."
+        )
+    return moment, rest
+
+
+def _parse_moment(text: str, *, now: datetime, default_zone: str) -> tuple[datetime, str]:
     stripped = text.strip()
     if not stripped:
         raise TimeParseError(f"Add a time after “at”. {ACCEPTED_FORMS}")
@@ -456,7 +482,9 @@ def _read_date(text: str, *, today: date) -> date | None:
         try:
             return isoparse(text).date()
         except ValueError:
-            raise TimeParseError(f"I couldn't read “{text}” as a date. {DATE_FORMS}") from None
+            raise TimeParseError(
+                f"I couldn't read “{_quote(text)}” as a date. {DATE_FORMS}"
+            ) from None
     name = text.removeprefix("next ").removeprefix("this ")
     weekday = _PARSERINFO.weekday(name)
     if weekday is not None:
@@ -474,12 +502,19 @@ def _read_date(text: str, *, today: date) -> date | None:
 
 def parse_date(text: str, *, today: date) -> date:
     """Reads an action item's due date (``2026-12-01``, ``tomorrow``, ``friday``, ``dec 1``)."""
+    try:
+        return _parse_date(text, today=today)
+    except (OverflowError, ValueError):
+        raise TimeParseError(OUT_OF_RANGE) from None
+
+
+def _parse_date(text: str, *, today: date) -> date:
     normalized = " ".join(text.lower().split())
     if not normalized:
         raise TimeParseError(f"Add a date after “due”. {DATE_FORMS}")
     result = _read_date(normalized, today=today)
     if result is None:
-        raise TimeParseError(f"I couldn't read “{text.strip()}” as a date. {DATE_FORMS}")
+        raise TimeParseError(f"I couldn't read “{_quote(text.strip())}” as a date. {DATE_FORMS}")
     if result < today:
         raise TimeParseError(f"{result:%Y-%m-%d} has already passed. {DATE_FORMS}")
     return result

@@ -11,6 +11,7 @@ from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, Status, TimelineEntry
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.text import printable
 from incidentbot.timeparse import parse_moment
 from incidentbot.uow import UnitOfWork
 
@@ -146,7 +147,7 @@ def capture_message(
             kind=EntryKind.PINNED,
             author_id=marked_by,
             source_author_id=message_author_id,
-            text=(text or "").strip() or PENDING_TEXT,
+            text=printable(text or "").strip() or PENDING_TEXT,
             source_key=key,
             also_marked_by=[],
         )
@@ -188,7 +189,7 @@ def fill_captured(
     if entry is None:
         return None
     if text is not None and entry.text == PENDING_TEXT:
-        entry.text = text.strip() or "(message without text)"
+        entry.text = printable(text).strip() or "(message without text)"
     if message_author_id and not entry.source_author_id:
         entry.source_author_id = message_author_id
     if permalink:

@@ -10,6 +10,7 @@ from slack_sdk.webhook import WebhookClient
 
 from incidentbot.errors import IncidentError
 from incidentbot.slack import actions, commands, events, views
+from incidentbot.slack.blocks import private_reply
 from incidentbot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,13 @@ def build_app(deps: Deps, *, client: WebClient) -> App:
             if body.get("command"):
                 return BoltResponse(
                     status=200,
-                    body={"response_type": "ephemeral", "text": error.message},
+                    # Refusals quote what people typed; none of it may become a mass mention.
+                    body={"response_type": "ephemeral", "text": private_reply(error.message)},
                     headers={"content-type": "application/json"},
                 )
             log.info("refused %s: %s", body.get("type", "request"), error.message)
             if body.get("type") == "block_actions" and body.get("response_url"):
-                _tell_privately(body["response_url"], error.message)
+                _tell_privately(body["response_url"], private_reply(error.message))
             return BoltResponse(status=200, body="")
         log.exception("listener failed", exc_info=error)
         if body.get("command"):

@@ -30,6 +30,16 @@ KIND_EMOJI = {
 }
 
 
+# Long enough for the help text; a reply quoting 40,000 typed characters helps nobody.
+MAX_REPLY = 3000
+
+
+def private_reply(text: str) -> str:
+    """A reply to one person: it quotes what they typed, so no mass mention, and kept short."""
+    text = neutralize_mentions(text)
+    return text if len(text) <= MAX_REPLY else text[: MAX_REPLY - 1] + "…"
+
+
 def incident_label(incident: Incident) -> str:
     return f"INC-{incident.number}"
 

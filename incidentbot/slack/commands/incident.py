@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
+from incidentbot.slack.blocks import private_reply
 from incidentbot.slack.commands.subcommands import SUBCOMMANDS, Invocation, unknown
 from incidentbot.slack.deps import Deps
 
@@ -15,7 +16,8 @@ def register(app: App, deps: Deps) -> None:
         run = SUBCOMMANDS.get(invocation.name, unknown)
         reply = run(invocation, deps)
         if reply.text:
-            ack(text=reply.text, response_type="ephemeral")
+            # Replies quote what people typed; none of it may become a mass mention.
+            ack(text=private_reply(reply.text), response_type="ephemeral")
         else:
             ack()
         if reply.then is not None:

@@ -15,7 +15,7 @@ from incidentbot import links, services
 from incidentbot.errors import IncidentError, NotInIncidentChannel
 from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
-from incidentbot.text import parse_user_mentions, safe_for_slack, split_mention
+from incidentbot.text import parse_user_mentions, printable, safe_for_slack, split_mention
 from incidentbot.timeparse import format_moment
 
 
@@ -30,7 +30,7 @@ class Invocation:
 
     @classmethod
     def from_payload(cls, command: dict) -> Invocation:
-        text = (command.get("text") or "").strip()
+        text = printable(command.get("text") or "").strip()
         name, _, args = text.partition(" ")
         return cls(
             name=name.lower(),

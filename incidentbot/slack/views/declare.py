@@ -12,6 +12,7 @@ from incidentbot.models import Severity
 from incidentbot.services.incidents import clean_title
 from incidentbot.slack import ids
 from incidentbot.slack.deps import Deps
+from incidentbot.text import printable
 
 
 def read_form(view: dict) -> dict:
@@ -25,10 +26,11 @@ def read_form(view: dict) -> dict:
         "value"
     )
     checked = element(ids.PRIVATE_BLOCK, ids.PRIVATE_INPUT).get("selected_options") or []
+    summary = element(ids.SUMMARY_BLOCK, ids.SUMMARY_INPUT).get("value")
     return {
-        "title": element(ids.TITLE_BLOCK, ids.TITLE_INPUT).get("value") or "",
+        "title": printable(element(ids.TITLE_BLOCK, ids.TITLE_INPUT).get("value") or ""),
         "severity": severity or "SEV3",
-        "summary": element(ids.SUMMARY_BLOCK, ids.SUMMARY_INPUT).get("value"),
+        "summary": printable(summary) if isinstance(summary, str) else None,
         "lead": element(ids.LEAD_BLOCK, ids.LEAD_INPUT).get("selected_user"),
         "private": any(option.get("value") == "private" for option in checked),
     }
