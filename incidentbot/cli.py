@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         # The demo's output is the story; only trouble should interrupt it.
         logging.getLogger().setLevel(logging.WARNING)
+    from sqlalchemy.exc import OperationalError
+
     from incidentbot.errors import IncidentError
 
     try:
@@ -197,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OperationalError as error:
+        # The driver's own first line says why (host, refused, timed out), never a password.
+        reason = str(error.orig or error).strip().splitlines()[0][:300]
+        print(f"incidentbot: cannot reach the database (DATABASE_URL): {reason}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -135,6 +135,11 @@ def test_follow_the_summary_link_and_review_the_postmortem(browser, db_url):
             tab.page.goto(f"{stack.base_url}/insights")
             assert tab.page.locator("svg").count() >= 2
             tab.shot("insights")
+            tab.page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            tab.page.goto(f"{stack.base_url}/incidents/1")
+            width = tab.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+            tab.shot("incident-phone")
             assert tab.problems == []
         finally:
             tab.close()

@@ -77,3 +77,21 @@ def test_unknown_incidents_and_versions_are_not_found(stack: LocalStack):
         with pytest.raises(HTTPError) as missing:
             opener.open(f"{stack.base_url}{path}")
         assert missing.value.code == 404
+
+
+def test_the_shared_read_token_shows_public_incidents_only(db_url):
+    with LocalStack(database_url=db_url, web_token="shared-read-token-for-tests") as stack:
+        declare(stack, "Search is slow")
+        stack.driver.command("bob", "#general", "declare")
+        (modal,) = stack.workspace.open_views("bob")
+        stack.driver.submit_view(
+            "bob", modal.id, {"title_input": "Credential leak", "private_checkbox": ["private"]}
+        )
+        stack.settle()
+        opener = browser()
+        with opener.open(f"{stack.base_url}/?token=shared-read-token-for-tests") as page:
+            html = page.read().decode()
+        assert "Search is slow" in html and "Credential leak" not in html
+        with pytest.raises(HTTPError) as hidden:
+            opener.open(f"{stack.base_url}/incidents/2")
+        assert hidden.value.code == 404

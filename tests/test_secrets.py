@@ -506,10 +506,13 @@ def test_nothing_serve_writes_contains_a_secret(tmp_path):
         code = run_to_exit(evidence, "manifest", ["manifest"], env, tmp_path)
         assert code == 0
     assert any(
-        "Traceback" in text or "OperationalError" in text
+        "cannot reach the database (DATABASE_URL)" in text
         for where, text in evidence.items
         if "unreachable" in where
     ), "the unreachable database never reached the connection error path"
+    assert not any(
+        "Traceback" in text for where, text in evidence.items if "unreachable" in where
+    ), "an unreachable database should be one line, not a traceback"
     evidence.assert_clean()
 
 

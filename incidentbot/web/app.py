@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from flask import Flask, Response, jsonify, request
-from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt import BoltContext, BoltRequest
+from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+from slack_bolt.request.internals import build_context
 from werkzeug.exceptions import HTTPException
 
 from incidentbot import db
@@ -44,17 +46,34 @@ def malformed(mimetype: str, body: bytes) -> str | None:
     return "content type must be application/json or application/x-www-form-urlencoded"
 
 
+def slack_request() -> BoltRequest:
+    """The request as Bolt should see it.
+
+    Bolt takes any form body containing the word "payload" for an interactivity payload, so
+    ``/incident note the payload service is down`` would reach no listener; a form without a
+    ``payload`` field is given to Bolt as the plain fields it is. The raw body, which the
+    signature covers, is unchanged.
+    """
+    bolt_request = to_bolt_request(request)
+    raw = bolt_request.raw_body
+    if request.mimetype == "application/x-www-form-urlencoded" and "payload" in raw:
+        fields = dict(parse_qsl(raw, keep_blank_values=True))
+        if "payload" not in fields:
+            bolt_request.body = fields
+            bolt_request.context = build_context(BoltContext({}), fields)
+    return bolt_request
+
+
 def create_web_app(runtime: Runtime) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    slack = SlackRequestHandler(runtime.bolt)
 
     @app.post("/slack/events")
     def slack_events() -> Response | tuple[Response, int]:
         problem = malformed(request.mimetype, request.get_data())
         if problem is not None:
             return jsonify(ok=False, error=problem), 400
-        return slack.handle(request)
+        return to_flask_response(runtime.bolt.dispatch(slack_request()))
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
