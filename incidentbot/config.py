@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,9 +68,6 @@ class Settings:
         return Policy(
             admins=self.admins, restricted=frozenset(Action(a) for a in self.restricted_actions)
         )
-
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first required setting that is missing."""

@@ -128,7 +128,7 @@ def test_list_shows_open_incidents(stack: LocalStack):
     channel = declare(stack, "Search is slow")
     stack.driver.command("erik", "#general", "list")
     listing = ephemeral_texts(stack, "erik", "#general")[-1]
-    assert "INC-1" in listing and f"<#{channel.id}>" in listing
+    assert "INC-1" in listing and f"<#{channel.id}>" in listing and "open for" in listing
 
 
 def test_mass_mentions_in_titles_and_updates_never_ping(stack: LocalStack):

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from incidentbot.metrics import humanize
 from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
 from incidentbot.slack import ids
 from incidentbot.text import neutralize_mentions, safe_for_slack
@@ -154,7 +155,8 @@ def incident_list(incidents: Sequence[Incident], *, now: datetime) -> str:
         lines.append(
             f"• {SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
             f"{_clip(incident.title, 200)}: {incident.severity}, {incident.status}, "
-            f"lead {f'<@{lead}>' if lead else 'nobody'}, {where}"
+            f"lead {f'<@{lead}>' if lead else 'nobody'}, "
+            f"open for {humanize(now - incident.declared_at)}, {where}"
         )
     return "\n".join(lines)
 
