@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from incidentbot import jobs
@@ -33,6 +33,7 @@ def record(
     """Append an entry; every change people make to an incident leaves one."""
     now = uow.now()
     entry = TimelineEntry(
+        incident_id=incident.id,
         occurred_at=occurred_at or now,
         recorded_at=now,
         kind=kind,
@@ -41,7 +42,11 @@ def record(
         details=details,
         also_marked_by=[],
     )
-    incident.timeline.append(entry)
+    if "timeline" in inspect(incident).unloaded:
+        # Adding an entry must not read the whole timeline, which grows with the incident.
+        uow.session.add(entry)
+    else:
+        incident.timeline.append(entry)
     uow.session.flush()
     return entry
 
