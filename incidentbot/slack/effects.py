@@ -8,7 +8,6 @@ or a Slack failure finishes the work instead of repeating it.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -49,7 +48,7 @@ def slack_call(timeout: float = 10.0) -> Iterator[None]:
             f"Slack timed out: {error}", delay=timedelta(seconds=3 * timeout)
         ) from None
     except URLError as error:
-        if isinstance(error.reason, TimeoutError | socket.timeout):
+        if isinstance(error.reason, TimeoutError):
             raise RetryLater("Slack timed out", delay=timedelta(seconds=3 * timeout)) from None
         raise
     except SlackApiError as error:
