@@ -40,8 +40,8 @@ class Runtime:
     jobs: JobRunner
     _started: bool = field(default=False, repr=False)
 
-    def uow(self) -> UnitOfWork:
-        return self.deps.uow_factory()
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return self.deps.uow_factory(read_only=read_only)
 
     def start(self) -> None:
         if not self._started:

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidentbot import db
 from incidentbot.failpoints import crash_point
 from incidentbot.models import Incident, Job, JobState, utcnow
 
@@ -27,16 +28,22 @@ class UnitOfWork:
         *,
         clock: Clock = utcnow,
         on_jobs_committed: Callable[[], None] | None = None,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: the work only reads; it never waits for writers (see
+        ``db.read_only``), and committing it is a mistake."""
         self._session_factory = session_factory
         self._clock = clock
         self._on_jobs_committed = on_jobs_committed
+        self._read_only = read_only
         self._queued = False
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._queued = False
+        if self._read_only:
+            db.read_only(self.session)
         return self
 
     def __exit__(
@@ -53,6 +60,8 @@ class UnitOfWork:
         return self._clock()
 
     def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
         if self._queued:
             crash_point("after:commit")
@@ -88,4 +97,5 @@ class UnitOfWork:
         return job
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+# Called with no arguments, or with ``read_only=True`` for work that only reads.
+UnitOfWorkFactory = Callable[..., UnitOfWork]

@@ -97,7 +97,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         return viewer.may_view(number=incident.number, private=incident.private, member=member)
 
     def load(number: int) -> tuple[Incident, dict[str, str]]:
-        with runtime.uow() as uow:
+        with runtime.uow(read_only=True) as uow:
             try:
                 incident = services.get_incident(uow=uow, number=number)
             except IncidentError:
@@ -113,7 +113,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         """What this viewer may see: one incident for an incident's link, else every public
         incident and the private ones they are a member of."""
         viewer: links.Viewer = g.viewer
-        with runtime.uow() as uow:
+        with runtime.uow(read_only=True) as uow:
             incidents = [
                 incident
                 for incident in services.incidents_visible_to(uow=uow, user_id=viewer.user_id)
@@ -171,7 +171,7 @@ def register(app: Flask, runtime: Runtime) -> None:
 
     def _names(incidents: list[Incident]) -> dict[str, str]:
         ids = {i.holder("lead") for i in incidents} - {None}
-        with runtime.uow() as uow:
+        with runtime.uow(read_only=True) as uow:
             people = people_by_id(uow=uow, user_ids=ids)  # type: ignore[arg-type]
         return {user_id: person.display_name for user_id, person in people.items()}
 
