@@ -1,13 +1,14 @@
 """Running queued work after commits, across threads, replicas and restarts.
 
-A job is claimed with a compare-and-set UPDATE (it works the same on SQLite and PostgreSQL and
-needs no lock held while the job runs); a claim is a lease, so a job whose process died is taken
-up again once its lease runs out. Jobs of one incident run one at a time, oldest first, so that
-e.g. the channel exists before anything is posted to it.
+A job is claimed with one compare-and-set UPDATE ... RETURNING (it works the same on SQLite and
+PostgreSQL and needs no lock held while the job runs); a claim is a lease, so a job whose
+process died is taken up again once its lease runs out. Jobs of one incident run one at a time,
+oldest first, so that e.g. the channel exists before anything is posted to it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from incidentbot import db
 from incidentbot.failpoints import crash_point
 from incidentbot.models import Job, JobState, utcnow
 
@@ -79,6 +81,117 @@ class QueuedJob:
 
 
 Handler = Callable[[QueuedJob], None]
+
+
+def gather(
+    session: Session, job: QueuedJob, *, limit: int, now: datetime
+) -> list[Mapping[str, object]]:
+    """The payloads of ``job`` and of the jobs of its kind queued right behind it for its
+    incident (up to ``limit`` in all), which it takes over: they are marked done and ``job``
+    does their work with its own. The caller commits.
+
+    For work Slack would rate-limit if done once per job, such as a message per timeline entry
+    when many are added at once. Only never-tried jobs with nothing of another kind between
+    them are taken, so the incident's work keeps its order. What was taken is stored with
+    ``job``, so that a retry of ``job`` does the same work, no more and no less.
+    """
+    stored = session.get(Job, job.id)
+    assert stored is not None
+    if "gathered" in stored.payload:
+        return list(stored.payload["gathered"])
+    gathered: list[Mapping[str, object]] = [dict(stored.payload)]
+    taken = _jobs_behind(session, job, limit=limit - 1)
+    if taken:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id.in_([row.id for row in taken]),
+                Job.state == JobState.PENDING,
+                Job.attempts == 0,
+            )
+            .values(state=JobState.DONE, finished_at=now, attempts=1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(taken):
+            session.rollback()  # one was claimed meanwhile: take none
+            return gathered
+        gathered += [dict(row.payload) for row in taken]
+    stored.payload = {**stored.payload, "gathered": gathered}
+    return gathered
+
+
+def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # type: ignore[type-arg]
+    """The never-tried jobs of ``job``'s kind right behind it in its incident's queue."""
+    if job.incident_id is None or limit < 1:
+        return []
+    behind = session.execute(
+        select(Job.id, Job.kind, Job.payload, Job.state, Job.attempts)
+        .where(
+            Job.incident_id == job.incident_id,
+            Job.id > job.id,
+            Job.state.in_([JobState.PENDING, JobState.RUNNING]),
+        )
+        .order_by(Job.id)
+        .limit(limit)
+    ).all()
+    taken = []
+    for row in behind:
+        if row.kind != job.kind or row.state != JobState.PENDING or row.attempts:
+            break
+        taken.append(row)
+    return taken
+
+
+@functools.cache
+def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
+    """Claim up to ``limit`` due jobs, each not behind an unfinished job of its incident, taking
+    the time as ``:now`` and the lease's end as ``:lease_end``.
+
+    The UPDATE re-checks that each job is still due, so two replicas choosing the same job
+    cannot both claim it; on PostgreSQL, candidates another replica is claiming are skipped
+    rather than waited for. Built once per limit: a statement object reused is not re-keyed
+    for SQLAlchemy's compiled cache, which otherwise costs more than running it.
+    """
+    jobs = Job.__table__.c
+    earlier = aliased(Job)
+    now = bindparam("now", type_=jobs.run_after.type)
+    due = or_(
+        and_(jobs.state == JobState.PENDING, jobs.run_after <= now),
+        and_(jobs.state == JobState.RUNNING, jobs.locked_until < now),
+    )
+    blocked = exists().where(
+        earlier.incident_id == jobs.incident_id,
+        earlier.id < jobs.id,
+        earlier.state.in_([JobState.PENDING, JobState.RUNNING]),
+    )
+    candidates = (
+        select(jobs.id)
+        .where(due, ~blocked)
+        .order_by(jobs.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # SQLite has no row locks and renders none
+    )
+    return (
+        update(Job.__table__)
+        .where(due, jobs.id.in_(candidates))
+        .values(
+            state=JobState.RUNNING,
+            locked_until=bindparam("lease_end", type_=jobs.locked_until.type),
+            attempts=jobs.attempts + 1,
+        )
+        .returning(jobs.id, jobs.kind, jobs.incident_id, jobs.payload, jobs.attempts)
+    )
+
+
+_DONE = (
+    update(Job.__table__)
+    .where(Job.__table__.c.id == bindparam("job_id"))
+    .values(
+        state=JobState.DONE,
+        finished_at=bindparam("now", type_=Job.__table__.c.finished_at.type),
+        locked_until=None,
+    )
+)
 
 
 class JobRunner:
@@ -160,7 +273,7 @@ class JobRunner:
         due = exists().where(Job.state == JobState.PENDING, Job.run_after <= soon)
         running = exists().where(Job.state == JobState.RUNNING)
         with self._session_factory() as session:
-            return bool(session.scalar(select(or_(due, running))))
+            return bool(db.read_only(session).scalar(select(or_(due, running))))
 
     def _dispatch_loop(self) -> None:
         assert self._executor is not None
@@ -174,13 +287,13 @@ class JobRunner:
                         self._stop.wait(0.01)
                         continue
                     claimed = self._claim(limit=free)
-                    if not claimed:
-                        break
                     for job in claimed:
                         self._slots.acquire()
                         with self._in_flight_lock:
                             self._in_flight += 1
                         self._executor.submit(self._run_in_pool, job)
+                    if len(claimed) < free:
+                        break  # nothing else is due; the next commit or finished job wakes us
             except Exception:
                 log.exception("job dispatcher failed; retrying after the poll interval")
 
@@ -199,61 +312,24 @@ class JobRunner:
             # A finished job may unblock the next one of its incident.
             self._wake.set()
 
-    def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
-        earlier = aliased(Job)
-        blocked = exists().where(
-            and_(
-                earlier.incident_id == Job.incident_id,
-                earlier.id < Job.id,
-                earlier.state.in_([JobState.PENDING, JobState.RUNNING]),
-            )
-        )
-        due = or_(
-            and_(Job.state == JobState.PENDING, Job.run_after <= now),
-            and_(Job.state == JobState.RUNNING, Job.locked_until < now),
-        )
-        return and_(due, ~blocked)
-
     def _claim(self, *, limit: int) -> list[QueuedJob]:
+        """Take up to ``limit`` due jobs in one statement: each the oldest unfinished job of its
+        incident (if it has one), marked running under a lease."""
         now = self._clock()
-        claimed: list[QueuedJob] = []
-        with self._session_factory() as session:
-            candidates = session.scalars(
-                select(Job.id).where(self._claimable(now)).order_by(Job.id).limit(limit)
+        with self._session_factory() as session, session.begin():
+            rows = session.execute(
+                _claim_statement(limit), {"now": now, "lease_end": now + self._lease}
             ).all()
-            session.rollback()
-            for job_id in candidates:
-                with session.begin():
-                    result = session.execute(
-                        update(Job)
-                        .where(
-                            Job.id == job_id,
-                            or_(
-                                Job.state == JobState.PENDING,
-                                and_(Job.state == JobState.RUNNING, Job.locked_until < now),
-                            ),
-                        )
-                        .values(
-                            state=JobState.RUNNING,
-                            locked_until=now + self._lease,
-                            attempts=Job.attempts + 1,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
-                    if result.rowcount != 1:
-                        continue
-                    job = session.get(Job, job_id, populate_existing=True)
-                    assert job is not None
-                    claimed.append(
-                        QueuedJob(
-                            id=job.id,
-                            kind=job.kind,
-                            incident_id=job.incident_id,
-                            payload=dict(job.payload or {}),
-                            attempt=job.attempts,
-                        )
-                    )
-        return claimed
+        return [
+            QueuedJob(
+                id=row.id,
+                kind=row.kind,
+                incident_id=row.incident_id,
+                payload=dict(row.payload or {}),
+                attempt=row.attempts,
+            )
+            for row in sorted(rows, key=lambda row: row.id)
+        ]
 
     def _run(self, job: QueuedJob) -> None:
         crash_point(f"before:{job.kind}")
@@ -282,6 +358,9 @@ class JobRunner:
             assert retry_in is not None
             values = {"state": JobState.PENDING, "run_after": now + retry_in, "last_error": error}
         with self._session_factory() as session, session.begin():
+            if error is None:
+                session.execute(_DONE, {"job_id": job.id, "now": now})
+                return
             session.execute(
                 update(Job)
                 .where(Job.id == job.id)

@@ -207,3 +207,22 @@ def test_action_items_get_a_type_a_tracking_link_and_a_status(stack: LocalStack)
             "https://tracker.example.com/SRCH-7",
             "done",
         )
+
+
+def test_notes_added_faster_than_slack_takes_messages_are_echoed_together_in_order(
+    stack: LocalStack,
+):
+    """Slack posts about one message per second per channel; a burst of notes is echoed in as
+    few messages as fit, each entry once, in the order they were added."""
+    channel = declare(stack, "Search is slow")
+    stack.settle()
+    stack.runtime.jobs.stop()  # the notes pile up as they would behind a slow Slack
+    for i in range(12):
+        stack.driver.command("alice", channel.id, f"note burst step {i}")
+    assert stack.runtime.jobs.run_pending() == 2  # ten entries fit one message
+    echoes = [m.text for m in stack.workspace.messages(channel.id) if "burst step" in m.text]
+    assert len(echoes) == 2
+    lines = [line for echo in echoes for line in echo.splitlines()]
+    assert [line.rsplit(" ", 1)[-1] for line in lines] == [str(i) for i in range(12)]
+    assert all(line.startswith(":memo: Note from <@UALICE>") for line in lines)
+    assert len(entries(stack, EntryKind.NOTE)) == 12

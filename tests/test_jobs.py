@@ -148,3 +148,45 @@ def test_two_runners_never_run_the_same_job(uow_factory, session_factory, clock)
             runner.stop()
     assert sorted(runs) == sorted(set(runs))
     assert len(runs) == 60
+
+
+def test_a_job_gathers_the_jobs_of_its_kind_right_behind_it(uow_factory, session_factory, clock):
+    from incidentbot import jobs
+
+    incident_id = make_incident(uow_factory)
+    queue(uow_factory, "echo", 3, incident_id=incident_id)
+    queue(uow_factory, "other", 1, incident_id=incident_id)
+    queue(uow_factory, "echo", 1, incident_id=incident_id)
+    runner = JobRunner(session_factory=session_factory, handlers={}, clock=clock)
+    (first,) = runner._claim(limit=1)
+
+    with uow_factory() as uow:
+        gathered = jobs.gather(uow.session, first, limit=10, now=uow.now())
+        uow.commit()
+    # The two echoes behind it, not the "other" job nor the echo behind that: order is kept.
+    assert [p["n"] for p in gathered] == [0, 1, 2]
+    assert states(session_factory) == ["running", "done", "done", "pending", "pending"]
+
+    # A retry of the first job does the same work again: no more, no less.
+    with uow_factory() as uow:
+        again = jobs.gather(uow.session, first, limit=10, now=uow.now())
+    assert [p["n"] for p in again] == [0, 1, 2]
+
+
+def test_gathering_stops_at_the_limit_and_at_jobs_already_tried(
+    uow_factory, session_factory, clock
+):
+    from incidentbot import jobs
+
+    incident_id = make_incident(uow_factory)
+    queue(uow_factory, "echo", 5, incident_id=incident_id)
+    with uow_factory() as uow:
+        third = uow.session.scalars(select(Job).order_by(Job.id).offset(2).limit(1)).one()
+        third.attempts = 1  # it failed once: it keeps its own retry schedule
+        uow.commit()
+    runner = JobRunner(session_factory=session_factory, handlers={}, clock=clock)
+    (first,) = runner._claim(limit=1)
+    with uow_factory() as uow:
+        assert [p["n"] for p in jobs.gather(uow.session, first, limit=2, now=uow.now())] == [0, 1]
+        uow.commit()
+    assert states(session_factory) == ["running", "done", "pending", "pending", "pending"]

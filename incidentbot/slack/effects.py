@@ -32,6 +32,9 @@ from incidentbot.slack.deps import Deps
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 20
+# Timeline entries echoed in one message at most: each is clipped to 2,900 characters and a
+# Slack message holds 40,000.
+ECHO_BATCH = 10
 
 
 @contextmanager
@@ -122,7 +125,7 @@ class Effects:
 
     def _incident(self, incident_id: int | None) -> Incident:
         """A detached copy with its roles loaded, for building messages outside a transaction."""
-        with self._deps.uow_factory() as uow:
+        with self._deps.uow_factory(read_only=True) as uow:
             incident = uow.session.scalar(
                 select(Incident)
                 .where(Incident.id == incident_id)
@@ -267,7 +270,7 @@ class Effects:
             return None
         if channel.get("creator") != self._bot_user_id():
             return None
-        with self._deps.uow_factory() as uow:
+        with self._deps.uow_factory(read_only=True) as uow:
             owned = uow.session.scalar(select(Incident.id).where(Incident.channel_id == channel_id))
         return None if owned is not None else channel
 
@@ -395,20 +398,37 @@ class Effects:
                 )
 
     def _entry(self, entry_id: object) -> TimelineEntry | None:
-        with self._deps.uow_factory() as uow:
+        with self._deps.uow_factory(read_only=True) as uow:
             return uow.session.get(TimelineEntry, entry_id)
 
     def echo_entry(self, job: QueuedJob) -> None:
+        """Echo a new timeline entry into the channel, with any others added since.
+
+        Slack posts about one message per second per channel; when people add entries faster
+        than that, one message carries every entry still waiting, in order.
+        """
+        with self._deps.uow_factory() as uow:
+            payloads = jobs.gather(uow.session, job, limit=ECHO_BATCH, now=uow.now())
+            uow.commit()
+        entry_ids = [payload["entry_id"] for payload in payloads]
         with unless_gone("echoing a timeline entry"):
-            incident = self._incident(job.incident_id)
-            entry = self._entry(job.payload["entry_id"])
-            if entry is None or incident.channel_id is None:
+            with self._deps.uow_factory(read_only=True) as uow:
+                channel_id = uow.session.scalar(
+                    select(Incident.channel_id).where(Incident.id == job.incident_id)
+                )
+                found = uow.session.scalars(
+                    select(TimelineEntry).where(TimelineEntry.id.in_(entry_ids))
+                ).all()
+            by_id = {entry.id: entry for entry in found}
+            entries = [by_id[i] for i in entry_ids if i in by_id]
+            if not entries or channel_id is None:
                 return
+            zone = self._settings.timezone
             self._post(
                 job,
                 "echo",
-                incident.channel_id,
-                text=blocks.entry_message(entry, zone=self._settings.timezone),
+                channel_id,
+                text="\n".join(blocks.entry_message(entry, zone=zone) for entry in entries),
                 unfurl_links=False,
             )
 
@@ -530,7 +550,7 @@ class Effects:
     # -- postmortem ---------------------------------------------------------------------------
 
     def generate_postmortem(self, job: QueuedJob) -> None:
-        with self._deps.uow_factory() as uow:
+        with self._deps.uow_factory(read_only=True) as uow:
             incident = uow.session.get(Incident, job.incident_id)
             assert incident is not None
             people = mentioned_people(incident)
@@ -571,7 +591,7 @@ class Effects:
             )
 
     def upload_postmortem(self, job: QueuedJob) -> None:
-        with self._deps.uow_factory() as uow:
+        with self._deps.uow_factory(read_only=True) as uow:
             postmortem = uow.session.get(Postmortem, job.payload["postmortem_id"])
             assert postmortem is not None
             incident = postmortem.incident
