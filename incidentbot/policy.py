@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from incidentbot.errors import IncidentError
-from incidentbot.models import Incident
+
+if TYPE_CHECKING:  # at run time only the settings need this module, and they load first
+    from incidentbot.models import Incident
 
 
 class Action(enum.StrEnum):

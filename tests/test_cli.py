@@ -345,3 +345,18 @@ def test_a_broken_team_rules_file_stops_serve_naming_the_file_and_rule(tmp_path)
     assert result.returncode == 1
     assert "rules.toml" in result.stderr and "heroics" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_command_line_starts_without_loading_the_database_or_slack_layers():
+    """``incidentbot --help`` must stay instant: the heavy layers load only for the command
+    that needs them (measured in ``make bench``; asserted here as what gets imported)."""
+    probe = (
+        "import sys, incidentbot.cli\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'slack_bolt', 'slack_sdk', 'jinja2', 'flask')"
+        " if m in sys.modules)\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
