@@ -43,6 +43,11 @@ SETTLE_PROMPT = "channel.settle_prompt"
 # How far ahead a pending job still counts as due when waiting for the queue to drain.
 IDLE_GRACE = timedelta(seconds=2)
 
+# Work worth gathering (see ``gather``) waits this long after it is queued, so that what
+# arrives meanwhile is done with it: Slack takes about one message per second per channel,
+# and a burst of notes becomes one echo instead of one each.
+GATHER_WINDOW = {ECHO_ENTRY: timedelta(milliseconds=500)}
+
 
 class RetryLater(Exception):
     """Raised by a handler for a temporary failure; the job runs again after ``delay``."""
@@ -217,6 +222,10 @@ class JobRunner:
         self._max_attempts = max_attempts
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # What the dispatcher was woken for: work due now, or a job due later (the earliest).
+        self._schedule_lock = threading.Lock()
+        self._claim_now = False
+        self._next_due: datetime | None = None
         self._slots = threading.Semaphore(workers)
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()
@@ -238,15 +247,22 @@ class JobRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=False)
 
-    def wake(self) -> None:
-        """Called after a commit that queued jobs, so they start without waiting for a poll."""
+    def wake(self, at: datetime | None = None) -> None:
+        """Called after a commit that queued jobs, so they start without waiting for a poll:
+        now, or at ``at`` when the earliest of them is due later."""
+        with self._schedule_lock:
+            if at is None or at <= self._clock():
+                self._claim_now = True
+            elif self._next_due is None or at < self._next_due:
+                self._next_due = at
         self._wake.set()
 
-    def run_pending(self) -> int:
-        """Run every due job in this thread until none is left; returns how many ran."""
+    def run_pending(self, *, ahead: timedelta = timedelta(0)) -> int:
+        """Run every job due (within ``ahead``) in this thread until none is left; returns
+        how many ran."""
         ran = 0
         while True:
-            claimed = self._claim(limit=1)
+            claimed = self._claim(limit=1, now=self._clock() + ahead)
             if not claimed:
                 return ran
             self._run(claimed[0])
@@ -259,7 +275,7 @@ class JobRunner:
         while time.monotonic() < deadline:
             if not self._has_unfinished_due_jobs(horizon):
                 return True
-            self._wake.set()
+            self.wake()
             self._stop.wait(0.02)
         return False
 
@@ -278,8 +294,10 @@ class JobRunner:
     def _dispatch_loop(self) -> None:
         assert self._executor is not None
         while not self._stop.is_set():
-            self._wake.wait(self._poll_interval)
+            woken = self._wake.wait(self._until_next_due())
             self._wake.clear()
+            if not self._due() and woken:
+                continue  # told of a job due later: wait for it, claiming nothing meanwhile
             try:
                 while not self._stop.is_set():
                     free = self._free_slots()
@@ -297,6 +315,26 @@ class JobRunner:
             except Exception:
                 log.exception("job dispatcher failed; retrying after the poll interval")
 
+    def _until_next_due(self) -> float:
+        """Seconds to sleep: until the earliest job known to be due later, or one poll."""
+        with self._schedule_lock:
+            if self._claim_now:
+                return 0.0
+            if self._next_due is None:
+                return self._poll_interval
+            until = (self._next_due - self._clock()).total_seconds()
+        return max(0.0, min(self._poll_interval, until))
+
+    def _due(self) -> bool:
+        """Whether work may be due now (and forget what made it so)."""
+        with self._schedule_lock:
+            due = self._claim_now
+            self._claim_now = False
+            if self._next_due is not None and self._next_due <= self._clock():
+                self._next_due = None
+                due = True
+            return due
+
     def _free_slots(self) -> int:
         with self._in_flight_lock:
             return self._workers - self._in_flight
@@ -310,12 +348,12 @@ class JobRunner:
                 self._in_flight -= 1
                 self._in_flight_lock.notify_all()
             # A finished job may unblock the next one of its incident.
-            self._wake.set()
+            self.wake()
 
-    def _claim(self, *, limit: int) -> list[QueuedJob]:
-        """Take up to ``limit`` due jobs in one statement: each the oldest unfinished job of its
-        incident (if it has one), marked running under a lease."""
-        now = self._clock()
+    def _claim(self, *, limit: int, now: datetime | None = None) -> list[QueuedJob]:
+        """Take up to ``limit`` jobs due at ``now`` in one statement: each the oldest
+        unfinished job of its incident (if it has one), marked running under a lease."""
+        now = now or self._clock()
         with self._session_factory() as session, session.begin():
             rows = session.execute(
                 _claim_statement(limit), {"now": now, "lease_end": now + self._lease}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from slack_bolt import App
@@ -78,9 +78,9 @@ def create_runtime(
     session_factory = db.make_session_factory(engine)
     runner_ref: list[JobRunner] = []
 
-    def wake_runner() -> None:
+    def wake_runner(at: datetime) -> None:
         if runner_ref:
-            runner_ref[0].wake()
+            runner_ref[0].wake(at)
 
     uow_factory = partial(UnitOfWork, session_factory, clock=clock, on_jobs_committed=wake_runner)
     client = make_client(settings)

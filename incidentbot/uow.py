@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db
+from incidentbot import db, jobs
 from incidentbot.failpoints import crash_point
 from incidentbot.models import Incident, Job, JobState, utcnow
 
@@ -27,7 +28,7 @@ class UnitOfWork:
         session_factory: sessionmaker[Session],
         *,
         clock: Clock = utcnow,
-        on_jobs_committed: Callable[[], None] | None = None,
+        on_jobs_committed: Callable[[datetime], None] | None = None,
         read_only: bool = False,
     ) -> None:
         """``read_only``: the work only reads; it never waits for writers (see
@@ -36,12 +37,12 @@ class UnitOfWork:
         self._clock = clock
         self._on_jobs_committed = on_jobs_committed
         self._read_only = read_only
-        self._queued = False
+        self._first_due: datetime | None = None
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
-        self._queued = False
+        self._first_due = None
         if self._read_only:
             db.read_only(self.session)
         return self
@@ -63,38 +64,55 @@ class UnitOfWork:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
-        if self._queued:
+        if self._first_due is not None:
             crash_point("after:commit")
             if self._on_jobs_committed is not None:
-                self._on_jobs_committed()
-        self._queued = False
+                self._on_jobs_committed(self._first_due)
+        self._first_due = None
 
     def mark_jobs_queued(self) -> None:
         """Jobs were made due by other means than ``enqueue``: wake the runner on commit."""
-        self._queued = True
+        self._due(self.now())
+
+    def _due(self, moment: datetime) -> None:
+        if self._first_due is None or moment < self._first_due:
+            self._first_due = moment
 
     def enqueue(
         self,
         kind: str,
         *,
         incident: Incident | None = None,
-        delay: timedelta = timedelta(0),
+        delay: timedelta | None = None,
         **payload: object,
-    ) -> Job:
-        """Queue work to run after this transaction commits."""
+    ) -> None:
+        """Queue work to run after this transaction commits (and ``delay``, by default the
+        kind's ``jobs.GATHER_WINDOW``).
+
+        Written at once with a plain INSERT: a job is never read back or changed in the
+        transaction that queues it, so tracking it as an ORM object would only cost time on
+        every command's way to its acknowledgement.
+        """
         now = self.now()
-        job = Job(
-            kind=kind,
-            incident_id=incident.id if incident is not None else None,
-            payload=dict(payload),
-            state=JobState.PENDING,
-            attempts=0,
-            run_after=now + delay,
-            created_at=now,
+        run_after = now + (jobs.GATHER_WINDOW.get(kind, timedelta(0)) if delay is None else delay)
+        if incident is not None and incident.id is None:
+            self.session.flush()  # the incident is new: give it its id first
+        self.session.execute(
+            _INSERT_JOB,
+            {
+                "kind": kind,
+                "incident_id": incident.id if incident is not None else None,
+                "payload": dict(payload),
+                "state": JobState.PENDING,
+                "attempts": 0,
+                "run_after": run_after,
+                "created_at": now,
+            },
         )
-        self.session.add(job)
-        self._queued = True
-        return job
+        self._due(run_after)
+
+
+_INSERT_JOB = insert(Job.__table__)
 
 
 # Called with no arguments, or with ``read_only=True`` for work that only reads.

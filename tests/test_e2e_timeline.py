@@ -219,7 +219,8 @@ def test_notes_added_faster_than_slack_takes_messages_are_echoed_together_in_ord
     stack.runtime.jobs.stop()  # the notes pile up as they would behind a slow Slack
     for i in range(12):
         stack.driver.command("alice", channel.id, f"note burst step {i}")
-    assert stack.runtime.jobs.run_pending() == 2  # ten entries fit one message
+    # Echoes wait a moment for company (jobs.GATHER_WINDOW); ten entries fit one message.
+    assert stack.runtime.jobs.run_pending(ahead=timedelta(seconds=1)) == 2
     echoes = [m.text for m in stack.workspace.messages(channel.id) if "burst step" in m.text]
     assert len(echoes) == 2
     lines = [line for echo in echoes for line in echo.splitlines()]
