@@ -6,13 +6,13 @@ Every duration is absolute elapsed time: moments are compared in UTC, so a chang
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from incidentbot.models import EntryKind, Incident, Severity, Status, TimelineEntry
+from incidentbot.models import EntryKind, Incident, Severity, Status, TimelineRecord
 
 DEFINITIONS: dict[str, str] = {
     "impact_started_at": "When users or systems were first affected (may be set after the fact).",
@@ -109,14 +109,16 @@ def _between(start: datetime | None, end: datetime | None) -> timedelta | None:
     return end - start
 
 
-def _acknowledged_at(incident: Incident, *, detected_at: datetime) -> datetime | None:
+def _acknowledged_at(
+    incident: Incident, timeline: Sequence[TimelineRecord], *, detected_at: datetime
+) -> datetime | None:
     """The first sign that someone besides the declarer was working on the incident."""
     declarer = incident.declared_by
     candidates: list[datetime] = []
     for assignment in incident.roles:
         if assignment.user_id != declarer:
             candidates.append(_utc(assignment.started_at))
-    for entry in incident.timeline:
+    for entry in timeline:
         # recorded_at is when they acted; a backdated note's occurred_at is not a response.
         if entry.author_id and entry.author_id != declarer:
             candidates.append(_utc(entry.recorded_at or entry.occurred_at))
@@ -128,15 +130,15 @@ def _acknowledged_at(incident: Incident, *, detected_at: datetime) -> datetime |
     return min(responses, default=None)
 
 
-def _ordered(entries: Iterable[TimelineEntry], kind: str) -> list[TimelineEntry]:
+def _ordered(entries: Iterable[TimelineRecord], kind: str) -> list[TimelineRecord]:
     return sorted((e for e in entries if e.kind == kind), key=lambda e: _utc(e.occurred_at))
 
 
 def _time_in_severity(
-    incident: Incident, *, start: datetime, end: datetime
+    incident: Incident, timeline: Sequence[TimelineRecord], *, start: datetime, end: datetime
 ) -> dict[str, timedelta]:
-    declared = _ordered(incident.timeline, EntryKind.DECLARED)
-    changes = _ordered(incident.timeline, EntryKind.SEVERITY)
+    declared = _ordered(timeline, EntryKind.DECLARED)
+    changes = _ordered(timeline, EntryKind.SEVERITY)
     current: str | None = None
     if declared and (declared[0].details or {}).get("severity"):
         current = str(declared[0].details["severity"])
@@ -164,9 +166,9 @@ def _severity_rank(severity: str) -> tuple[int, str]:
     return (len(_SEVERITY_ORDER), severity)
 
 
-def _severities_seen(incident: Incident) -> set[str]:
+def _severities_seen(incident: Incident, timeline: Sequence[TimelineRecord]) -> set[str]:
     seen = {str(incident.severity)}
-    for entry in incident.timeline:
+    for entry in timeline:
         details = entry.details or {}
         if entry.kind == EntryKind.DECLARED and details.get("severity"):
             seen.add(str(details["severity"]))
@@ -175,10 +177,10 @@ def _severities_seen(incident: Incident) -> set[str]:
     return seen
 
 
-def _reopen_count(incident: Incident) -> int:
+def _reopen_count(incident: Incident, timeline: Sequence[TimelineRecord]) -> int:
     from_timeline = sum(
         1
-        for entry in incident.timeline
+        for entry in timeline
         if entry.kind == EntryKind.STATUS
         and str((entry.details or {}).get("from")) in _DONE
         and str((entry.details or {}).get("to")) not in _DONE
@@ -186,15 +188,23 @@ def _reopen_count(incident: Incident) -> int:
     return max(incident.reopened_count or 0, from_timeline)
 
 
-def compute_metrics(incident: Incident, *, now: datetime) -> Metrics:
-    """All of an incident's metrics as of ``now``."""
+def compute_metrics(
+    incident: Incident, *, now: datetime, timeline: Sequence[TimelineRecord] | None = None
+) -> Metrics:
+    """All of an incident's metrics as of ``now``.
+
+    ``timeline`` is its timeline when the caller has read it already (as rows, for instance);
+    by default ``incident.timeline``.
+    """
+    if timeline is None:
+        timeline = incident.timeline
     now = _utc(now)
     impact_started_at = _utc(incident.impact_started_at or incident.declared_at)
     detected_at = _utc(incident.declared_at)
     resolved_at = _utc(incident.resolved_at)
     closed_at = _utc(incident.closed_at)
     mitigated_at = _utc(incident.mitigated_at) or resolved_at
-    acknowledged_at = _acknowledged_at(incident, detected_at=detected_at)
+    acknowledged_at = _acknowledged_at(incident, timeline, detected_at=detected_at)
 
     if incident.is_open:
         end: datetime | None = now
@@ -203,9 +213,9 @@ def compute_metrics(incident: Incident, *, now: datetime) -> Metrics:
 
     # A finished incident with no recorded end has no measurable time at each severity.
     time_in_severity = (
-        _time_in_severity(incident, start=detected_at, end=end) if end is not None else {}
+        _time_in_severity(incident, timeline, start=detected_at, end=end) if end is not None else {}
     )
-    reopened_count = _reopen_count(incident)
+    reopened_count = _reopen_count(incident, timeline)
     return Metrics(
         impact_started_at=impact_started_at,
         detected_at=detected_at,
@@ -219,7 +229,7 @@ def compute_metrics(incident: Incident, *, now: datetime) -> Metrics:
         time_to_resolve=_between(impact_started_at, resolved_at),
         duration=_between(impact_started_at, end),
         time_in_severity=time_in_severity,
-        highest_severity=min(_severities_seen(incident), key=_severity_rank),
+        highest_severity=min(_severities_seen(incident, timeline), key=_severity_rank),
         reopened=reopened_count > 0,
         reopened_count=reopened_count,
     )

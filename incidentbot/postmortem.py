@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -52,7 +54,7 @@ from incidentbot.models import (
     Incident,
     Person,
     Status,
-    TimelineEntry,
+    TimelineRecord,
 )
 from incidentbot.paths import data_dir
 from incidentbot.text import mention_to_plain
@@ -142,7 +144,8 @@ class RoleChange:
     ended_at: str | None
 
 
-@dataclass(frozen=True)
+# Slots: a long timeline holds one of these per entry, and a __dict__ each would double them.
+@dataclass(frozen=True, slots=True)
 class TimelineItem:
     when: str
     iso: str
@@ -234,6 +237,23 @@ class ReviewNote:
     suggestion: str
 
 
+# The dataclasses ``build_context`` makes, with their fields: all a template can read of them.
+_CONTEXT_FIELDS: dict[type, frozenset[str]] = {
+    view: frozenset(field.name for field in fields(view))
+    for view in (
+        IncidentFacts,
+        RoleHolder,
+        RoleChange,
+        TimelineItem,
+        TimelineDay,
+        ActionItemView,
+        MetricRow,
+        SeverityTime,
+        MetricsView,
+        ReviewNote,
+    )
+}
+
 # Every top-level name a template may use; docs/templates.md describes each one.
 CONTEXT_VARIABLES = (
     "incident",
@@ -269,9 +289,15 @@ def build_context(
     version: int | None = None,
     review: Sequence[object] = (),
     template: str = "default",
+    timeline: Sequence[TimelineRecord] | None = None,
 ) -> dict[str, object]:
-    """Everything a postmortem template may use, as plain strings and small dataclasses."""
+    """Everything a postmortem template may use, as plain strings and small dataclasses.
+
+    ``timeline`` is the incident's timeline if the caller has read it already (as rows, say).
+    """
     tz = _zone(zone)
+    if timeline is None:
+        timeline = incident.timeline
     names = {user_id: person.display_name for user_id, person in people.items()}
 
     def name(user_id: str | None) -> str:
@@ -285,7 +311,7 @@ def build_context(
     def readable(text: str | None) -> str:
         return mention_to_plain(text or "", names).strip()
 
-    metrics = compute_metrics(incident, now=now)
+    metrics = compute_metrics(incident, now=now, timeline=timeline)
     lead_id = incident.holder("lead")
     first_day = metrics.impact_started_at.astimezone(tz).date()
     last_day = (metrics.resolved_at or metrics.closed_at or now).astimezone(tz).date()
@@ -345,40 +371,44 @@ def build_context(
     ]
     authors = list(dict.fromkeys(name(assignment.user_id) for assignment in incident.roles))
 
-    entries = _chronological(incident)
-    timeline: list[TimelineItem] = []
-    previous_day: date | None = None
-    for entry in entries:
-        local = entry.occurred_at.astimezone(tz)
-        timeline.append(
-            TimelineItem(
-                when=_format(entry.occurred_at, tz),
-                iso=local.isoformat(timespec="minutes"),
-                date=local.strftime("%Y-%m-%d"),
-                time=local.strftime("%H:%M"),
-                zone_abbr=_abbr(entry.occurred_at, tz),
-                day_label=_day_label(local.date()),
-                day_changed=local.date() != previous_day,
-                author=name(entry.source_author_id or entry.author_id),
-                kind=_kind_label(entry.kind),
-                text=readable(entry.text),
-                permalink=_safe_url(entry.permalink),
-                backdated=_backdated(entry.occurred_at, entry.recorded_at),
-                recorded_when=_format(entry.recorded_at or entry.occurred_at, tz),
-            )
-        )
-        previous_day = local.date()
+    entries = _chronological(timeline)
+    minutes = _Minutes(tz)
+    items: list[TimelineItem] = []
     timeline_days: list[TimelineDay] = []
-    for item in timeline:
+    previous_day: _Day | None = None
+    for entry in entries:
+        occurred, recorded = entry.occurred_at, entry.recorded_at
+        shown = minutes.of(occurred)
+        item = TimelineItem(
+            when=shown.when,
+            iso=shown.iso,
+            date=shown.day.date,
+            time=shown.time,
+            zone_abbr=shown.zone_abbr,
+            day_label=shown.day.label,
+            day_changed=shown.day != previous_day,
+            author=name(entry.source_author_id or entry.author_id),
+            kind=_kind_label(entry.kind),
+            text=readable(entry.text),
+            permalink=_safe_url(entry.permalink),
+            backdated=_backdated(occurred, recorded),
+            recorded_when=(
+                shown.when
+                if recorded is None or recorded == occurred
+                else minutes.of(recorded).when
+            ),
+        )
         if item.day_changed:
             timeline_days.append(TimelineDay(date=item.date, label=item.day_label, entries=[]))
         timeline_days[-1].entries.append(item)
+        items.append(item)
+        previous_day = shown.day
     participants = [
         person
-        for person in dict.fromkeys(item.author for item in timeline)
+        for person in dict.fromkeys(item.author for item in items)
         if person not in authors and person != "incidentbot"
     ]
-    paired = list(zip(entries, timeline, strict=True))
+    paired = list(zip(entries, items, strict=True))
     key_kinds = {EntryKind.DECLARED, EntryKind.SEVERITY, EntryKind.STATUS}
 
     today = now.astimezone(tz).date()
@@ -406,7 +436,7 @@ def build_context(
         "participants": participants,
         "roles": roles,
         "role_history": role_history,
-        "timeline": timeline,
+        "timeline": items,
         "timeline_days": timeline_days,
         "key_moments": [item for entry, item in paired if entry.kind in key_kinds],
         "updates": [item for entry, item in paired if entry.kind == EntryKind.UPDATE],
@@ -493,6 +523,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                     )
         return self.binop_table[operator](left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # A field of the context's own frozen dataclasses is always safe to read; the general
+        # check (is it internal? does it modify a known mutable?) cost more than the rest of
+        # rendering a timeline row, for a result that is always "yes".
+        if attribute in _CONTEXT_FIELDS.get(type(obj), ()):
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -562,20 +600,43 @@ class PostmortemRenderer:
         now: datetime,
         version: int | None = None,
         review: Sequence[object] = (),
+        timeline: Sequence[TimelineRecord] | None = None,
     ) -> str:
         """The postmortem as text; ``review`` holds blameless-language flags to list.
 
         A team template that fails here (on a branch ``check`` could not reach) is logged and
         replaced by the built-in one, so closing an incident never fails on a template.
+        ``timeline`` is the incident's timeline if the caller has read it already.
         """
-        if fmt not in FORMATS:
-            raise IncidentError(f"Unknown postmortem format {fmt!r}: use one of md, html.")
-        if template not in self.available_templates(fmt=fmt):
-            names = ", ".join(self.available_templates(fmt=fmt)) or "none"
-            raise IncidentError(
-                f"There is no postmortem template {template!r} for {fmt}. Available: {names}."
-            )
-        context = build_context(
+        self._require(template, fmt)
+        context = self.context(
+            incident=incident,
+            people=people,
+            template=template,
+            now=now,
+            version=version,
+            review=review,
+            timeline=timeline,
+        )
+        return self.render_context(context, fmt=fmt)
+
+    def context(
+        self,
+        *,
+        incident: Incident,
+        people: Mapping[str, Person],
+        template: str = "default",
+        now: datetime,
+        version: int | None = None,
+        review: Sequence[object] = (),
+        timeline: Sequence[TimelineRecord] | None = None,
+    ) -> dict[str, object]:
+        """What the templates see, in this renderer's zone; ``render_context`` renders it.
+
+        The same context serves every format: for a long timeline, building it is most of the
+        work of rendering.
+        """
+        return build_context(
             incident=incident,
             people=people,
             zone=self.zone,
@@ -584,7 +645,14 @@ class PostmortemRenderer:
             version=version,
             review=review,
             template=template,
+            timeline=timeline,
         )
+
+    def render_context(self, context: Mapping[str, object], *, fmt: str) -> str:
+        """Renders a ``context()`` as ``fmt`` with the template it names, falling back as
+        ``render`` does."""
+        template = str(context["template"])
+        self._require(template, fmt)
         try:
             return self._render(f"{template}.{fmt}.j2", context)
         except TemplateError as problem:
@@ -595,6 +663,15 @@ class PostmortemRenderer:
                 "%s; rendering the built-in %r template instead", problem.message, fallback
             )
             return self._render(f"{BUILTIN_PREFIX}/{fallback}.{fmt}.j2", context)
+
+    def _require(self, template: str, fmt: str) -> None:
+        if fmt not in FORMATS:
+            raise IncidentError(f"Unknown postmortem format {fmt!r}: use one of md, html.")
+        if template not in self.available_templates(fmt=fmt):
+            names = ", ".join(self.available_templates(fmt=fmt)) or "none"
+            raise IncidentError(
+                f"There is no postmortem template {template!r} for {fmt}. Available: {names}."
+            )
 
     def check(self, *, required: Iterable[str] = ()) -> None:
         """Raises ``TemplateError`` naming every template (and line) that cannot be used.
@@ -666,7 +743,7 @@ class PostmortemRenderer:
         fmt = name.rsplit(".", 2)[-2]
         try:
             source: Template = self._environments[fmt].get_template(name)
-            return source.render(context)
+            return _joined(source.generate(context))
         except TemplateError:
             raise
         except Exception as error:
@@ -744,6 +821,25 @@ class PostmortemRenderer:
         return (self._builtin_dir / f"{template}.{fmt}.j2").is_file()
 
 
+# How many rendered pieces are joined at a time: fewer than the garbage collector's first
+# threshold (700 new objects), so pieces are joined before it ever has to look at them.
+_JOIN_BATCH = 256
+
+
+def _joined(pieces: Iterator[str]) -> str:
+    """What ``Template.render`` returns, built up as the template streams out.
+
+    ``render`` keeps every piece until the end. For a long timeline that is millions of small
+    strings (in HTML each an escaped ``Markup``, an object the garbage collector tracks): they
+    pile up into its oldest generation, which it then scans in full again and again, and took
+    more memory than the document. Joined a few at a time, they go as they come.
+    """
+    joined = []
+    while batch := list(islice(pieces, _JOIN_BATCH)):
+        joined.append("".join(batch))
+    return "".join(joined)
+
+
 _OBJECT_NAMES = {
     "IncidentFacts": "incident",
     "MetricsView": "metrics",
@@ -788,6 +884,7 @@ def _line(line: int | None) -> str:
 
 # Lines that Markdown would turn into a heading or a rule (or a setext underline).
 _STRUCTURAL_LINE = re.compile(r"^(\s{0,3})(#|=+\s*$|[-*_](?:\s*[-*_]){2,}\s*$)")
+_STRUCTURAL_STARTS = ("#", "=", "-", "*", "_")
 _FENCE = re.compile(r"^(\s{0,3})(`{3,}|~{3,})")
 # "<" that could open raw HTML (a tag, comment or declaration), which Markdown would pass through.
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
@@ -799,9 +896,16 @@ def _no_raw_html(text: str) -> str:
 
 def md_inline(text: str | None) -> str:
     """One line of user text, for a list item or a heading: newlines collapse to spaces."""
-    # A list item that starts with "# " would still be a heading inside the item.
-    line = _no_raw_html(" ".join((text or "").split()))
-    return _STRUCTURAL_LINE.sub(r"\1\\\2", line, count=1)
+    line = " ".join((text or "").split())
+    # Cheap tests first, as this runs for every cell of the timeline: the substitutions can
+    # only change a line with a "<", or one starting with a character that can begin a heading
+    # or a rule (it has no leading space left).
+    if "<" in line:
+        line = _no_raw_html(line)
+    if line.startswith(_STRUCTURAL_STARTS):
+        # A list item that starts with "# " would still be a heading inside the item.
+        line = _STRUCTURAL_LINE.sub(r"\1\\\2", line, count=1)
+    return line
 
 
 def md_cell(text: str | None) -> str:
@@ -823,15 +927,12 @@ def md_block(text: str | None) -> str:
     return "\n".join(safe)
 
 
-def _chronological(incident: Incident) -> list[TimelineEntry]:
+def _chronological(timeline: Iterable[TimelineRecord]) -> list[TimelineRecord]:
     """By when it happened; entries at the same moment keep the order they were recorded."""
-    return sorted(
-        incident.timeline,
-        key=lambda entry: (entry.occurred_at, entry.id is None, entry.id or 0),
-    )
+    return sorted(timeline, key=lambda entry: (entry.occurred_at, entry.id is None, entry.id or 0))
 
 
-def _ends_impact(entry: TimelineEntry) -> bool:
+def _ends_impact(entry: TimelineRecord) -> bool:
     """A move to monitoring or resolved, or closing an incident nobody had marked resolved."""
     if entry.kind != EntryKind.STATUS:
         return False
@@ -849,13 +950,65 @@ def _zone(zone: str) -> ZoneInfo:
         raise IncidentError(f"Unknown time zone {zone!r}: use an IANA name such as UTC.") from error
 
 
-def _abbr(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).tzname() or str(tz)
-
-
 def _format(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or tz.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    """One calendar day in local time as the timeline shows it."""
+
+    date: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Minute:
+    """One minute of local time as the timeline shows it."""
+
+    when: str
+    iso: str
+    time: str
+    zone_abbr: str
+    day: _Day
+
+
+class _Minutes:
+    """Shows moments in one zone, formatting each minute (and each day) once.
+
+    Every string shown for a timeline entry depends only on its minute in local time; a long
+    timeline has many entries a minute, and formatting each one was most of the time spent
+    building the context (and shared strings take less memory).
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+        self._minutes: dict[tuple[int, ...], _Minute] = {}
+        self._days: dict[tuple[int, ...], _Day] = {}
+
+    def of(self, moment: datetime) -> _Minute:
+        local = moment.astimezone(self._tz)
+        # Wall time and fold fix the offset and the zone's name (fold tells the hour repeated
+        # in autumn apart); a tuple of them is much cheaper to make than a formatted key.
+        key = (local.year, local.month, local.day, local.hour, local.minute, local.fold)
+        shown = self._minutes.get(key)
+        if shown is None:
+            day = self._days.get(key[:3])
+            if day is None:
+                day = _Day(date=local.strftime("%Y-%m-%d"), label=_day_label(local.date()))
+                self._days[key[:3]] = day
+            time = f"{local.hour:02d}:{local.minute:02d}"
+            zone_abbr = local.tzname() or self._tz.key
+            shown = _Minute(
+                when=f"{day.date} {time} {zone_abbr}",
+                iso=local.isoformat(timespec="minutes"),
+                time=time,
+                zone_abbr=zone_abbr,
+                day=day,
+            )
+            self._minutes[key] = shown
+        return shown
 
 
 def _format_optional(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -889,6 +1042,7 @@ def _role_label(role: str) -> str:
     return role.replace("_", " ").capitalize()
 
 
+@lru_cache(maxsize=64)
 def _kind_label(kind: str) -> str:
     try:
         return str(EntryKind(kind))

@@ -95,6 +95,8 @@ def safe_for_slack(text: str) -> str:
 
 def _unescape(text: str) -> str:
     """Undoes Slack's escaping (``&amp;`` last, so ``&amp;lt;`` stays the literal ``&lt;``)."""
+    if "&" not in text:
+        return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -132,6 +134,9 @@ def mention_to_plain(text: str, names: Mapping[str, str]) -> str:
     ``names`` maps user, channel and usergroup ids to the names to show; a missing id falls back
     to the label Slack sent, then to the id itself.
     """
+    if "<" not in text and "&" not in text:
+        # No control sequence and nothing escaped: the common case in a long timeline.
+        return text.replace(NEUTRAL_AT, "@")
     pieces: list[str] = []
     position = 0
     for match in _CONTROL.finditer(text):
@@ -144,6 +149,8 @@ def mention_to_plain(text: str, names: Mapping[str, str]) -> str:
 
 def parse_user_mentions(text: str) -> list[str]:
     """The user ids mentioned (``<@U123|alice>``, ``<@W123>``), first-mention order, no repeats."""
+    if "<@" not in text:  # most text mentions nobody; the regex would scan it all the same
+        return []
     return list(dict.fromkeys(match["id"] for match in _USER_MENTION.finditer(text)))
 
 

@@ -22,6 +22,7 @@ from incidentbot.errors import IncidentError
 __all__ = [
     "ACCEPTED_FORMS",
     "SKEW_TOLERANCE",
+    "MomentFormatter",
     "TimeParseError",
     "format_moment",
     "get_zone",
@@ -187,8 +188,12 @@ def _zone_token(token: str) -> tzinfo | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def get_zone(name: str) -> tzinfo:
-    """Resolves a configured or Slack-supplied zone name (IANA, ``UTC`` or an offset) once."""
+    """Resolves a configured or Slack-supplied zone name (IANA, ``UTC`` or an offset) once.
+
+    Cached: formatting a long timeline asks for the same few zones once per entry.
+    """
     token = name.strip()
     if not token:
         raise TimeParseError("No time zone given. Use an IANA name such as Europe/Berlin or UTC.")
@@ -234,6 +239,29 @@ def format_moment(dt: datetime, zone: str) -> str:
         raise ValueError("format_moment needs an aware datetime")
     local = dt.astimezone(get_zone(zone))
     return f"{local:%Y-%m-%d %H:%M} {_abbreviation(local)}"
+
+
+class MomentFormatter:
+    """``format_moment`` for many moments in one zone, formatting each minute only once.
+
+    strftime is slow, and a long timeline has several entries in every minute.
+    """
+
+    def __init__(self, zone: str) -> None:
+        self._zone = get_zone(zone)
+        self._shown: dict[tuple[int, ...], str] = {}
+
+    def __call__(self, dt: datetime) -> str:
+        if dt.tzinfo is None:
+            raise ValueError("format_moment needs an aware datetime")
+        local = dt.astimezone(self._zone)
+        # Wall time and fold (which tells the hour repeated in autumn apart) fix the offset.
+        key = (local.year, local.month, local.day, local.hour, local.minute, local.fold)
+        shown = self._shown.get(key)
+        if shown is None:
+            shown = f"{local:%Y-%m-%d %H:%M} {_abbreviation(local)}"
+            self._shown[key] = shown
+        return shown
 
 
 def zone_label(zone: str, *, at: datetime | None = None) -> str:

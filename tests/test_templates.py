@@ -382,6 +382,44 @@ def test_a_team_can_override_default_and_add_a_template(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+@pytest.mark.parametrize(
+    ("template", "arguments"), [("default", ""), ("pagerduty", "data_link=true")]
+)
+def test_the_timeline_macro_writes_what_the_builtin_templates_include(
+    tmp_path: Path, template: str, arguments: str, fmt: str
+) -> None:
+    # The built-in templates include _timeline.<fmt>.j2 (it streams); teams call the macro.
+    write(
+        tmp_path,
+        f"{template}.{fmt}.j2",
+        f'{{% extends "builtin/{template}.{fmt}.j2" %}}'
+        f'{{% import "builtin/_macros.{fmt}.j2" as parts with context %}}'
+        f"{{% block timeline %}}{{{{ parts.timeline_section({arguments}) }}}}{{% endblock %}}",
+    )
+
+    assert render(template, fmt, templates_dir=tmp_path) == render(template, fmt)
+
+
+@pytest.mark.parametrize(("template", "data_link"), [("default", "false"), ("pagerduty", "true")])
+def test_the_timeline_row_macro_writes_the_rows_the_builtin_timeline_writes(
+    tmp_path: Path, template: str, data_link: str
+) -> None:
+    # _timeline.md.j2 writes its rows out rather than calling timeline_row(), for speed.
+    write(
+        tmp_path,
+        "rows.md.j2",
+        '{% import "builtin/_macros.md.j2" as parts with context %}'
+        f"{{% for entry in timeline %}}{{{{ parts.timeline_row(entry, {data_link}) }}}}"
+        "{% endfor %}",
+    )
+    write(tmp_path, "rows.html.j2", "")
+
+    rows = render("rows", "md", templates_dir=tmp_path).splitlines()
+    builtin = section(render(template, "md"), "Timeline")
+    assert rows == [line for line in builtin.splitlines() if line.startswith("| 20")]
+
+
 @pytest.mark.parametrize(
     ("source", "line", "message"),
     [

@@ -36,6 +36,7 @@ from incidentbot.services.membership import (
 from incidentbot.services.people import known_person, people_by_id, remember_person
 from incidentbot.services.postmortems import (
     choose_template,
+    draft_postmortem,
     generate_postmortem,
     latest_postmortem,
     set_document_status,
@@ -69,6 +70,7 @@ __all__ = [
     "change_status",
     "close",
     "declare_incident",
+    "draft_postmortem",
     "generate_postmortem",
     "get_incident",
     "incident_in_channel",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from incidentbot.models import Incident, Person
+from incidentbot.models import Incident, Person, TimelineRecord
 from incidentbot.uow import UnitOfWork
 
 STALE_AFTER = timedelta(days=1)
@@ -42,12 +42,12 @@ def known_person(*, uow: UnitOfWork, user_id: str, now: datetime) -> Person | No
     return person
 
 
-def people_in(incident: Incident) -> set[str]:
-    """Every user an incident's record mentions by id."""
+def people_in(incident: Incident, *, timeline: Sequence[TimelineRecord] | None = None) -> set[str]:
+    """Every user an incident's record mentions by id (``timeline``: if already read)."""
     ids = {incident.declared_by}
     ids.update(a.user_id for a in incident.roles)
     ids.update(a.assigned_by for a in incident.roles)
-    for entry in incident.timeline:
+    for entry in incident.timeline if timeline is None else timeline:
         ids.update(i for i in (entry.author_id, entry.source_author_id) if i)
         ids.update(entry.also_marked_by or [])
     ids.update(i.owner_id for i in incident.action_items if i.owner_id)

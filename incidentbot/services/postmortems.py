@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from incidentbot import blameless, jobs
 from incidentbot.blameless import Flag, Passage, Rule
 from incidentbot.errors import IncidentError
-from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem
+from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem, TimelineRecord
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.people import people_by_id, people_in
-from incidentbot.services.timeline import record
+from incidentbot.services.timeline import read_timeline, record
 from incidentbot.text import parse_user_mentions
-from incidentbot.timeparse import format_moment
+from incidentbot.timeparse import MomentFormatter
 from incidentbot.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -25,10 +27,17 @@ if TYPE_CHECKING:
 DEFAULT_TEMPLATE = "default"
 
 
-def mentioned_people(incident: Incident) -> set[str]:
-    """Everyone the postmortem will name: record holders and people mentioned in text."""
-    ids = people_in(incident)
-    for entry in incident.timeline:
+def mentioned_people(
+    incident: Incident, *, timeline: Sequence[TimelineRecord] | None = None
+) -> set[str]:
+    """Everyone the postmortem will name: record holders and people mentioned in text.
+
+    ``timeline`` is the incident's timeline if the caller has read it already.
+    """
+    if timeline is None:
+        timeline = incident.timeline
+    ids = people_in(incident, timeline=timeline)
+    for entry in timeline:
         ids.update(parse_user_mentions(entry.text))
     for text in (incident.summary, incident.impact):
         if text:
@@ -45,26 +54,91 @@ REVIEWED_KINDS = {
 }
 
 
-def passages_to_review(incident: Incident, *, names: Mapping[str, str], zone: str) -> list[Passage]:
+# Cached: asked for every entry of a timeline, and EntryKind() is slow by comparison.
+@lru_cache(maxsize=64)
+def _reviewed_as(kind: str) -> str | None:
+    """What the review calls entries of this kind, or None if it does not read them."""
+    return REVIEWED_KINDS.get(EntryKind(kind))
+
+
+def passages_to_review(
+    incident: Incident,
+    *,
+    names: Mapping[str, str],
+    zone: str,
+    timeline: Sequence[TimelineRecord] | None = None,
+) -> list[Passage]:
     """Notes, updates, summary and impact, each labelled with where it stands."""
     passages = []
     for field, text in (("summary", incident.summary), ("impact", incident.impact)):
         if text:
             passages.append(Passage(where=f"the {field}", text=text))
-    for entry in incident.timeline:
-        label = REVIEWED_KINDS.get(EntryKind(entry.kind))
+    moment = MomentFormatter(zone)
+    for entry in incident.timeline if timeline is None else timeline:
+        label = _reviewed_as(entry.kind)
         # Summary and impact entries repeat text reviewed above; only notes and updates add.
         if label in ("note", "update"):
             author = names.get(entry.author_id or "", entry.author_id or "someone")
-            where = f"{label} by {author} at {format_moment(entry.occurred_at, zone)}"
+            where = f"{label} by {author} at {moment(entry.occurred_at)}"
             passages.append(Passage(where=where, text=entry.text))
     return passages
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The next version of an incident's postmortem, rendered but not stored."""
+
+    version: int
+    generated_at: datetime
+    rendered: dict[str, str]
+    review: list[Flag]
 
 
 @dataclass(frozen=True)
 class Generated:
     postmortem: Postmortem
     review: list[Flag]
+
+
+def draft_postmortem(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    renderer: PostmortemRenderer,
+    template: str = DEFAULT_TEMPLATE,
+    rules: Sequence[Rule] = (),
+    formats: Sequence[str] = ("md", "html"),
+) -> Draft:
+    """Renders the next version in ``formats``, with its language review; stores nothing."""
+    # Read once, as plain rows: a long timeline is most of the work and most of the memory.
+    timeline = read_timeline(uow=uow, incident=incident)
+    people = people_by_id(uow=uow, user_ids=mentioned_people(incident, timeline=timeline))
+    names = {user_id: person.display_name for user_id, person in people.items()}
+    review = blameless.review(
+        passages_to_review(incident, names=names, zone=renderer.zone, timeline=timeline),
+        rules=rules,
+        names=[person.display_name for person in people.values() if not person.is_bot],
+    )
+    version = (
+        uow.session.scalar(
+            select(func.max(Postmortem.version)).where(Postmortem.incident_id == incident.id)
+        )
+        or 0
+    ) + 1
+    now = uow.now()
+    context = renderer.context(
+        incident=incident,
+        people=people,
+        template=template,
+        now=now,
+        version=version,
+        review=review,
+        timeline=timeline,
+    )
+    # Rendering a long timeline needs the memory its rows hold, and only the context reads them.
+    del timeline
+    rendered = {fmt: renderer.render_context(context, fmt=fmt) for fmt in formats}
+    return Draft(version=version, generated_at=now, rendered=rendered, review=review)
 
 
 def generate_postmortem(
@@ -79,46 +153,28 @@ def generate_postmortem(
     upload: bool = True,
 ) -> Generated:
     """Render and store the next version, with its language review; queue its upload."""
-    people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
-    names = {user_id: person.display_name for user_id, person in people.items()}
-    review = blameless.review(
-        passages_to_review(incident, names=names, zone=renderer.zone),
-        rules=rules,
-        names=[person.display_name for person in people.values() if not person.is_bot],
+    draft = draft_postmortem(
+        uow=uow, incident=incident, renderer=renderer, template=template, rules=rules
     )
-    version = (
-        uow.session.scalar(
-            select(func.max(Postmortem.version)).where(Postmortem.incident_id == incident.id)
-        )
-        or 0
-    ) + 1
-    now = uow.now()
-    rendered = {
-        fmt: renderer.render(
-            incident=incident,
-            people=people,
-            fmt=fmt,
-            template=template,
-            now=now,
-            version=version,
-            review=review,
-        )
-        for fmt in ("md", "html")
-    }
     postmortem = Postmortem(
-        version=version,
+        incident_id=incident.id,
+        version=draft.version,
         template=template,
-        markdown=rendered["md"],
-        html=rendered["html"],
-        generated_at=now,
+        markdown=draft.rendered["md"],
+        html=draft.rendered["html"],
+        generated_at=draft.generated_at,
         generated_by=generated_by,
         trigger=trigger,
     )
-    incident.postmortems.append(postmortem)
+    if "postmortems" in inspect(incident).unloaded:
+        # Adding a version must not read the earlier ones, each as long as the timeline.
+        uow.session.add(postmortem)
+    else:
+        incident.postmortems.append(postmortem)
     uow.session.flush()
     if upload:
         uow.enqueue(jobs.UPLOAD_POSTMORTEM, incident=incident, postmortem_id=postmortem.id)
-    return Generated(postmortem=postmortem, review=review)
+    return Generated(postmortem=postmortem, review=draft.review)
 
 
 def template_for(

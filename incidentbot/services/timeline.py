@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, Status, TimelineEntry
+from incidentbot.models import (
+    EntryKind,
+    Incident,
+    Status,
+    TimelineEntry,
+    TimelineRecord,
+    TimelineRow,
+)
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.text import printable
 from incidentbot.timeparse import parse_moment
@@ -32,23 +42,94 @@ def record(
 ) -> TimelineEntry:
     """Append an entry; every change people make to an incident leaves one."""
     now = uow.now()
-    entry = TimelineEntry(
-        incident_id=incident.id,
-        occurred_at=occurred_at or now,
-        recorded_at=now,
-        kind=kind,
-        author_id=author_id,
-        text=text,
-        details=details,
-        also_marked_by=[],
+    entry = _insert_entry(
+        uow,
+        incident,
+        {
+            "incident_id": incident.id,
+            "occurred_at": occurred_at or now,
+            "recorded_at": now,
+            "kind": kind,
+            "author_id": author_id,
+            "text": text,
+            "details": details,
+            "also_marked_by": [],
+        },
     )
-    if "timeline" in inspect(incident).unloaded:
-        # Adding an entry must not read the whole timeline, which grows with the incident.
-        uow.session.add(entry)
-    else:
-        incident.timeline.append(entry)
-    uow.session.flush()
+    assert entry is not None
     return entry
+
+
+_ENTRIES = TimelineEntry.__table__
+_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+# A message marked twice at once (a pin and a :pushpin:, or two replicas) is inserted once:
+# the second insert finds the first's (incident, source_key) and returns nothing.
+_INSERT_CAPTURED = {
+    name: dialect.insert(_ENTRIES)
+    .on_conflict_do_nothing(index_elements=["incident_id", "source_key"])
+    .returning(_ENTRIES.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def _insert_entry(
+    uow: UnitOfWork, incident: Incident, values: dict, *, statement: Any = _INSERT_ENTRY
+) -> TimelineEntry | None:
+    """Write an entry with one INSERT and return it as a session object, as if loaded (None
+    if ``statement`` skipped it as already there).
+
+    Most commands add one entry and are done; adding it through the ORM's flush took longer
+    than everything else such a command does before it is acknowledged. The timeline itself
+    is never read for this (it grows with the incident); if this session had loaded it, it is
+    reloaded when next used.
+    """
+    uow.session.flush()  # anything pending first, as the ORM would
+    entry_id = uow.session.execute(statement, values).scalar()
+    if entry_id is None:
+        return None
+    entry = TimelineEntry(id=entry_id, **values)
+    make_transient_to_detached(entry)
+    uow.session.add(entry)
+    if "timeline" not in inspect(incident).unloaded:
+        uow.session.expire(incident, ["timeline"])
+    return entry
+
+
+# In TimelineRow's order.
+_ROW_COLUMNS = [getattr(TimelineEntry, name) for name in TimelineRow._fields]
+
+
+def read_timeline(*, uow: UnitOfWork, incident: Incident) -> Sequence[TimelineRecord]:
+    """The whole timeline, for reading only (a postmortem): ``TimelineRow`` tuples, in order.
+
+    A timeline already loaded in this session (or never stored) is used as it stands. Otherwise
+    it is read as plain rows rather than ORM objects, which matters for timelines of tens of
+    thousands of entries.
+    """
+    state = inspect(incident)
+    if not state.persistent or "timeline" not in state.unloaded:
+        return incident.timeline
+    uow.session.flush()  # entries added in this unit of work are read too
+    # A Core query on the session's connection: each row is converted as it is fetched, where
+    # the ORM would hold every raw row first (or, asked to stream, open a server-side cursor,
+    # which costs PostgreSQL a round trip per batch).
+    rows = uow.session.connection().execute(
+        select(*_ROW_COLUMNS)
+        .where(TimelineEntry.incident_id == incident.id)
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
+    # Each row brings its own copy of every string; kinds and authors repeat all the time.
+    shared: dict[str | None, str | None] = {}
+    timeline = []
+    for id_, occurred, recorded, kind, author, text, source, link, details, marked in rows:
+        kind = shared.setdefault(kind, kind)
+        author = shared.setdefault(author, author)
+        source = shared.setdefault(source, source)
+        marked = tuple(marked or ())
+        timeline.append(
+            TimelineRow(id_, occurred, recorded, kind, author, text, source, link, details, marked)
+        )
+    return timeline
 
 
 def ensure_changeable(incident: Incident) -> None:
@@ -142,40 +223,37 @@ def capture_message(
     permalink are filled in afterwards. Returns the entry and whether it was new.
     """
     key = f"{channel_id}:{ts}"
+    entry = _insert_entry(
+        uow,
+        incident,
+        {
+            "incident_id": incident.id,
+            "occurred_at": message_time(ts),
+            "recorded_at": uow.now(),
+            "kind": EntryKind.PINNED,
+            "author_id": marked_by,
+            "source_author_id": message_author_id,
+            "text": printable(text or "").strip() or PENDING_TEXT,
+            "source_key": key,
+            "details": None,
+            "also_marked_by": [],
+        },
+        statement=_INSERT_CAPTURED[uow.session.get_bind().dialect.name],
+    )
+    if entry is not None:
+        uow.enqueue(
+            jobs.CAPTURE_DETAILS,
+            incident=incident,
+            entry_id=entry.id,
+            channel_id=channel_id,
+            ts=ts,
+            fetch_text=entry.text == PENDING_TEXT,
+        )
+        return entry, True
+    # Marked before (or by another delivery that won the race): only who marked it changes.
     existing = _captured(uow, incident, key)
     if existing is None:
-        savepoint = uow.session.begin_nested()
-        entry = TimelineEntry(
-            incident_id=incident.id,
-            occurred_at=message_time(ts),
-            recorded_at=uow.now(),
-            kind=EntryKind.PINNED,
-            author_id=marked_by,
-            source_author_id=message_author_id,
-            text=printable(text or "").strip() or PENDING_TEXT,
-            source_key=key,
-            also_marked_by=[],
-        )
-        uow.session.add(entry)
-        try:
-            uow.session.flush()
-        except IntegrityError:
-            # Another delivery of the same message won the race; fall through to marking it.
-            savepoint.rollback()
-            existing = _captured(uow, incident, key)
-            if existing is None:
-                raise
-        else:
-            savepoint.commit()
-            uow.enqueue(
-                jobs.CAPTURE_DETAILS,
-                incident=incident,
-                entry_id=entry.id,
-                channel_id=channel_id,
-                ts=ts,
-                fetch_text=entry.text == PENDING_TEXT,
-            )
-            return entry, True
+        raise RuntimeError(f"captured message {key} is neither new nor recorded")
     if marked_by != existing.author_id and marked_by not in existing.also_marked_by:
         existing.also_marked_by = [*existing.also_marked_by, marked_by]
     return existing, False

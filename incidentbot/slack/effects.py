@@ -25,7 +25,7 @@ from incidentbot.failpoints import crash_point
 from incidentbot.jobs import Handler, QueuedJob, RetryLater
 from incidentbot.models import Incident, Postmortem, Severity, TimelineEntry
 from incidentbot.services.postmortems import mentioned_people
-from incidentbot.services.timeline import fill_captured
+from incidentbot.services.timeline import fill_captured, read_timeline
 from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
 
@@ -553,7 +553,9 @@ class Effects:
         with self._deps.uow_factory(read_only=True) as uow:
             incident = uow.session.get(Incident, job.incident_id)
             assert incident is not None
-            people = mentioned_people(incident)
+            # As rows: this pass only gathers names, and a long timeline is slow to load as objects.
+            timeline = read_timeline(uow=uow, incident=incident)
+            people = mentioned_people(incident, timeline=timeline)
         self._deps.directory.ensure(people)
         with self._deps.uow_factory() as uow:
             incident = uow.session.get(Incident, job.incident_id)
