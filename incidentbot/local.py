@@ -16,6 +16,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
+from incidentbot import jobs
 from incidentbot.config import Settings
 from incidentbot.emulator import LocalSlack, SlackDriver, Workspace
 from incidentbot.models import utcnow
@@ -100,8 +101,15 @@ class LocalStack:
             wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
 
     def settle(self, timeout: float = 20.0) -> None:
-        """Wait until every queued Slack job has run, retries due within ``timeout`` included."""
-        if not self.runtime.jobs.wait_idle(timeout, horizon=timedelta(seconds=timeout)):
+        """Wait until every queued Slack job has run, retries due within ``timeout`` included.
+
+        Jobs waiting out their gather window (``jobs.GATHER_WINDOW``) run at once: with the
+        demo's clock, which moves only when told to, they would otherwise never be due.
+        """
+        window = max(jobs.GATHER_WINDOW.values(), default=timedelta(0))
+        if not self.runtime.jobs.wait_idle(
+            timeout, horizon=timedelta(seconds=timeout), ahead=window
+        ):
             raise TimeoutError(f"jobs still pending after {timeout} s")
 
     def stop(self) -> None:
