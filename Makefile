@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format serve clean
+.PHONY: demo test bench lint format serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Not part of the test suite: figures, not verdicts. BENCH_ARGS=--quick for a short run.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check incidentbot tests migrations
-	$(BIN)/ruff format --check incidentbot tests migrations
+	$(BIN)/ruff check incidentbot tests migrations benchmarks
+	$(BIN)/ruff format --check incidentbot tests migrations benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format incidentbot tests migrations
-	$(BIN)/ruff check --fix incidentbot tests migrations
+	$(BIN)/ruff format incidentbot tests migrations benchmarks
+	$(BIN)/ruff check --fix incidentbot tests migrations benchmarks
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

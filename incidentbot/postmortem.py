@@ -673,13 +673,14 @@ class PostmortemRenderer:
                 f"There is no postmortem template {template!r} for {fmt}. Available: {names}."
             )
 
-    def check(self, *, required: Iterable[str] = ()) -> None:
+    def check(self, *, required: Iterable[str] = (), builtin: bool = True) -> None:
         """Raises ``TemplateError`` naming every template (and line) that cannot be used.
 
         ``required`` names templates the configuration refers to (e.g. per severity); each
-        must exist in both formats.
+        must exist in both formats. ``builtin=False`` renders only a team's own templates
+        (the built-in ones are proven by the test suite): what start-up checks.
         """
-        problems = self.problems(required=required)
+        problems = self.problems(required=required, builtin=builtin)
         if len(problems) == 1:
             raise TemplateError(problems[0], problems=problems)
         if problems:
@@ -689,7 +690,7 @@ class PostmortemRenderer:
                 problems=problems,
             )
 
-    def problems(self, *, required: Iterable[str] = ()) -> list[str]:
+    def problems(self, *, required: Iterable[str] = (), builtin: bool = True) -> list[str]:
         """What ``check`` would report: syntax, unknown variables, sandbox and render errors."""
         from incidentbot.postmortem_sample import (
             SAMPLE_NOW,
@@ -723,6 +724,8 @@ class PostmortemRenderer:
             )
         ]
         for name in self.available_templates():
+            if not builtin and not any(self._is_team(f"{name}.{f}.j2") for f in FORMATS):
+                continue
             for fmt in FORMATS:
                 if name not in self.available_templates(fmt=fmt):
                     other = next(f for f in FORMATS if f != fmt)

@@ -70,7 +70,7 @@ def create_runtime(
         zone=settings.timezone, base_url=settings.base_url, templates_dir=settings.templates_dir
     )
     if check_templates:
-        renderer.check(required=set(settings.severity_templates.values()))
+        renderer.check(required=set(settings.severity_templates.values()), builtin=False)
     review_rules = load_rules(extra=settings.blameless_rules)
     engine = db.make_engine(settings.database_url)
     if migrate:

@@ -519,13 +519,18 @@ class SlackDriver:
 
     def pin(self, user: str, channel: str, ts: str) -> Delivery:
         """``user`` pins message ``ts``; sends ``pin_added``."""
+        return self.deliver(self.pin_envelope(user, channel, ts))
+
+    def pin_envelope(self, user: str, channel: str, ts: str) -> dict[str, Any]:
+        """``user`` pins message ``ts`` in the workspace; returns the ``pin_added`` envelope
+        Slack would deliver, unsent (for load generators that send many at once)."""
         person = self._user(user)
         ch = self._member_channel(person, channel)
         try:
             message = self.ws.add_pin(ch.id, ts, person.id)
         except SlackError as err:
             raise EmulatorError(f"cannot pin {ts} in #{ch.name}: {err.code}") from None
-        return self.event(self._pin_event("pin_added", person, ch, message))
+        return self.envelope(self._pin_event("pin_added", person, ch, message))
 
     def unpin(self, user: str, channel: str, ts: str) -> Delivery:
         """``user`` unpins message ``ts``; sends ``pin_removed``."""
@@ -572,6 +577,13 @@ class SlackDriver:
         return self._reaction("reaction_removed", user, channel, ts, name)
 
     def _reaction(self, kind: str, user: str, channel: str, ts: str, name: str) -> Delivery:
+        return self.deliver(self.reaction_envelope(kind, user, channel, ts, name))
+
+    def reaction_envelope(
+        self, kind: str, user: str, channel: str, ts: str, name: str = "pushpin"
+    ) -> dict[str, Any]:
+        """Apply a ``reaction_added``/``reaction_removed`` in the workspace; returns the
+        envelope Slack would deliver, unsent (for load generators that send many at once)."""
         person = self._user(user)
         ch = self._member_channel(person, channel)
         name = name.strip(":")
@@ -590,7 +602,7 @@ class SlackDriver:
             "item_user": message.user,
             "event_ts": self.ws.next_ts(),
         }
-        return self.event(event)
+        return self.envelope(event)
 
     def join(self, user: str, channel: str, *, inviter: str | None = None) -> Delivery:
         """``user`` joins ``channel`` (private ones need an ``inviter``); sends

@@ -1,0 +1,1 @@
+"""Benchmarks of incidentbot: each module exposes ``run(options) -> list[Row]``."""
