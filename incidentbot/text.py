@@ -36,6 +36,8 @@ _SAFE_CONTROL = re.compile(
     r"(?:\|[^<>]*)?>"
 )
 _BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+# "<!" with no ">" before the next "<" or the end: not (yet) a control sequence.
+_DANGLING_CONTROL = re.compile(r"<!(?=[^<>]*(?:<|$))")
 _USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
 
@@ -59,8 +61,11 @@ def _neutral_control(match: re.Match[str]) -> str:
 
 
 def neutralize_mentions(text: str) -> str:
-    """Defuses ``<!channel>``/``<!here>``/``<!everyone>``/``<!subteam^…>`` and raw ``@here``."""
+    """Defuses ``<!channel>``/``<!here>``/``<!everyone>``/``<!subteam^…>`` and raw ``@here``;
+    a ``<!`` left unclosed (say, by a quote cut short) is escaped, so that nothing appended
+    later can close it into one."""
     defused = _CONTROL.sub(_neutral_control, text)
+    defused = _DANGLING_CONTROL.sub("&lt;!", defused)
     return _RAW_BROADCAST.sub(NEUTRAL_AT, defused)
 
 

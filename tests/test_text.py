@@ -255,3 +255,14 @@ def test_domain_core_does_not_import_slack() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_unclosed_broadcast_is_escaped_so_nothing_appended_can_close_it():
+    from incidentbot.text import neutralize_mentions
+
+    quoted = "There is no template “<!subteam^”."
+    assert "<!" not in neutralize_mentions(quoted)
+    assert "<!" not in neutralize_mentions(quoted) + ">"
+    # A closed, harmless sequence is left alone.
+    dated = "a <!date^1700000000^{date}|today> b"
+    assert neutralize_mentions(dated) == dated
