@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-POSTGRES_URL = os.environ.get(
-    "INCIDENTBOT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-_ADMIN_DSN = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+# The same PostgreSQL as the tests (INCIDENTBOT_TEST_POSTGRES), made and dropped the same way.
+from tests.databases import ADMIN_DSN, postgres_available, postgres_schema
 
 
 @dataclass(frozen=True)
@@ -110,28 +108,13 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema("bench") as url:
+        yield url
 
 
 def postgres_reason() -> str | None:
     """None when PostgreSQL answers, else why not."""
-    import psycopg
-
-    try:
-        with psycopg.connect(_ADMIN_DSN, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return None
-    except psycopg.Error as error:
-        return str(error).strip()[:200]
+    return postgres_available()
 
 
 def machine() -> dict[str, Any]:
@@ -158,7 +141,7 @@ def machine() -> dict[str, Any]:
     if postgres_reason() is None:
         import psycopg
 
-        with psycopg.connect(_ADMIN_DSN) as conn:
+        with psycopg.connect(ADMIN_DSN) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             info["postgresql"] = row[0] if row else None
     return info

@@ -258,11 +258,13 @@ class JobRunner:
         self._wake.set()
 
     def run_pending(self, *, ahead: timedelta = timedelta(0)) -> int:
-        """Run every job due (within ``ahead``) in this thread until none is left; returns
-        how many ran."""
+        """Run every due job in this thread until none is left; returns how many ran. New
+        jobs due within ``ahead`` are made due first (see ``wait_idle``)."""
+        if ahead:
+            self._bring_forward(ahead)
         ran = 0
         while True:
-            claimed = self._claim(limit=1, now=self._clock() + ahead)
+            claimed = self._claim(limit=1)
             if not claimed:
                 return ran
             self._run(claimed[0])
@@ -376,10 +378,10 @@ class JobRunner:
             # A finished job may unblock the next one of its incident.
             self.wake()
 
-    def _claim(self, *, limit: int, now: datetime | None = None) -> list[QueuedJob]:
-        """Take up to ``limit`` jobs due at ``now`` in one statement: each the oldest
-        unfinished job of its incident (if it has one), marked running under a lease."""
-        now = now or self._clock()
+    def _claim(self, *, limit: int) -> list[QueuedJob]:
+        """Take up to ``limit`` due jobs in one statement: each the oldest unfinished job of
+        its incident (if it has one), marked running under a lease."""
+        now = self._clock()
         with self._session_factory() as session, session.begin():
             rows = session.execute(
                 _claim_statement(limit), {"now": now, "lease_end": now + self._lease}
@@ -414,17 +416,20 @@ class JobRunner:
     def _finish(self, job: QueuedJob, *, error: str | None, retry_in: timedelta | None) -> None:
         now = self._clock()
         if error is None:
-            values: dict[str, object] = {"state": JobState.DONE, "finished_at": now}
-        elif job.attempt >= self._max_attempts:
+            with self._session_factory() as session, session.begin():
+                session.execute(_DONE, {"job_id": job.id, "now": now})
+            return
+        if job.attempt >= self._max_attempts:
             log.error("job %s (%s) gave up after %s attempts", job.id, job.kind, job.attempt)
-            values = {"state": JobState.DEAD, "finished_at": now, "last_error": error}
+            values: dict[str, object] = {
+                "state": JobState.DEAD,
+                "finished_at": now,
+                "last_error": error,
+            }
         else:
             assert retry_in is not None
             values = {"state": JobState.PENDING, "run_after": now + retry_in, "last_error": error}
         with self._session_factory() as session, session.begin():
-            if error is None:
-                session.execute(_DONE, {"job_id": job.id, "now": now})
-                return
             session.execute(
                 update(Job)
                 .where(Job.id == job.id)

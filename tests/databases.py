@@ -17,7 +17,7 @@ import pytest
 POSTGRES_URL = os.environ.get(
     "INCIDENTBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-_ADMIN_DSN = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+ADMIN_DSN = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
 def postgres_available() -> str | None:
@@ -25,10 +25,10 @@ def postgres_available() -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(_ADMIN_DSN, connect_timeout=3):
+        with psycopg.connect(ADMIN_DSN, connect_timeout=3):
             return None
     except psycopg.Error as error:
-        return f"PostgreSQL at {_ADMIN_DSN} is not reachable: {str(error).strip()[:200]}"
+        return f"PostgreSQL at {ADMIN_DSN} is not reachable: {str(error).strip()[:200]}"
 
 
 def require_postgres() -> None:
@@ -41,19 +41,26 @@ def require_postgres() -> None:
 
 
 @contextmanager
+def postgres_schema(prefix: str = "t") -> Iterator[str]:
+    """A URL for a new, empty PostgreSQL schema, dropped afterwards (no pytest needed)."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
 def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
     """A URL for an empty database of ``kind``, dropped afterwards."""
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'incidentbot.db'}"
         return
     require_postgres()
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema() as url:
+        yield url

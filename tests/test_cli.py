@@ -69,9 +69,11 @@ def test_serve_answers_healthz_and_handles_signed_slack_requests(db_url, tmp_pat
             assert driver.command("dana", "#general", "declare Served for real").status == 200
             forged = slack.driver(f"http://127.0.0.1:{port}/slack/events", "wrong-secret")
             assert forged.command("dana", "#general", "declare Forged").status == 401
+            # The channel is created, then the declarer invited: wait for both, not the first.
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
-                if slack.workspace.channel_by_name("inc-1-served-for-real"):
+                made = slack.workspace.channel_by_name("inc-1-served-for-real")
+                if made and "UDANA" in slack.workspace.members(made.id):
                     break
                 time.sleep(0.1)
             channel = slack.workspace.channel_by_name("inc-1-served-for-real")
