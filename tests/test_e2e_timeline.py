@@ -134,6 +134,21 @@ def test_summary_impact_update_and_action_items(stack: LocalStack):
         assert kind in kinds
 
 
+def test_the_summary_message_shows_the_latest_stakeholder_update(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    run = stack.driver.command
+    assert run("alice", channel.id, "update Rolled back; watching latency").status == 200
+    stack.settle()
+    summary = stack.workspace.messages(channel.id)[0]
+    assert "Latest update" in str(summary.blocks) and "watching latency" in str(summary.blocks)
+    stack.driver.join("bob", channel.id)
+    assert run("bob", channel.id, "update Latency normal; monitoring").status == 200
+    stack.settle()
+    summary = str(stack.workspace.messages(channel.id)[0].blocks)
+    assert "Latency normal; monitoring" in summary and "<@UBOB>" in summary
+    assert "watching latency" not in summary
+
+
 def test_someone_joining_late_is_briefed_privately(stack: LocalStack):
     channel = declare(stack, "Search is slow")
     stack.driver.command("alice", channel.id, "sev 2")

@@ -349,4 +349,15 @@ def post_update(
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.ANNOUNCE_UPDATE, incident=incident, entry_id=entry.id)
+    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
     return entry
+
+
+def latest_update(*, uow: UnitOfWork, incident_id: int) -> TimelineEntry | None:
+    """The most recent stakeholder update, by when it was posted."""
+    return uow.session.scalar(
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == EntryKind.UPDATE)
+        .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
+        .limit(1)
+    )

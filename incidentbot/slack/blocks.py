@@ -45,8 +45,13 @@ def incident_label(incident: Incident) -> str:
     return f"INC-{incident.number}"
 
 
-def summary_blocks(incident: Incident, *, page_url: str, zone: str) -> list[dict]:
-    """The pinned message at the top of the incident channel, kept current with chat.update."""
+def summary_blocks(
+    incident: Incident, *, page_url: str, zone: str, latest_update: TimelineEntry | None = None
+) -> list[dict]:
+    """The pinned message at the top of the incident channel, kept current with chat.update.
+
+    It shows the latest stakeholder update, so someone arriving late reads where things stand.
+    """
     lead = incident.holder("lead")
     others = [
         f"{role}: <@{user}>" for role, user in incident.current_roles().items() if role != "lead"
@@ -73,6 +78,14 @@ def summary_blocks(incident: Incident, *, page_url: str, zone: str) -> list[dict
         blocks.append(_text_section("Summary", incident.summary))
     if incident.impact:
         blocks.append(_text_section("Impact", incident.impact))
+    if latest_update is not None:
+        author = f"<@{latest_update.author_id}>" if latest_update.author_id else "incidentbot"
+        blocks.append(
+            _text_section(
+                f"Latest update ({format_moment(latest_update.occurred_at, zone)}, {author})",
+                latest_update.text,
+            )
+        )
     blocks.append(
         {
             "type": "context",

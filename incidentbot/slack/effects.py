@@ -180,9 +180,7 @@ class Effects:
                 "summary",
                 incident.channel_id,
                 text=blocks.summary_text(incident),
-                blocks=blocks.summary_blocks(
-                    incident, page_url=self._page_url(incident), zone=self._settings.timezone
-                ),
+                blocks=self._summary_blocks(incident),
                 unfurl_links=False,
             )
             crash_point("after:summary")
@@ -392,10 +390,18 @@ class Effects:
                     channel=incident.channel_id,
                     ts=incident.summary_ts,
                     text=blocks.summary_text(incident),
-                    blocks=blocks.summary_blocks(
-                        incident, page_url=self._page_url(incident), zone=self._settings.timezone
-                    ),
+                    blocks=self._summary_blocks(incident),
                 )
+
+    def _summary_blocks(self, incident: Incident) -> list[dict]:
+        with self._deps.uow_factory(read_only=True) as uow:
+            latest = services.latest_update(uow=uow, incident_id=incident.id)
+        return blocks.summary_blocks(
+            incident,
+            page_url=self._page_url(incident),
+            zone=self._settings.timezone,
+            latest_update=latest,
+        )
 
     def _entry(self, entry_id: object) -> TimelineEntry | None:
         with self._deps.uow_factory(read_only=True) as uow:
@@ -482,9 +488,7 @@ class Effects:
         incident = self._incident(job.incident_id)
         if incident.channel_id is None:
             return
-        summary = blocks.summary_blocks(
-            incident, page_url=self._page_url(incident), zone=self._settings.timezone
-        )
+        summary = self._summary_blocks(incident)
         intro = {
             "type": "section",
             "text": {
