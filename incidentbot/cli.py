@@ -177,9 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from incidentbot.logs import configure_logging
+
+    try:
+        log_format = load_settings().log_format
+    except ConfigError:
+        log_format = "text"  # the command itself reports the setting, in one line
+    configure_logging(log_format)
     # Migrations announce every plugin at INFO; what they did is enough.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "demo":

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidentbot.errors import IncidentError
 from incidentbot.policy import Action, Policy
+from incidentbot.reminder_rules import (
+    DEFAULT_LEAD_AFTER,
+    DEFAULT_MORNING,
+    DEFAULT_POSTMORTEM_DAYS,
+    DEFAULT_UPDATE_INTERVALS,
+    ReminderRules,
+    parse_business_days,
+    parse_clock_time,
+    parse_duration,
+    parse_optional_duration,
+    parse_per_severity,
+)
 
 DEFAULT_ROLES = ("lead", "comms", "scribe")
 # Every severity gets the full document by default (it has every section the contract names);
@@ -57,6 +71,38 @@ class Settings:
     slack_timeout: float = 10.0
     # How long a claimed job is reserved for its replica; after a crash, another takes it up.
     job_lease_seconds: int = 120
+    # Days after closing that an incident's channel is archived; None: never.
+    archive_after_days: int | None = None
+    # Alert webhooks (/hooks/...) are off until this shared secret is set.
+    webhook_secret: str | None = field(default=None, repr=False)
+    # The alert label whose value (critical, warning, SEV2, ...) sets an incident's severity.
+    alert_severity_label: str = "severity"
+    # None: /metrics is open (for an internal port); else it wants this as a Bearer token.
+    metrics_token: str | None = field(default=None, repr=False)
+    # "text" (human-readable lines) or "json" (one JSON object a line).
+    log_format: str = "text"
+
+    # Reminders: the stakeholder-update interval per severity, when a missing lead is pointed
+    # out, business days from close to a final postmortem per severity, and the hour (in
+    # ``timezone``) that postmortem and action item reminders come at.
+    update_reminders: dict[str, timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_UPDATE_INTERVALS)
+    )
+    lead_reminder: timedelta | None = DEFAULT_LEAD_AFTER
+    postmortem_due_days: dict[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_POSTMORTEM_DAYS)
+    )
+    reminder_time: time = DEFAULT_MORNING
+
+    @property
+    def reminder_rules(self) -> ReminderRules:
+        return ReminderRules(
+            update_intervals=self.update_reminders,
+            lead_after=self.lead_reminder,
+            postmortem_days=self.postmortem_due_days,
+            morning=self.reminder_time,
+            zone=self.timezone,
+        )
 
     @property
     def link_secret(self) -> str:
@@ -228,11 +274,37 @@ def load_settings(
                 f"of {', '.join(sorted(known))}, or none."
             )
 
+    archive_after = get("INCIDENTBOT_ARCHIVE_AFTER_DAYS")
+    if archive_after is not None and (
+        not re.fullmatch(r"[0-9]{1,4}", archive_after) or not 1 <= int(archive_after) <= 3650
+    ):
+        raise ConfigError(
+            "INCIDENTBOT_ARCHIVE_AFTER_DAYS is malformed: expected whole days from 1 to 3650, "
+            "or nothing to never archive."
+        )
+
     lease = get("INCIDENTBOT_JOB_LEASE_SECONDS") or str(Settings.job_lease_seconds)
     if not lease.isdigit() or not 1 <= int(lease) <= 3600:
         raise ConfigError(
             "INCIDENTBOT_JOB_LEASE_SECONDS is malformed: expected whole seconds from 1 to 3600."
         )
+
+    webhook_secret = get("INCIDENTBOT_WEBHOOK_SECRET")
+    if webhook_secret is not None and len(webhook_secret) < 16:
+        # Only the length is named: the value is a secret.
+        raise ConfigError(
+            "INCIDENTBOT_WEBHOOK_SECRET is malformed: expected at least 16 characters, such as "
+            "the output of `openssl rand -hex 32`."
+        )
+    severity_label = get("INCIDENTBOT_ALERT_SEVERITY_LABEL") or Settings.alert_severity_label
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", severity_label):
+        raise ConfigError(
+            "INCIDENTBOT_ALERT_SEVERITY_LABEL is malformed: expected a Prometheus label name "
+            "such as severity."
+        )
+    log_format = (get("INCIDENTBOT_LOG_FORMAT") or Settings.log_format).lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError("INCIDENTBOT_LOG_FORMAT is malformed: expected text or json.")
 
     return Settings(
         database_url=database_url,
@@ -250,7 +322,53 @@ def load_settings(
         severity_templates=severity_templates,
         blameless_rules=Path(blameless_rules) if blameless_rules else None,
         job_lease_seconds=int(lease),
+        archive_after_days=int(archive_after) if archive_after is not None else None,
         admins=admins,
         restricted_actions=restricted,
         web_token=get("INCIDENTBOT_WEB_TOKEN"),
+        webhook_secret=webhook_secret,
+        alert_severity_label=severity_label,
+        metrics_token=get("INCIDENTBOT_METRICS_TOKEN"),
+        log_format=log_format,
+        **_reminder_settings(get),
     )
+
+
+def _reminder_settings(get: Callable[[str], str | None]) -> dict[str, object]:
+    """The reminder settings, each stopping start-up with one line if malformed."""
+    readers: dict[str, tuple[str, Callable[[str], object], str]] = {
+        "update_reminders": (
+            "INCIDENTBOT_UPDATE_REMINDERS",
+            lambda text: parse_per_severity(
+                text, defaults=DEFAULT_UPDATE_INTERVALS, parse=parse_duration
+            ),
+            "pairs such as SEV1=30m,SEV2=1h (SEV3=off drops one; off drops all)",
+        ),
+        "lead_reminder": (
+            "INCIDENTBOT_LEAD_REMINDER",
+            parse_optional_duration,
+            "a duration such as 10m, or off",
+        ),
+        "postmortem_due_days": (
+            "INCIDENTBOT_POSTMORTEM_DUE",
+            lambda text: parse_per_severity(
+                text, defaults=DEFAULT_POSTMORTEM_DAYS, parse=parse_business_days
+            ),
+            "business days such as SEV1=5,SEV2=10 (SEV2=off drops one; off drops all)",
+        ),
+        "reminder_time": (
+            "INCIDENTBOT_REMINDER_TIME",
+            parse_clock_time,
+            "a time of day such as 09:00",
+        ),
+    }
+    values: dict[str, object] = {}
+    for name, (variable, parse, expected) in readers.items():
+        text = get(variable)
+        if text is None:
+            continue
+        try:
+            values[name] = parse(text)
+        except ValueError:
+            raise ConfigError(f"{variable} is malformed: expected {expected}.") from None
+    return values

@@ -1,4 +1,5 @@
-"""Numbers across incidents for the insights page: how many per week, how fast by severity.
+"""Numbers across incidents for the insights page and ``/incident stats``: how many per week,
+how fast by severity.
 
 Pure domain code: the caller passes the incidents it may show, ``now`` and the zone. Durations
 come from ``metrics.compute_metrics`` so that every page agrees on what "time to resolve" means.
@@ -6,8 +7,9 @@ come from ``metrics.compute_metrics`` so that every page agrees on what "time to
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,17 +19,29 @@ from incidentbot.timeparse import get_zone
 
 __all__ = [
     "DURATION_KEYS",
+    "SPEED_KEYS",
     "SeverityStats",
+    "SpeedReport",
+    "SpeedRow",
+    "Spread",
     "chart_groups",
     "durations_by_severity",
     "incidents_per_week",
     "seconds_label",
+    "speed_report",
+    "spread",
     "week_label",
 ]
 
 # The durations summarised per severity, and the metric each one reads.
 DURATION_KEYS: dict[str, str] = {
     "detect": "time_to_detect",
+    "mitigate": "time_to_mitigate",
+    "resolve": "time_to_resolve",
+}
+# What ``/incident stats`` reports: how soon someone responded, and how soon it was over.
+SPEED_KEYS: dict[str, str] = {
+    "acknowledge": "time_to_acknowledge",
     "mitigate": "time_to_mitigate",
     "resolve": "time_to_resolve",
 }
@@ -96,21 +110,15 @@ def _median(values: Sequence[timedelta]) -> timedelta | None:
     return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
 
 
-def durations_by_severity(
-    incidents: Iterable[Incident], *, now: datetime, days: int = 90
-) -> dict[str, SeverityStats]:
-    """Median time to detect, mitigate and resolve per severity, SEV1 first, all four present.
-
-    Counts incidents declared from ``now - days`` up to ``now``, each under the most severe
-    level it reached (``Metrics.highest_severity``: an incident raised to SEV1 and lowered to
-    SEV2 counts as SEV1). Incidents at a severity outside SEV1..SEV4 are left out. Durations
-    are ``compute_metrics``'s, so an open incident counts towards detect (and mitigate, once
-    mitigated) but not resolve.
-    """
+def _samples_by_severity(
+    incidents: Iterable[Incident], *, now: datetime, days: int, fields: Mapping[str, str]
+) -> tuple[dict[str, int], dict[str, dict[str, list[timedelta]]]]:
+    """How many incidents of each severity were declared in the window, and each one's
+    durations (``fields``: key → ``Metrics`` attribute) where it has them."""
     now = now.astimezone(UTC)
     since = now - timedelta(days=days)
     samples: dict[str, dict[str, list[timedelta]]] = {
-        str(severity): {key: [] for key in DURATION_KEYS} for severity in Severity
+        str(severity): {key: [] for key in fields} for severity in Severity
     }
     counts = dict.fromkeys(samples, 0)
     for incident in incidents:
@@ -122,10 +130,25 @@ def durations_by_severity(
         if severity not in samples:
             continue
         counts[severity] += 1
-        for key, field in DURATION_KEYS.items():
+        for key, field in fields.items():
             value = getattr(metrics, field)
             if value is not None:
                 samples[severity][key].append(value)
+    return counts, samples
+
+
+def durations_by_severity(
+    incidents: Iterable[Incident], *, now: datetime, days: int = 90
+) -> dict[str, SeverityStats]:
+    """Median time to detect, mitigate and resolve per severity, SEV1 first, all four present.
+
+    Counts incidents declared from ``now - days`` up to ``now``, each under the most severe
+    level it reached (``Metrics.highest_severity``: an incident raised to SEV1 and lowered to
+    SEV2 counts as SEV1). Incidents at a severity outside SEV1..SEV4 are left out. Durations
+    are ``compute_metrics``'s, so an open incident counts towards detect (and mitigate, once
+    mitigated) but not resolve.
+    """
+    counts, samples = _samples_by_severity(incidents, now=now, days=days, fields=DURATION_KEYS)
     return {
         severity: SeverityStats(
             severity=severity,
@@ -136,6 +159,81 @@ def durations_by_severity(
         )
         for severity, found in samples.items()
     }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One duration over the incidents that have it: ``None`` where there are none."""
+
+    median: timedelta | None
+    p90: timedelta | None
+    samples: int
+
+
+def spread(values: Sequence[timedelta]) -> Spread:
+    """Median (the mean of the middle two for an even count) and 90th percentile.
+
+    The p90 is the nearest-rank one: the smallest observed duration that at least 90% of the
+    incidents took no longer than. It is always a real incident's figure, and with fewer than
+    ten incidents it is the slowest one.
+    """
+    if not values:
+        return Spread(median=None, p90=None, samples=0)
+    ordered = sorted(values)
+    return Spread(
+        median=_median(ordered),
+        p90=ordered[math.ceil(0.9 * len(ordered)) - 1],
+        samples=len(ordered),
+    )
+
+
+@dataclass(frozen=True)
+class SpeedRow:
+    """``label`` is a severity, or ``All`` for every incident in the window."""
+
+    label: str
+    count: int
+    acknowledge: Spread
+    mitigate: Spread
+    resolve: Spread
+
+
+@dataclass(frozen=True)
+class SpeedReport:
+    days: int
+    since: datetime
+    until: datetime
+    rows: tuple[SpeedRow, ...]
+    total: SpeedRow
+
+
+def speed_report(incidents: Iterable[Incident], *, now: datetime, days: int) -> SpeedReport:
+    """Incidents declared in the last ``days`` days per severity, SEV1 first, and the median
+    and p90 time to acknowledge, mitigate and resolve of each severity and of all of them.
+
+    The same window and grouping as ``durations_by_severity``: each incident counts under the
+    most severe level it reached, and an open incident only towards what has happened yet.
+    """
+    now = now.astimezone(UTC)
+    counts, samples = _samples_by_severity(incidents, now=now, days=days, fields=SPEED_KEYS)
+
+    def row(label: str, count: int, found: Mapping[str, Sequence[timedelta]]) -> SpeedRow:
+        return SpeedRow(
+            label=label,
+            count=count,
+            acknowledge=spread(found["acknowledge"]),
+            mitigate=spread(found["mitigate"]),
+            resolve=spread(found["resolve"]),
+        )
+
+    everything = {key: [v for found in samples.values() for v in found[key]] for key in SPEED_KEYS}
+    return SpeedReport(
+        days=days,
+        since=now - timedelta(days=days),
+        until=now,
+        rows=tuple(row(severity, counts[severity], samples[severity]) for severity in samples),
+        total=row("All", sum(counts.values()), everything),
+    )
 
 
 def chart_groups(

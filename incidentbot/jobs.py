@@ -38,6 +38,14 @@ CAPTURE_DETAILS = "timeline.capture_details"
 BRIEF_NEWCOMER = "channel.brief_newcomer"
 ASK_IMPACT_START = "incident.ask_impact_start"
 SETTLE_PROMPT = "channel.settle_prompt"
+TELL_PRIVATELY = "channel.tell_privately"
+# Queued without an incident, so they wait in no incident's line: a Home tab is one person's
+# (it follows an incident only to show the channel it is opening), and an archive due days
+# later must not hold back the incident's other work meanwhile.
+PUBLISH_HOME = "home.publish"
+ARCHIVE_CHANNEL = "channel.archive"
+# A due reminder's nudge (services/reminders.py): a DM, or in the incident channel.
+SEND_REMINDER = "reminder.send"
 
 
 # How far ahead a pending job still counts as due when waiting for the queue to drain.

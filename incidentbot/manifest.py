@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from incidentbot.config import Settings
+from incidentbot.slack import ids
 
-# The smallest set that covers every Web API method the bot calls.
+# The smallest set that covers every Web API method the bot calls. tests/test_manifest.py reads
+# the calls from the source and fails on a call no scope here allows, or a scope nothing needs.
 BOT_SCOPES = [
+    "bookmarks:read",  # bookmarks.list (a retried job adds the page bookmark once)
     "bookmarks:write",  # bookmarks.add (incident page on the channel)
     "channels:join",  # conversations.join (announcement channel)
-    "channels:manage",  # conversations.create/invite/setTopic for public channels
+    "channels:manage",  # conversations.create/invite/setTopic/archive for public channels
     "channels:read",  # conversations.list/info (find the announcement channel)
     "channels:history",  # conversations.history/replies (text of :pushpin:-ed messages)
     "chat:write",  # chat.postMessage/update/postEphemeral
@@ -17,6 +20,7 @@ BOT_SCOPES = [
     "groups:history",  # the same, in private incident channels
     "groups:read",
     "groups:write",  # conversations.create/invite for private channels
+    "im:write",  # conversations.open (reminders sent as direct messages)
     "pins:read",
     "pins:write",  # pins.add (the summary message)
     "reactions:read",  # reaction_added
@@ -30,6 +34,7 @@ BOT_EVENTS = [
     "reaction_removed",
     "member_joined_channel",
     "member_left_channel",
+    "app_home_opened",
 ]
 
 
@@ -57,6 +62,16 @@ def build_manifest(settings: Settings, *, socket_mode: bool = False) -> dict:
         "features": {
             "bot_user": {"display_name": "incidentbot", "always_online": True},
             "slash_commands": [command],
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": False},
+            "shortcuts": [
+                {
+                    "type": "message",
+                    "callback_id": ids.ADD_TO_TIMELINE,
+                    "name": "Add to incident timeline",
+                    "description": "Put this message on its incident's timeline, at the time "
+                    "it was posted, with an optional note",
+                }
+            ],
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": {

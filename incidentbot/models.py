@@ -26,6 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Defined with the rules, which the settings load without SQLAlchemy; kept importable here.
+from incidentbot.reminder_rules import ReminderKind as ReminderKind
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -96,6 +99,8 @@ class EntryKind(enum.StrEnum):
     IMPACT = "impact"
     IMPACT_START = "impact start"
     POSTMORTEM = "postmortem"
+    # An alert from monitoring (Alertmanager or a generic webhook) firing or resolving.
+    ALERT = "alert"
 
 
 class ActionStatus(enum.StrEnum):
@@ -153,6 +158,8 @@ class Incident(Base):
     postmortem_status: Mapped[str] = mapped_column(
         String(16), default=DocumentStatus.DRAFT, server_default=DocumentStatus.DRAFT.value
     )
+    # Who sees the postmortem through to final; None: the lead does.
+    postmortem_owner_id: Mapped[str | None] = mapped_column(String(32))
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="incident", order_by="RoleAssignment.id", cascade="all, delete-orphan"
@@ -370,3 +377,57 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertGroup(Base):
+    """An alert group (Alertmanager's ``groupKey``, a generic sender's ``group``) and the
+    incident one of its firings declared.
+
+    ``open_key`` (a hash of the source and the group) is set while that incident takes the
+    group's alerts, and cleared when a firing finds the incident closed. It is unique: however
+    many deliveries of a new group race, one incident is declared for it, and a closed incident
+    frees the group for the next one.
+    """
+
+    __tablename__ = "alert_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    group_key: Mapped[str] = mapped_column(Text)
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReminderState(enum.StrEnum):
+    PENDING = "pending"  # look at it again at ``due_at``
+    IDLE = "idle"  # nothing is due until the incident (or action item) changes
+
+
+class Reminder(Base):
+    """A nudge that comes due later, one per incident and kind (per action item for those).
+
+    Kept in the database so that no restart loses one and, claimed under a row lock, no two
+    replicas send one twice. ``due_at`` is when it is looked at next: a change to the incident
+    makes it due at once, and looking works out when the nudge itself is due
+    (``reminder_rules.when_due``).
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind", "action_item_id"),
+        Index("ix_reminders_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    action_item_id: Mapped[int | None] = mapped_column(ForeignKey("action_items.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the count started: declare, the latest update or reopening, the close, a due date.
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_by: Mapped[str | None] = mapped_column(String(32))
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)

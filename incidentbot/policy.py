@@ -3,7 +3,8 @@
 By default anyone in an incident's channel may add notes and change severity or status, while
 closing, reopening and handing out roles are for the incident's current role holders and
 incidentbot's admins. Both lists are settings (``INCIDENTBOT_ADMINS``,
-``INCIDENTBOT_RESTRICTED_ACTIONS``).
+``INCIDENTBOT_RESTRICTED_ACTIONS``). In an incident nobody holds a role in yet (one an alert
+declared), anyone may hand out the first role, such as taking the lead.
 """
 
 from __future__ import annotations
@@ -51,7 +52,12 @@ class Policy:
     def allows(self, incident: Incident, user_id: str, action: Action) -> bool:
         if action not in self.restricted or user_id in self.admins:
             return True
-        return user_id in incident.current_roles().values()
+        holders = incident.current_roles().values()
+        if action == Action.ROLES and not holders:
+            # Nobody holds a role yet (an alert declared it): the first responder may take
+            # the lead, or nobody but an admin ever could.
+            return True
+        return user_id in holders
 
     def check(self, incident: Incident, user_id: str, action: Action) -> None:
         """Raise ``NotAllowed`` with a message that says who can do it instead."""

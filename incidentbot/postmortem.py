@@ -389,7 +389,11 @@ def build_context(
             day_changed=shown.day != previous_day,
             author=name(entry.source_author_id or entry.author_id),
             kind=_kind_label(entry.kind),
-            text=readable(entry.text),
+            text=(
+                readable(entry.text)
+                if not (entry.details and entry.details.get("notes"))
+                else _with_notes(readable(entry.text), entry.details["notes"], name, readable)
+            ),
             permalink=_safe_url(entry.permalink),
             backdated=_backdated(occurred, recorded),
             recorded_when=(
@@ -452,6 +456,17 @@ def build_context(
         "version": version,
         "template": template,
     }
+
+
+def _with_notes(
+    text: str,
+    notes: Sequence[Mapping[str, str]],
+    name: Callable[[str | None], str],
+    readable: Callable[[str | None], str],
+) -> str:
+    """A captured message with the notes people added it with ("Add to incident timeline")."""
+    added = "; ".join(f"{name(note.get('by'))}: {readable(note.get('text'))}" for note in notes)
+    return f"{text} (noted by {added})"
 
 
 def _metrics_view(metrics: Metrics, tz: ZoneInfo) -> MetricsView:

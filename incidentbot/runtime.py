@@ -18,12 +18,15 @@ from incidentbot.blameless import load_rules
 from incidentbot.config import Settings
 from incidentbot.jobs import JobRunner
 from incidentbot.models import utcnow
+from incidentbot.observability import Telemetry
 from incidentbot.postmortem import PostmortemRenderer
+from incidentbot.reminder_loop import ReminderLoop
 from incidentbot.slack.app import build_app
 from incidentbot.slack.client import make_client, make_interactive_client
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.directory import Directory
 from incidentbot.slack.effects import Effects
+from incidentbot.slack.nudges import Nudges
 from incidentbot.uow import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,10 @@ class Runtime:
     deps: Deps
     bolt: App
     jobs: JobRunner
+    # Sends reminders when they come due (see services/reminders.py).
+    reminders: ReminderLoop
+    # This runtime's own Prometheus registry and metrics (served at /metrics).
+    telemetry: Telemetry
     _started: bool = field(default=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
@@ -46,10 +53,12 @@ class Runtime:
     def start(self) -> None:
         if not self._started:
             self.jobs.start()
+            self.reminders.start()
             self._started = True
 
     def stop(self) -> None:
         if self._started:
+            self.reminders.stop()  # first: what it fires, the job runner sends
             self.jobs.stop()
             self._started = False
         self.engine.dispose()
@@ -83,8 +92,10 @@ def create_runtime(
             runner_ref[0].wake(at)
 
     uow_factory = partial(UnitOfWork, session_factory, clock=clock, on_jobs_committed=wake_runner)
-    client = make_client(settings)
-    interactive_client = make_interactive_client(settings)
+    telemetry = Telemetry()
+    telemetry.watch_database(session_factory, clock=clock)
+    client = make_client(settings, telemetry=telemetry)
+    interactive_client = make_interactive_client(settings, telemetry=telemetry)
     deps = Deps(
         settings=settings,
         uow_factory=uow_factory,
@@ -93,9 +104,13 @@ def create_runtime(
         review_rules=review_rules,
         interactive_client=interactive_client,
     )
+    effects = Effects(deps=deps, client=client)
     runner = JobRunner(
         session_factory=session_factory,
-        handlers=Effects(deps=deps, client=client).handlers(),
+        handlers={
+            **effects.handlers(),
+            **Nudges(effects=effects, client=client, settings=settings).handlers(),
+        },
         workers=settings.job_workers,
         clock=clock,
         lease=timedelta(seconds=settings.job_lease_seconds),
@@ -110,4 +125,6 @@ def create_runtime(
         deps=deps,
         bolt=bolt,
         jobs=runner,
+        reminders=ReminderLoop(uow_factory=uow_factory, rules=settings.reminder_rules, clock=clock),
+        telemetry=telemetry,
     )

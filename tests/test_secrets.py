@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
-from urllib.request import HTTPCookieProcessor, build_opener, urlopen
+from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -45,11 +45,15 @@ BOT_TOKEN = "xoxb-SECRETSCAN-bot-7f3a9c1e5d2b"
 APP_TOKEN = "xapp-SECRETSCAN-app-9d2c7e1b3a4f"
 SIGNING_SECRET = "SECRETSCAN-signing-4b8e2a6f1c0d"
 DB_PASSWORD = "SECRETSCAN-dbpass-6e1f8a2c5b3d"
+WEBHOOK_SECRET = "SECRETSCAN-webhook-3c9a7e2f5d1b"
+METRICS_TOKEN = "SECRETSCAN-metrics-8b4d1f6a2e9c"
 SECRETS = {
     "bot token": BOT_TOKEN,
     "app token": APP_TOKEN,
     "signing secret": SIGNING_SECRET,
     "database password": DB_PASSWORD,
+    "webhook secret": WEBHOOK_SECRET,
+    "metrics token": METRICS_TOKEN,
 }
 #: Every secret carries this word, so any fragment of one is caught even if cut differently.
 MARKER = "SECRETSCAN"
@@ -329,6 +333,52 @@ def refused_requests(evidence: Evidence, driver: SlackDriver) -> None:
     evidence.response("url_verification", driver.url_verification("challenge-1"))
 
 
+def alerts_and_metrics(evidence: Evidence, driver: SlackDriver, base_url: str) -> None:
+    """Alert webhooks signed both ways, forged and malformed, and /metrics with and without
+    its token: every answer is scanned, as is what the alerts made appear in Slack."""
+    from incidentbot.web.hooks import SIGNATURE_HEADER, signed
+
+    alert = json.dumps({"title": "Disk full on db-1", "group": "disk", "severity": "critical"})
+    body = alert.encode()
+    bearer = {"Authorization": f"Bearer {WEBHOOK_SECRET}"}
+    sent = {
+        "bearer": (body, bearer, 200),
+        "hmac": (body, {SIGNATURE_HEADER: signed(WEBHOOK_SECRET, body)}, 200),
+        "wrong bearer": (body, {"Authorization": f"Bearer {WEBHOOK_SECRET[:-1]}"}, 401),
+        "forged hmac": (body, {SIGNATURE_HEADER: signed(WEBHOOK_SECRET[:-1], body)}, 401),
+        "malformed": (b'{"title": 7}', bearer, 400),
+    }
+    for what, (raw, headers, status) in sent.items():
+        response = driver.raw(raw, headers, signature="none", url=f"{base_url}/hooks/generic")
+        evidence.response(f"alert webhook, {what}", response)
+        assert response.status == status, (what, response.body)
+    alertmanager = {
+        "version": "4",
+        "groupKey": '{}:{alertname="HighLatency"}',
+        "status": "firing",
+        "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency"}}],
+    }
+    response = driver.raw(
+        json.dumps(alertmanager).encode(),
+        bearer,
+        signature="none",
+        url=f"{base_url}/hooks/alertmanager",
+    )
+    evidence.response("alertmanager webhook", response)
+    assert response.status == 200, response.body
+    for what, token in (("metrics", METRICS_TOKEN), ("metrics without the token", None)):
+        request = Request(f"{base_url}/metrics")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urlopen(request, timeout=10) as answer:
+                evidence.add(f"{what} headers", dict(answer.headers))
+                evidence.add(what, answer.read())
+        except HTTPError as error:
+            evidence.add(f"{what} headers", dict(error.headers))
+            evidence.add(what, error.read())
+
+
 # ---------------------------------------------------------------------------------- in-process
 
 
@@ -345,12 +395,20 @@ def test_nothing_the_bot_writes_in_process_contains_a_secret(tmp_path, monkeypat
     with (
         everything_logged(evidence) as logs,
         postgres_with_password(tmp_path) as url,
-        LocalStack(database_url=url, workspace=workspace, check_templates=True, **signing) as stack,
+        LocalStack(
+            database_url=url,
+            workspace=workspace,
+            check_templates=True,
+            webhook_secret=WEBHOOK_SECRET,
+            metrics_token=METRICS_TOKEN,
+            **signing,
+        ) as stack,
     ):
         assert stack.settings.slack_signing_secret == SIGNING_SECRET
         assert stack.settings.slack_bot_token == BOT_TOKEN
         channel = play_incident(evidence, stack.slack, stack.driver)
         refused_requests(evidence, stack.driver)
+        alerts_and_metrics(evidence, stack.driver, stack.base_url)
         stack.settle()
         visit_pages(evidence, stack.driver, stack.base_url, channel)
         stack.settle()
@@ -472,6 +530,10 @@ def test_nothing_serve_writes_contains_a_secret(tmp_path):
             SLACK_API_URL=slack.api_url,
             DATABASE_URL=url,
             INCIDENTBOT_BASE_URL=base_url,
+            INCIDENTBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            INCIDENTBOT_METRICS_TOKEN=METRICS_TOKEN,
+            # The JSON lines are scanned here; the in-process test scans the text format.
+            INCIDENTBOT_LOG_FORMAT="json",
         )
         serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4"]
         with running(evidence, "serve", serve, env, tmp_path) as process:
@@ -479,6 +541,7 @@ def test_nothing_serve_writes_contains_a_secret(tmp_path):
             driver = slack.driver(f"{base_url}/slack/events", SIGNING_SECRET)
             channel = play_incident(evidence, slack, driver)
             refused_requests(evidence, driver)
+            alerts_and_metrics(evidence, driver, base_url)
             wait_until(lambda: bool(workspace.files_by_id))
             visit_pages(evidence, driver, base_url, channel)
         collect_workspace(evidence, slack)
@@ -492,6 +555,7 @@ def test_nothing_serve_writes_contains_a_secret(tmp_path):
             "malformed database URL": {"DATABASE_URL": f"mysql://root:{DB_PASSWORD}@db/x"},
             "malformed API URL": {"SLACK_API_URL": f"ftp://{BOT_TOKEN}@x"},
             "no signing secret": {"SLACK_SIGNING_SECRET": ""},
+            "malformed webhook secret": {"INCIDENTBOT_WEBHOOK_SECRET": "SECRETSCAN-x1"},
         }
         for what, change in failing.items():
             code = run_to_exit(evidence, f"serve, {what}", serve, {**env, **change}, tmp_path)

@@ -40,11 +40,14 @@ from incidentbot.services.postmortems import (
     generate_postmortem,
     latest_postmortem,
     set_document_status,
+    set_postmortem_owner,
     template_for,
 )
 from incidentbot.services.roles import assign_role
+from incidentbot.services.stats import incident_stats, parse_window
 from incidentbot.services.timeline import (
     add_backdated_note,
+    add_message_to_timeline,
     add_note,
     capture_message,
     latest_update,
@@ -61,6 +64,7 @@ __all__ = [
     "remove_member",
     "add_action_item",
     "add_backdated_note",
+    "add_message_to_timeline",
     "add_note",
     "assign_role",
     "capture_message",
@@ -75,6 +79,7 @@ __all__ = [
     "generate_postmortem",
     "get_incident",
     "incident_in_channel",
+    "incident_stats",
     "known_person",
     "latest_update",
     "latest_postmortem",
@@ -82,6 +87,7 @@ __all__ = [
     "parse_role",
     "parse_severity",
     "parse_status",
+    "parse_window",
     "people_by_id",
     "post_update",
     "remember_person",
@@ -90,6 +96,7 @@ __all__ = [
     "resolve",
     "retry_unopened",
     "set_document_status",
+    "set_postmortem_owner",
     "set_impact",
     "set_impact_start",
     "set_impact_start_at",

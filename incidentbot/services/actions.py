@@ -10,6 +10,7 @@ from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import ActionItem, ActionKind, ActionStatus, EntryKind, Incident
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.reminders import action_item_changed
 from incidentbot.services.timeline import clean_text, record
 from incidentbot.timeparse import parse_date
 from incidentbot.uow import UnitOfWork
@@ -57,6 +58,8 @@ def add_action_item(
         },
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    if due is not None:
+        action_item_changed(uow=uow, incident=incident, item=item, restart=True)
     return item
 
 
@@ -69,9 +72,11 @@ def update_action_item(
     kind: str | None = None,
     tracking_url: str | None = None,
     status: str | None = None,
+    due_text: str | None = None,
+    author_zone: str = "UTC",
     policy: Policy = DEFAULT_POLICY,
 ) -> ActionItem:
-    """Fill in an item's type or tracking link, or mark it done (or open again).
+    """Fill in an item's type, tracking link or due date, or mark it done (or open again).
 
     ``number`` is the item's position in the incident, as the postmortem numbers them.
     """
@@ -101,6 +106,13 @@ def update_action_item(
     if status is not None:
         item.status = ActionStatus(status)
         changes.append(str(item.status))
+    due_changed = False
+    if due_text is not None:
+        today = datetime.astimezone(uow.now(), ZoneInfo(author_zone)).date()
+        due = parse_date(due_text, today=today)
+        due_changed = due != item.due_date
+        item.due_date = due
+        changes.append(f"due {due.isoformat()}")
     record(
         uow=uow,
         incident=incident,
@@ -109,4 +121,7 @@ def update_action_item(
         text=f"Action item {number} ({item.text[:80]}): {', '.join(changes)}",
         details={"action_item_id": item.id, "changes": changes},
     )
+    if item.due_date is not None and (status is not None or due_changed):
+        # Done: no reminder; a new due date is reminded of anew.
+        action_item_changed(uow=uow, incident=incident, item=item, restart=due_changed)
     return item

@@ -19,6 +19,7 @@ from incidentbot.models import (
     TimelineEntry,
 )
 from incidentbot.services.membership import add_member, visible_to
+from incidentbot.services.reminders import arm_incident
 from incidentbot.uow import UnitOfWork
 
 MAX_TITLE = 300
@@ -61,11 +62,13 @@ def declare_incident(
     lead: str | None = None,
     request_key: str | None = None,
     reply_to: str | None = None,
+    without_lead: bool = False,
 ) -> Incident:
     """Record a new incident with its lead and queue opening its channel.
 
     With a ``request_key`` the same request declares once however often it arrives;
-    ``reply_to`` is where to tell the declarer that the channel is ready.
+    ``reply_to`` is where to tell the declarer that the channel is ready. ``without_lead``:
+    nobody leads until a person takes the role (the bot declared it for an alert).
     """
     title = clean_title(title)
     if request_key is not None:
@@ -97,13 +100,14 @@ def declare_incident(
             raise
         return existing
     savepoint.commit()
-    lead = lead or declared_by
-    for member in {declared_by, lead}:
+    lead = None if without_lead else lead or declared_by
+    for member in {person for person in (declared_by, lead) if person is not None}:
         # They are invited as the channel opens; until then they may already see it.
         add_member(uow=uow, incident_id=incident.id, user_id=member)
-    incident.roles.append(
-        RoleAssignment(role="lead", user_id=lead, assigned_by=declared_by, started_at=now)
-    )
+    if lead is not None:
+        incident.roles.append(
+            RoleAssignment(role="lead", user_id=lead, assigned_by=declared_by, started_at=now)
+        )
     incident.timeline.append(
         TimelineEntry(
             occurred_at=now,
@@ -116,6 +120,7 @@ def declare_incident(
         )
     )
     uow.session.flush()
+    arm_incident(uow=uow, incident=incident)
     uow.enqueue(jobs.OPEN_CHANNEL, incident=incident, reply_to=reply_to)
     return incident
 

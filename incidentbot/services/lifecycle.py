@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, Severity, Status
+from incidentbot.models import EntryKind, Incident, ReminderKind, Severity, Status
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import ensure_changeable, record
 from incidentbot.uow import UnitOfWork
 
@@ -32,6 +35,7 @@ def change_severity(
         text=f"Severity changed from {before} to {severity}",
         details={"from": str(before), "to": str(severity)},
     )
+    incident_changed(uow=uow, incident=incident)  # the update interval is the severity's
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
 
@@ -78,6 +82,13 @@ def change_status(
         text=message,
         details={"from": str(before), "to": str(status)},
     )
+    # Back from resolved, stakeholders are owed news again: counted from now, not from the
+    # last update before the resolution.
+    incident_changed(
+        uow=uow,
+        incident=incident,
+        restart=[ReminderKind.UPDATE] if before == Status.RESOLVED else [],
+    )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
 
@@ -107,8 +118,13 @@ def close(
     closed_by: str,
     reply_to: str | None = None,
     policy: Policy = DEFAULT_POLICY,
+    archive_after: timedelta | None = None,
 ) -> None:
-    """Close; an incident closed without being resolved counts as resolved now."""
+    """Close; an incident closed without being resolved counts as resolved now.
+
+    With ``archive_after``, its channel is archived that long after, unless it is reopened
+    meanwhile.
+    """
     if incident.status == Status.CLOSED:
         raise IncidentError(
             f"INC-{incident.number} is already closed. `/incident postmortem` regenerates the "
@@ -129,11 +145,23 @@ def close(
         text=f"Incident closed (was {before})",
         details={"from": str(before), "to": str(Status.CLOSED)},
     )
+    # The postmortem's business days count from this close (the latest, if it was reopened).
+    incident_changed(uow=uow, incident=incident, restart=[ReminderKind.POSTMORTEM])
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
     request_postmortem(
         uow=uow, incident=incident, requested_by=closed_by, trigger="close", reply_to=reply_to
     )
+    if archive_after is not None:
+        # Queued without the incident: its jobs run strictly in order, and one due days from
+        # now would hold back everything queued for it meanwhile. The reopen count tells the
+        # job whether this close still stands when it runs.
+        uow.enqueue(
+            jobs.ARCHIVE_CHANNEL,
+            delay=archive_after,
+            incident_id=incident.id,
+            reopened_count=incident.reopened_count,
+        )
 
 
 def request_postmortem(
@@ -176,5 +204,6 @@ def reopen(
         text=f"Incident reopened (was {before})",
         details={"from": str(before), "to": str(Status.INVESTIGATING), "reopened": True},
     )
+    incident_changed(uow=uow, incident=incident, restart=[ReminderKind.UPDATE])
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)

@@ -16,6 +16,7 @@ from incidentbot.errors import IncidentError
 from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem, TimelineRecord
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.people import people_by_id, people_in
+from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import read_timeline, record
 from incidentbot.text import parse_user_mentions
 from incidentbot.timeparse import MomentFormatter
@@ -247,7 +248,36 @@ def set_document_status(
         text=f"Postmortem marked {chosen}",
         details={"status": str(chosen)},
     )
+    incident_changed(uow=uow, incident=incident)  # final: no more reminders
     return chosen
+
+
+def set_postmortem_owner(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    owner_id: str,
+    set_by: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> None:
+    """Who sees the postmortem through to final; its reminders go to them, not the lead."""
+    policy.check(incident, set_by, Action.NOTES)
+    if incident.postmortem_owner_id == owner_id:
+        raise IncidentError(f"<@{owner_id}> already owns INC-{incident.number}'s postmortem.")
+    previous = incident.postmortem_owner_id
+    incident.postmortem_owner_id = owner_id
+    entry = record(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.POSTMORTEM,
+        author_id=set_by,
+        text=f"Postmortem owner: <@{owner_id}>"
+        + (f" (taking over from <@{previous}>)" if previous else ""),
+        details={"owner": owner_id, "from": previous},
+    )
+    # The channel should know whom to send their postmortem notes to.
+    uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    incident_changed(uow=uow, incident=incident)
 
 
 def latest_postmortem(*, incident: Incident, version: int | None = None) -> Postmortem:

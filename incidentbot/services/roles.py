@@ -6,6 +6,7 @@ from incidentbot import jobs
 from incidentbot.errors import IncidentError
 from incidentbot.models import EntryKind, Incident, RoleAssignment
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import ensure_changeable, record
 from incidentbot.uow import UnitOfWork
 
@@ -46,4 +47,7 @@ def assign_role(
     uow.enqueue(jobs.INVITE, incident=incident, user_id=user_id)
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    if role == "lead":
+        # Reminders go to the lead, and nobody leading is itself reminded of.
+        incident_changed(uow=uow, incident=incident)
     return assignment

@@ -15,12 +15,14 @@ from incidentbot.errors import IncidentError
 from incidentbot.models import (
     EntryKind,
     Incident,
+    ReminderKind,
     Status,
     TimelineEntry,
     TimelineRecord,
     TimelineRow,
 )
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.reminders import incident_changed
 from incidentbot.text import printable
 from incidentbot.timeparse import parse_moment
 from incidentbot.uow import UnitOfWork
@@ -39,8 +41,13 @@ def record(
     text: str,
     occurred_at: datetime | None = None,
     details: dict | None = None,
+    source_key: str | None = None,
 ) -> TimelineEntry:
-    """Append an entry; every change people make to an incident leaves one."""
+    """Append an entry; every change people make to an incident leaves one.
+
+    ``source_key`` names what the entry records (unique per incident), so that something
+    reported twice is refused by the database rather than recorded twice.
+    """
     now = uow.now()
     entry = _insert_entry(
         uow,
@@ -54,6 +61,7 @@ def record(
             "text": text,
             "details": details,
             "also_marked_by": [],
+            "source_key": source_key,
         },
     )
     assert entry is not None
@@ -259,6 +267,43 @@ def capture_message(
     return existing, False
 
 
+def add_message_to_timeline(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    channel_id: str,
+    ts: str,
+    message_author_id: str | None,
+    text: str | None,
+    added_by: str,
+    note: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> tuple[TimelineEntry, bool]:
+    """The "Add to incident timeline" shortcut: the message is captured as a pin would capture
+    it (once, at the time it was posted), and the note of whoever added it, if any, is kept in
+    the entry's ``details["notes"]`` as ``{"by": user, "text": note}``, so that a note given
+    for a message pinned before is kept too. Returns the entry and whether it was new.
+    """
+    policy.check(incident, added_by, Action.NOTES)
+    note = printable(note or "").strip()
+    if note:
+        note = clean_text(note, what="note", example="Error rate peaked here")
+    entry, new = capture_message(
+        uow=uow,
+        incident=incident,
+        channel_id=channel_id,
+        ts=ts,
+        message_author_id=message_author_id,
+        text=text,
+        marked_by=added_by,
+    )
+    if note:
+        details = dict(entry.details or {})
+        details["notes"] = [*details.get("notes", []), {"by": added_by, "text": note}]
+        entry.details = details
+    return entry, new
+
+
 def fill_captured(
     *,
     uow: UnitOfWork,
@@ -350,6 +395,7 @@ def post_update(
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.ANNOUNCE_UPDATE, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    incident_changed(uow=uow, incident=incident, restart=[ReminderKind.UPDATE])
     return entry
 
 

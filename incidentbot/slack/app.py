@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from incidentbot.errors import IncidentError
-from incidentbot.slack import actions, commands, events, views
+from incidentbot.slack import actions, commands, events, shortcuts, views
 from incidentbot.slack.blocks import private_reply
 from incidentbot.slack.deps import Deps
 
@@ -71,5 +71,6 @@ def build_app(deps: Deps, *, client: WebClient) -> App:
     actions.register(app, deps)
     commands.register(app, deps)
     events.register(app, deps)
+    shortcuts.register(app, deps)
     views.register(app, deps)
     return app

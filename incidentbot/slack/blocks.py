@@ -28,6 +28,7 @@ KIND_EMOJI = {
     EntryKind.UPDATE: ":loudspeaker:",
     EntryKind.SUMMARY: ":page_facing_up:",
     EntryKind.IMPACT: ":chart_with_downwards_trend:",
+    EntryKind.ALERT: ":bell:",
 }
 
 
@@ -148,6 +149,8 @@ def entry_message(entry: TimelineEntry, *, zone: str) -> str:
         return f"{emoji} *Update* from {author}: {text}"
     if entry.kind == EntryKind.PINNED:
         return f"{emoji} Added to the timeline by {author}: {text}"
+    if entry.kind == EntryKind.ALERT:
+        return f"{emoji} {text}"  # from monitoring, in the bot's name: no author to show
     return f"{emoji} {text} (by {author})"
 
 
@@ -186,12 +189,17 @@ HELP = """*`/incident` commands*
 `/incident started at 14:05` sets when the impact began
 • `/incident update <text>` posts a stakeholder update here and in the announcement
 • `/incident action <text> [@owner] [due <date>]` files an action item; \
-`/incident action <N> done`, `… type <prevent|mitigate|detect|process|other>`, `… link <url>`
+`/incident action <N> done`, `… type <prevent|mitigate|detect|process|other>`, `… link <url>`, \
+`… due <date>`
 • `/incident resolve [<text>]`, `/incident close`, `/incident reopen`
 • `/incident postmortem` generates the postmortem draft now; \
-`/incident postmortem template <name>` and `/incident postmortem status <draft|review|final>`
+`/incident postmortem template <name>`, `/incident postmortem status <draft|review|final>` and \
+`/incident postmortem owner @person`
 • `/incident list` shows open incidents; `/incident link` gives you a link to the web pages
-Pin a message or react with :pushpin: to add it to the timeline."""
+• `/incident stats [30d|90d]` counts incidents by severity with median and p90 time to \
+acknowledge, mitigate and resolve (any number of days from 1 to 365; 30 by default)
+Pin a message, react with :pushpin: or use the message shortcut *Add to incident timeline* \
+to add it to the timeline."""
 
 
 def declare_modal(*, declared_by: str, private_metadata: dict) -> dict:
@@ -316,3 +324,119 @@ def impact_start_prompt(
             ],
         },
     ]
+
+
+# Slack refuses longer channel topics.
+MAX_TOPIC = 250
+
+
+def channel_topic(incident: Incident) -> str:
+    """The incident channel's topic, e.g. ``SEV2 | identified | lead: <@U123>``."""
+    lead = incident.holder("lead")
+    topic = f"{incident.severity} | {incident.status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
+    return topic[:MAX_TOPIC]
+
+
+def slack_date(moment: datetime, *, zone: str) -> str:
+    """A moment Slack shows in each reader's own time zone; ``zone`` is for the fallback."""
+    fallback = format_moment(moment, zone)
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def notice_modal(*, title: str, text: str) -> dict:
+    """A modal that only tells something: a refusal, or what a form just did."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}],
+    }
+
+
+def declared_from_home(incident: Incident) -> dict:
+    """What the declare form shows once submitted from the Home tab, which has no channel for
+    a private reply: the Home tab itself is published again once the channel is open."""
+    lead = incident.holder("lead")
+    return notice_modal(
+        title="Incident declared",
+        text=(
+            f"{SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
+            f"({incident.severity}) is declared: {_clip(incident.title, 300)}\n"
+            f"{f'<@{lead}>' if lead else 'Nobody'} leads it. Its channel is being opened and you "
+            "are added to it; your Home tab lists it, with a link to the channel, in a moment."
+        ),
+    )
+
+
+def timeline_shortcut_modal(
+    incident: Incident,
+    *,
+    posted_at: datetime,
+    message_text: str | None,
+    zone: str,
+    private_metadata: dict,
+) -> dict:
+    """The "Add to incident timeline" form: the message, quoted, and an optional note."""
+    quoted = _clip(message_text or "", 500) or "_(the message's text is fetched when you add it)_"
+    quote = "\n".join(f">{line}" for line in quoted.splitlines() or [""])
+    return {
+        "type": "modal",
+        "callback_id": ids.TIMELINE_VIEW,
+        "title": {"type": "plain_text", "text": "Add to timeline"},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(private_metadata),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"This message goes on the *{incident_label(incident)}* timeline at "
+                    f"the time it was posted, {slack_date(posted_at, zone=zone)}:\n{quote}",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.TIMELINE_NOTE_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Note (optional)"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": 'Why it matters, e.g. "first sign of the problem". Kept with the '
+                    "entry.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.TIMELINE_NOTE_INPUT,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
+        ],
+    }
+
+
+def added_to_timeline(
+    incident: Incident, entry: TimelineEntry, *, new: bool, noted: bool, zone: str
+) -> str:
+    """The private answer to the "Add to incident timeline" form."""
+    when = slack_date(entry.occurred_at, zone=zone)
+    label = incident_label(incident)
+    if new:
+        return f":pushpin: Added to the {label} timeline at {when}, when it was posted" + (
+            ", with your note." if noted else "."
+        )
+    if noted:
+        return (
+            f"That message was already on the {label} timeline ({when}); your note is kept with it."
+        )
+    return f"That message is already on the {label} timeline ({when}); nothing changed."
+
+
+def archive_notice(incident: Incident, *, closed_days: int, page_url: str) -> str:
+    days = f"{closed_days} day{'s' if closed_days != 1 else ''}"
+    return (
+        f":file_cabinet: {incident_label(incident)} was closed {days} ago, so I'm archiving this "
+        f"channel. Its timeline and postmortem stay on <{page_url}|the incident page>. If the "
+        "incident is reopened, someone needs to unarchive this channel: apps cannot."
+    )

@@ -2,21 +2,63 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.web.slack_response import SlackResponse
 
 from incidentbot.config import Settings
+from incidentbot.observability import Telemetry
 
 
-def make_client(settings: Settings) -> WebClient:
+class CountingWebClient(WebClient):
+    """A ``WebClient`` that counts its calls and their failures by method.
+
+    Every Web API method goes through ``api_call`` (``files_upload_v2`` too, for its two API
+    steps), after the retry handlers have had their go: one call is counted once.
+    """
+
+    def __init__(self, *args: Any, telemetry: Telemetry, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._telemetry = telemetry
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            self._telemetry.observe_slack_call(
+                api_method, error=str(code or error.response.status_code)
+            )
+            raise
+        except Exception as error:
+            self._telemetry.observe_slack_call(api_method, error=type(error).__name__)
+            raise
+        self._telemetry.observe_slack_call(api_method, error=None)
+        return response
+
+
+def _client(settings: Settings, telemetry: Telemetry | None, **options: Any) -> WebClient:
+    base = {
+        "token": settings.slack_bot_token,
+        "base_url": settings.slack_api_url or WebClient.BASE_URL,
+    }
+    if telemetry is None:
+        return WebClient(**base, **options)
+    return CountingWebClient(**base, **options, telemetry=telemetry)
+
+
+def make_client(settings: Settings, *, telemetry: Telemetry | None = None) -> WebClient:
     """For background jobs: retries connection errors, 5xx and 429 (honouring Retry-After)."""
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
+    return _client(
+        settings,
+        telemetry,
         timeout=settings.slack_timeout,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
@@ -26,12 +68,7 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
-def make_interactive_client(settings: Settings) -> WebClient:
+def make_interactive_client(settings: Settings, *, telemetry: Telemetry | None = None) -> WebClient:
     """For calls made before acknowledging a request: Slack allows 3 seconds in all, so this
     fails fast rather than waiting out a Retry-After."""
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        timeout=2,
-        retry_handlers=[],
-    )
+    return _client(settings, telemetry, timeout=2, retry_handlers=[])

@@ -23,10 +23,18 @@ from incidentbot import jobs, links, services
 from incidentbot.channel_names import channel_name, with_suffix
 from incidentbot.failpoints import crash_point
 from incidentbot.jobs import Handler, QueuedJob, RetryLater
-from incidentbot.models import Incident, Postmortem, Severity, TimelineEntry
+from incidentbot.models import (
+    Incident,
+    Job,
+    JobState,
+    Postmortem,
+    Severity,
+    Status,
+    TimelineEntry,
+)
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.services.timeline import fill_captured, read_timeline
-from incidentbot.slack import blocks
+from incidentbot.slack import blocks, home
 from incidentbot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,8 @@ MAX_NAME_ATTEMPTS = 20
 # Timeline entries echoed in one message at most: each is clipped to 2,900 characters and a
 # Slack message holds 40,000.
 ECHO_BATCH = 10
+# How long an archive due while the incident still has work queued waits before looking again.
+ARCHIVE_WAIT = timedelta(minutes=10)
 
 
 @contextmanager
@@ -121,6 +131,9 @@ class Effects:
             jobs.BRIEF_NEWCOMER: self.brief_newcomer,
             jobs.ASK_IMPACT_START: self.ask_impact_start,
             jobs.SETTLE_PROMPT: self.settle_prompt,
+            jobs.TELL_PRIVATELY: self.tell_privately,
+            jobs.PUBLISH_HOME: self.publish_home,
+            jobs.ARCHIVE_CHANNEL: self.archive_channel,
         }
 
     def _incident(self, incident_id: int | None) -> Incident:
@@ -156,6 +169,7 @@ class Effects:
     def open_channel(self, job: QueuedJob) -> None:
         incident = self._incident(job.incident_id)
         reply_to = job.payload.get("reply_to")
+        fresh = incident.channel_id is None
         if incident.channel_id is None:
             try:
                 channel = self._create_channel(incident, retrying=job.attempt > 1)
@@ -190,6 +204,7 @@ class Effects:
         problem = None
         if incident.announcement_ts is None:
             problem = self._announce(job, incident)
+        self._decorate_channel(incident, fresh=fresh)
         if isinstance(reply_to, str) and reply_to:
             text = (
                 f"INC-{incident.number} is open in <#{incident.channel_id}>. "
@@ -392,6 +407,7 @@ class Effects:
                     text=blocks.summary_text(incident),
                     blocks=self._summary_blocks(incident),
                 )
+            self._sync_topic(incident)
 
     def _summary_blocks(self, incident: Incident) -> list[dict]:
         with self._deps.uow_factory(read_only=True) as uow:
@@ -550,6 +566,154 @@ class Effects:
             if message.get("ts") == ts:
                 return message
         return {"text": "(message no longer available)"}
+
+    # -- the channel's topic, bookmark and archive --------------------------------------------
+
+    def _decorate_channel(self, incident: Incident, *, fresh: bool) -> None:
+        """Set a new incident channel's topic and bookmark its web page.
+
+        Both are conveniences: what Slack refuses for good (a missing scope, say) is logged
+        and skipped rather than retried, which would hold up the incident's later work. A
+        channel this run created has neither yet, so only a retry asks Slack what is there.
+        """
+        self._sync_topic(incident, current="" if fresh else None)
+        title = f"{blocks.incident_label(incident)} page"
+        assert incident.channel_id is not None
+        try:
+            if not fresh and self._has_bookmark(incident.channel_id, title):
+                return
+            with slack_call(self._settings.slack_timeout):
+                self._client.bookmarks_add(
+                    channel_id=incident.channel_id,
+                    title=title,
+                    type="link",
+                    link=self._page_url(incident),
+                )
+        except SlackApiError as error:
+            log.warning(
+                "did not bookmark INC-%s's page: Slack said %s",
+                incident.number,
+                error.response.get("error"),
+            )
+
+    def _has_bookmark(self, channel_id: str, title: str) -> bool:
+        with slack_call(self._settings.slack_timeout):
+            listed = self._client.bookmarks_list(channel_id=channel_id)
+        return any(bookmark.get("title") == title for bookmark in listed.get("bookmarks") or [])
+
+    def _sync_topic(self, incident: Incident, *, current: str | None = None) -> None:
+        """Make the channel's topic name the incident's severity, status and lead.
+
+        Slack announces every topic change in the channel, so it is set only when it would
+        change; ``current`` is the topic if known, else Slack is asked. That also makes a burst
+        of changes set it once: each job reads the incident as it is when it runs.
+        """
+        assert incident.channel_id is not None
+        wanted = blocks.channel_topic(incident)
+        try:
+            if current is None:
+                with slack_call(self._settings.slack_timeout):
+                    channel = self._client.conversations_info(channel=incident.channel_id)
+                current = ((channel.get("channel") or {}).get("topic") or {}).get("value", "")
+            if current == wanted:
+                return
+            with slack_call(self._settings.slack_timeout):
+                self._client.conversations_setTopic(channel=incident.channel_id, topic=wanted)
+        except SlackApiError as error:
+            if error.response.get("error") in GONE:
+                raise
+            log.warning(
+                "did not set INC-%s's channel topic: Slack said %s",
+                incident.number,
+                error.response.get("error"),
+            )
+
+    def archive_channel(self, job: QueuedJob) -> None:
+        """Archive a closed incident's channel, unless it was reopened since it was closed."""
+        incident = self._incident(job.payload["incident_id"])
+        if (
+            incident.status != Status.CLOSED
+            or incident.reopened_count != job.payload.get("reopened_count")
+            or incident.closed_at is None
+            or incident.channel_id is None
+        ):
+            return  # reopened meanwhile (a later close queued an archive of its own)
+        if self._has_queued_work(incident.id):
+            # Say, the postmortem is still being uploaded: Slack takes nothing into an archived
+            # channel, so archiving waits for the incident's own work to be done.
+            raise RetryLater("the incident's queued work is not done", delay=ARCHIVE_WAIT)
+        now = self._deps.uow_factory().now()  # the runtime's clock; no session is opened
+        closed_days = max(1, (now - incident.closed_at).days)
+        channel_id = incident.channel_id
+        with unless_gone("archiving the channel"):
+            try:
+                self._post(
+                    job,
+                    "archive",
+                    channel_id,
+                    text=blocks.archive_notice(
+                        incident, closed_days=closed_days, page_url=self._page_url(incident)
+                    ),
+                    unfurl_links=False,
+                )
+                with slack_call(self._settings.slack_timeout):
+                    self._client.conversations_archive(channel=channel_id)
+                log.info("archived INC-%s's channel %s", incident.number, channel_id)
+            except SlackApiError as error:
+                code = error.response.get("error")
+                if code in GONE:
+                    raise
+                if code != "already_archived":
+                    # Slack will not change its mind on a retry (the bot was removed from a
+                    # private channel, a scope is missing): say so and leave the channel be.
+                    log.warning(
+                        "did not archive INC-%s's channel: Slack said %s", incident.number, code
+                    )
+
+    def _has_queued_work(self, incident_id: int) -> bool:
+        with self._deps.uow_factory(read_only=True) as uow:
+            return (
+                uow.session.scalar(
+                    select(Job.id)
+                    .where(
+                        Job.incident_id == incident_id,
+                        Job.state.in_([JobState.PENDING, JobState.RUNNING]),
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+
+    # -- the Home tab and private answers -------------------------------------------------------
+
+    def publish_home(self, job: QueuedJob) -> None:
+        """Publish one person's Home tab as things stand now."""
+        user_id = str(job.payload["user_id"])
+        token = links.issue_token(secret=self._settings.link_secret, user_id=user_id)
+        with self._deps.uow_factory(read_only=True) as uow:
+            view = home.home_view(
+                services.open_incidents(uow=uow, viewer=user_id),
+                now=uow.now(),
+                zone=self._settings.timezone,
+                base_url=self._settings.base_url,
+                token=token,
+            )
+        with slack_call(self._settings.slack_timeout):
+            self._client.views_publish(user_id=user_id, view=view)
+
+    def tell_privately(self, job: QueuedJob) -> None:
+        """An ephemeral message to one person in a channel, e.g. what a form they sent did."""
+        try:
+            with slack_call(self._settings.slack_timeout):
+                self._client.chat_postEphemeral(
+                    channel=str(job.payload["channel_id"]),
+                    user=str(job.payload["user_id"]),
+                    text=str(job.payload["text"]),
+                )
+        except SlackApiError as error:
+            # They left, or the channel is gone: what they did is recorded all the same.
+            if error.response.get("error") not in {"user_not_in_channel", *GONE}:
+                raise
 
     # -- postmortem ---------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""One Flask app: ``POST /slack/events`` for Slack, ``GET /healthz``, and the incident pages."""
+"""One Flask app: ``POST /slack/events`` for Slack, ``GET /healthz``, the incident pages, the
+alert webhooks (``/hooks/...``) and ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from incidentbot import db
 from incidentbot.runtime import Runtime
-from incidentbot.web import pages
+from incidentbot.web import hooks, monitoring, pages
 
 log = logging.getLogger(__name__)
 
@@ -96,4 +97,6 @@ def create_web_app(runtime: Runtime) -> Flask:
         return jsonify(ok=False, error="internal error"), 500
 
     pages.register(app, runtime)
+    hooks.register(app, runtime)
+    monitoring.register(app, runtime)
     return app

@@ -84,6 +84,7 @@ KIND_COLOURS: dict[str, str] = {
     EntryKind.IMPACT: "#7c2d12",
     EntryKind.IMPACT_START: "#6b0f0f",
     EntryKind.POSTMORTEM: "#1e3a8a",
+    EntryKind.ALERT: "#c2410c",
 }
 SERIES_COLOURS = ("#0b57d0", "#b3460b", "#1e6b34", "#6d28d9", "#6b5800", "#9d174d")
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk.errors import SlackClientError
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError, NotInIncidentChannel
+from incidentbot.models import Status
 from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.stats_reply import stats_reply
 from incidentbot.text import parse_user_mentions, printable, safe_for_slack, split_mention
 from incidentbot.timeparse import format_moment
 
@@ -263,7 +268,8 @@ _DUE = re.compile(r"^(?P<text>.*)\s+due\s+(?P<due>.+)$", flags=re.IGNORECASE | r
 
 
 _ITEM_UPDATE = re.compile(
-    r"(?P<number>\d+)\s+(?:(?P<done>done|open)|type\s+(?P<kind>\S+)|link\s+(?P<url>\S+))\s*$",
+    r"(?P<number>\d+)\s+(?:(?P<done>done|open)|type\s+(?P<kind>\S+)|link\s+(?P<url>\S+)"
+    r"|due\s+(?P<due>.+?))\s*$",
     flags=re.IGNORECASE,
 )
 
@@ -307,6 +313,8 @@ def action(invocation: Invocation, deps: Deps) -> Reply:
 
 def _update_action(invocation: Invocation, deps: Deps, update: re.Match[str]) -> Reply:
     done = (update.group("done") or "").lower()
+    due_text = update.group("due")
+    zone = deps.directory.zone_of(invocation.user_id) if due_text else "UTC"
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         item = services.update_action_item(
@@ -317,12 +325,15 @@ def _update_action(invocation: Invocation, deps: Deps, update: re.Match[str]) ->
             kind=update.group("kind"),
             tracking_url=update.group("url"),
             status=done or None,
+            due_text=due_text,
+            author_zone=zone,
             policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
             f"Action item {update.group('number')} of INC-{incident.number}: "
             f"{item.kind or 'no type'}, {item.status}"
+            + (f", due {item.due_date.isoformat()}" if item.due_date else "")
             + (f", tracked at {item.tracking_url}" if item.tracking_url else "")
             + "."
         )
@@ -337,6 +348,11 @@ def close(invocation: Invocation, deps: Deps) -> Reply:
             closed_by=invocation.user_id,
             reply_to=invocation.response_url,
             policy=deps.settings.policy,
+            archive_after=(
+                timedelta(days=deps.settings.archive_after_days)
+                if deps.settings.archive_after_days
+                else None
+            ),
         )
         uow.commit()
         return Reply(
@@ -345,14 +361,44 @@ def close(invocation: Invocation, deps: Deps) -> Reply:
         )
 
 
+UNARCHIVE_FIRST = (
+    "An incident whose channel was archived is reopened in that channel, once someone has "
+    "unarchived it (apps cannot): open the channel and choose *Unarchive*, then type "
+    "`/incident reopen` there."
+)
+
+
 def reopen(invocation: Invocation, deps: Deps) -> Reply:
-    with deps.uow_factory() as uow:
-        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.reopen(
-            uow=uow, incident=incident, reopened_by=invocation.user_id, policy=deps.settings.policy
+    try:
+        with deps.uow_factory() as uow:
+            incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+            was_closed = incident.status == Status.CLOSED
+            services.reopen(
+                uow=uow,
+                incident=incident,
+                reopened_by=invocation.user_id,
+                policy=deps.settings.policy,
+            )
+            uow.commit()
+            number, channel_id = incident.number, incident.channel_id
+    except NotInIncidentChannel as error:
+        raise NotInIncidentChannel(f"{error.message}\n{UNARCHIVE_FIRST}") from None
+    reply = f"INC-{number} is reopened and back to investigating."
+    if was_closed and channel_id and _is_archived(deps, channel_id):
+        reply += (
+            f" Its channel <#{channel_id}> is archived, and apps cannot unarchive channels: "
+            "someone needs to open it and choose *Unarchive* so the work can go on there."
         )
-        uow.commit()
-        return Reply(f"INC-{incident.number} is reopened and back to investigating.")
+    return Reply(reply)
+
+
+def _is_archived(deps: Deps, channel_id: str) -> bool:
+    """Whether Slack says the channel is archived (False when Slack cannot say in time)."""
+    try:
+        channel = deps.interactive_client.conversations_info(channel=channel_id)
+    except (SlackClientError, OSError):
+        return False
+    return bool((channel.get("channel") or {}).get("is_archived"))
 
 
 def postmortem(invocation: Invocation, deps: Deps) -> Reply:
@@ -364,10 +410,13 @@ def postmortem(invocation: Invocation, deps: Deps) -> Reply:
         return _postmortem_template(invocation, deps, rest.strip())
     if action == "status":
         return _postmortem_status(invocation, deps, rest.strip())
+    if action == "owner":
+        return _postmortem_owner(invocation, deps, rest.strip())
     if action:
         raise IncidentError(
             "Use `/incident postmortem` to generate it, `/incident postmortem template <name>` "
-            "to choose its template, or `/incident postmortem status <draft|review|final>`."
+            "to choose its template, `/incident postmortem status <draft|review|final>`, or "
+            "`/incident postmortem owner @person` to say who sees it through."
         )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
@@ -430,6 +479,33 @@ def _postmortem_status(invocation: Invocation, deps: Deps, status: str) -> Reply
         )
 
 
+def _postmortem_owner(invocation: Invocation, deps: Deps, rest: str) -> Reply:
+    """``postmortem owner @person``: who sees the postmortem through to final, and so gets
+    its reminders (the lead does when nobody owns it)."""
+    user_id, leftover = split_mention(rest)
+    if user_id is None or leftover.strip():
+        raise IncidentError(
+            "Mention exactly one person so Slack turns it into a link: "
+            "`/incident postmortem owner @person`."
+        )
+    if deps.directory.lookup(user_id).is_bot:
+        raise IncidentError(f"<@{user_id}> is an app; a postmortem needs a person to own it.")
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        services.set_postmortem_owner(
+            uow=uow,
+            incident=incident,
+            owner_id=user_id,
+            set_by=invocation.user_id,
+            policy=deps.settings.policy,
+        )
+        uow.commit()
+        return Reply(
+            f"<@{user_id}> owns INC-{incident.number}'s postmortem: its reminders go to them "
+            "until it is marked final."
+        )
+
+
 def started(invocation: Invocation, deps: Deps) -> Reply:
     """``started at <time>``: when the impact began, in the author's zone unless given."""
     words = invocation.args
@@ -454,6 +530,14 @@ def started(invocation: Invocation, deps: Deps) -> Reply:
             f"INC-{incident.number}'s impact start is now "
             f"{format_moment(incident.impact_started_at, zone)}."
         )
+
+
+def stats(invocation: Invocation, deps: Deps) -> Reply:
+    """``stats [30d|90d|<N>d]``: incidents and how fast they went, for the asker; any channel."""
+    days = services.parse_window(invocation.args)
+    with deps.uow_factory(read_only=True) as uow:
+        report = services.incident_stats(uow=uow, viewer=invocation.user_id, days=days)
+    return Reply(stats_reply(report, zone=deps.settings.timezone))
 
 
 def list_open(invocation: Invocation, deps: Deps) -> Reply:
@@ -507,5 +591,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "started": started,
     "list": list_open,
     "link": link,
+    "stats": stats,
     "help": help_,
 }

@@ -6,11 +6,11 @@ import json
 
 from slack_bolt import Ack, App
 
-from incidentbot import services
+from incidentbot import jobs, services
 from incidentbot.errors import IncidentError
 from incidentbot.models import Severity
 from incidentbot.services.incidents import clean_title
-from incidentbot.slack import ids
+from incidentbot.slack import blocks, ids
 from incidentbot.slack.deps import Deps
 from incidentbot.text import printable
 
@@ -55,9 +55,14 @@ def register(app: App, deps: Deps) -> None:
             metadata = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             metadata = {}
+        if not isinstance(metadata, dict):
+            metadata = {}
+        # Opened from the Home tab there is no channel to reply in privately: the form shows
+        # what happened instead, and the Home tab is published again once the channel is open.
+        from_home = metadata.get("from_home") is True
         lead = form["lead"] or user_id
         with deps.uow_factory() as uow:
-            services.declare_incident(
+            incident = services.declare_incident(
                 uow=uow,
                 title=form["title"],
                 declared_by=user_id,
@@ -68,5 +73,12 @@ def register(app: App, deps: Deps) -> None:
                 request_key=f"view:{view['id']}",
                 reply_to=metadata.get("reply_to"),
             )
+            if from_home:
+                # Queued with the incident, so it runs once its channel has been opened.
+                uow.enqueue(jobs.PUBLISH_HOME, incident=incident, user_id=user_id)
+                confirmation = blocks.declared_from_home(incident)
             uow.commit()
-        ack()
+        if from_home:
+            ack(response_action="update", view=confirmation)
+        else:
+            ack()
