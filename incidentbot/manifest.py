@@ -62,7 +62,13 @@ def build_manifest(settings: Settings, *, socket_mode: bool = False) -> dict:
         "features": {
             "bot_user": {"display_name": "incidentbot", "always_online": True},
             "slash_commands": [command],
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": False},
+            # Reminders arrive as the app's direct messages, which people read in its Messages
+            # tab; read-only, as the bot does not answer what is typed there.
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
             "shortcuts": [
                 {
                     "type": "message",

@@ -254,6 +254,13 @@ def test_the_home_tab_is_enabled_exactly_when_the_app_draws_it():
     assert home.get("home_tab_enabled", False) == ("app_home_opened" in registered("event"))
 
 
+def test_the_messages_tab_shows_the_bots_direct_messages_read_only():
+    """Reminders are direct messages: with the tab off, people would never see them."""
+    home = build_manifest(Settings())["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is True
+
+
 # --- scopes -----------------------------------------------------------------------------------
 
 
