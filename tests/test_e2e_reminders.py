@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.request import Request, urlopen
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from incidentbot.emulator import BOT_USER_ID, Message, Workspace
@@ -98,6 +99,26 @@ def test_a_sev1_lead_gets_a_dm_30_minutes_after_the_last_update_and_not_before(s
     later(stack, clock, minutes=2)
     assert len(dms(stack, "alice")) == 2
     assert "no stakeholder update for 1 h 2 min" in dms(stack, "alice")[-1].text
+
+
+def test_with_the_real_wall_clock_the_nudge_comes_when_the_machine_time_passes_30_minutes(
+    db_url: str,
+):
+    """In production nothing passes a clock: the runtime reads the machine's. time-machine moves
+    that clock (for the bot, the local workspace and request signatures alike)."""
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with (
+        time_machine.travel(start, tick=True) as traveller,
+        LocalStack(database_url=db_url, timezone="UTC") as running,
+    ):
+        sev1_incident(running)
+        traveller.shift(timedelta(minutes=29))
+        remind(running)
+        assert dms(running, "alice") == []
+        traveller.shift(timedelta(minutes=2))
+        remind(running)
+        (nudge,) = dms(running, "alice")
+        assert "no stakeholder update for 31 min" in nudge.text
 
 
 def test_an_update_starts_the_count_over(stack, clock):
