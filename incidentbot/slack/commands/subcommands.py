@@ -159,16 +159,24 @@ def role(invocation: Invocation, deps: Deps) -> Reply:
     )
 
 
-def _assign(invocation: Invocation, deps: Deps, *, role: str, rest: str) -> Reply:
-    user_id, leftover = split_mention(rest)
+def _one_person(deps: Deps, text: str, *, usage: str, not_an_app: str) -> str:
+    """The one person ``text`` mentions; refuses anything else, and apps, saying how."""
+    user_id, leftover = split_mention(text)
     if user_id is None or leftover.strip():
-        raise IncidentError(
-            f"Mention exactly one person so Slack turns it into a link: `/incident role {role} "
-            "@person`" + (" (or `/incident lead @person`)." if role == "lead" else ".")
-        )
-    someone = deps.directory.lookup(user_id)
-    if someone.is_bot:
-        raise IncidentError(f"<@{user_id}> is an app; roles are for people.")
+        raise IncidentError(f"Mention exactly one person so Slack turns it into a link: {usage}")
+    if deps.directory.lookup(user_id).is_bot:
+        raise IncidentError(f"<@{user_id}> is an app; {not_an_app}")
+    return user_id
+
+
+def _assign(invocation: Invocation, deps: Deps, *, role: str, rest: str) -> Reply:
+    user_id = _one_person(
+        deps,
+        rest,
+        usage=f"`/incident role {role} @person`"
+        + (" (or `/incident lead @person`)." if role == "lead" else "."),
+        not_an_app="roles are for people.",
+    )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.assign_role(
@@ -482,14 +490,12 @@ def _postmortem_status(invocation: Invocation, deps: Deps, status: str) -> Reply
 def _postmortem_owner(invocation: Invocation, deps: Deps, rest: str) -> Reply:
     """``postmortem owner @person``: who sees the postmortem through to final, and so gets
     its reminders (the lead does when nobody owns it)."""
-    user_id, leftover = split_mention(rest)
-    if user_id is None or leftover.strip():
-        raise IncidentError(
-            "Mention exactly one person so Slack turns it into a link: "
-            "`/incident postmortem owner @person`."
-        )
-    if deps.directory.lookup(user_id).is_bot:
-        raise IncidentError(f"<@{user_id}> is an app; a postmortem needs a person to own it.")
+    user_id = _one_person(
+        deps,
+        rest,
+        usage="`/incident postmortem owner @person`.",
+        not_an_app="a postmortem needs a person to own it.",
+    )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.set_postmortem_owner(
