@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
