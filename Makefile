@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format serve clean
+.PHONY: demo playground test bench lint format serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/incidentbot demo
+
+# Prints the page's URL and runs until Ctrl-C. PLAYGROUND_ARGS=--reset for a new drill.
+playground: $(STAMP)
+	$(BIN)/incidentbot playground $(PLAYGROUND_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -55,6 +55,33 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out=Path(args.out) if args.out else None)
 
 
+def _playground(args: argparse.Namespace) -> int:
+    import signal
+
+    from incidentbot.playground import Playground
+
+    playground = Playground(
+        state_dir=Path(args.state_dir),
+        host=args.host,
+        port=args.port,
+        reset=args.reset,
+        templates_dir=Path(args.template_dir) if args.template_dir else None,
+    )
+    playground.start()
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: playground.request_stop())
+        drill = "continuing the drill saved" if playground.resumed else "a new drill, saved"
+        print(f"incidentbot playground: {playground.url}", flush=True)
+        print(f"  {drill} in {args.state_dir} (--reset starts clean). Ctrl-C stops.", flush=True)
+        playground.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        playground.stop()
+        print("Playground stopped; the drill is saved.", flush=True)
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from incidentbot import db
 
@@ -144,6 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="folder for the postmortem (default: ./demo)")
     demo.set_defaults(run=_demo)
 
+    playground = commands.add_parser(
+        "playground", help="try the bot in a browser, against a local Slack workspace"
+    )
+    playground.add_argument("--host", default="127.0.0.1", help="address of the page")
+    playground.add_argument(
+        "--port", type=int, default=3100, help="port of the page (default 3100; 0 picks one)"
+    )
+    playground.add_argument("--reset", action="store_true", help="forget the saved drill")
+    playground.add_argument(
+        "--template-dir", help="a team's postmortem templates (INCIDENTBOT_TEMPLATES_DIR)"
+    )
+    playground.add_argument(
+        "--state-dir", default=".playground", help="where the drill is saved (./.playground)"
+    )
+    playground.set_defaults(run=_playground)
+
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
@@ -186,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(log_format)
     # Migrations announce every plugin at INFO; what they did is enough.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.command == "demo":
-        # The demo's output is the story; only trouble should interrupt it.
+    if args.command in ("demo", "playground"):
+        # The demo's output is the story, the playground's is its page; only trouble should
+        # interrupt them.
         logging.getLogger().setLevel(logging.WARNING)
     from sqlalchemy.exc import OperationalError
 

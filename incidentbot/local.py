@@ -36,6 +36,7 @@ class LocalStack:
         timezone: str = "UTC",
         host: str = "127.0.0.1",
         port: int = 0,
+        slack_port: int = 0,
         workspace: Workspace | None = None,
         clock: Clock = utcnow,
         check_templates: bool = False,
@@ -51,7 +52,9 @@ class LocalStack:
         self._clock = clock
         self._check_templates = check_templates
         self._signing_secret = signing_secret
-        self.slack = LocalSlack(workspace or Workspace(clock=lambda: clock().timestamp()))
+        self.slack = LocalSlack(
+            workspace or Workspace(clock=lambda: clock().timestamp()), port=slack_port
+        )
         self.runtime: Runtime
         self.driver: SlackDriver
         self._server: Any = None

@@ -11,8 +11,9 @@ Socket Mode apps (Bolt's ``SocketModeHandler``) connect too: ``apps.connections.
 delivers the same actions over that WebSocket and waits for the app's acks.
 
 It is used by the offline test suite, by ``incidentbot demo`` (a whole incident run against the
-local workspace) and by anyone who wants to try the bot before installing it in a real workspace
-(``python -m incidentbot.emulator`` serves a workspace on its own).
+local workspace), by ``incidentbot playground`` (the same workspace in a browser, to try the bot
+before installing it in a real workspace) and ``python -m incidentbot.emulator`` (a workspace
+served on its own).
 
 The emulator checks what Slack checks and answers with Slack's error codes (``not_in_channel``,
 ``name_taken``, ``invalid_blocks``, ``expired_trigger_id``...), and can inject faults (rate limits,

@@ -444,6 +444,22 @@ class Workspace:
 
     # ------------------------------------------------------------------ lifecycle
 
+    # A pickled workspace is a snapshot of what people and the app see (``incidentbot
+    # playground`` keeps one to continue a drill after a restart). The lock, the clock and the
+    # call log belong to the running process: a restored workspace gets a fresh lock, the real
+    # clock and an empty log. Pickle while holding ``lock`` so the snapshot is consistent.
+    _TRANSIENT = ("lock", "clock", "call_log")
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self.lock:
+            return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+        self.clock = time.time
+        self.call_log = []
+
     def reset(self) -> None:
         """Forget everything and seed again (same ids as a fresh workspace)."""
         with self.lock:
