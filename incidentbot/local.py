@@ -27,6 +27,35 @@ from incidentbot.web import create_web_app
 LOCAL_SIGNING_SECRET = "local-signing-secret"
 
 
+class BackgroundServer:
+    """A WSGI app on waitress (as ``serve`` uses) on a thread of its own, stopped cleanly."""
+
+    def __init__(
+        self, app: Any, *, host: str, port: int, name: str, ident: str = "waitress"
+    ) -> None:
+        self._server = create_server(app, host=host, port=port, threads=8, ident=ident)
+        self.port = int(self._server.effective_port)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        # waitress's run() loops until its sockets are closed under it, which it reports as an
+        # error; looping in short slices lets stop() end it cleanly first.
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown()
+        wasyncore.close_all(self._server._map)
+
+
 class LocalStack:
     def __init__(
         self,
@@ -57,9 +86,7 @@ class LocalStack:
         )
         self.runtime: Runtime
         self.driver: SlackDriver
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._server: BackgroundServer | None = None
         self._app: Any = None
 
     @property
@@ -73,9 +100,10 @@ class LocalStack:
             # The server must exist (to know its port) before the app that links to it.
             return self._app(environ, start_response)
 
-        self._server = create_server(app, host=self._host, port=self._port, threads=8)
-        port = self._server.effective_port
-        self.base_url = f"http://{self._host}:{port}"
+        self._server = BackgroundServer(
+            app, host=self._host, port=self._port, name="incidentbot-http"
+        )
+        self.base_url = f"http://{self._host}:{self._server.port}"
         self.settings = Settings(
             database_url=self._database_url,
             slack_bot_token=self.slack.bot_token,
@@ -91,17 +119,10 @@ class LocalStack:
         )
         self._app = create_web_app(self.runtime)
         self.runtime.start()
-        self._thread = threading.Thread(target=self._serve, name="incidentbot-http", daemon=True)
-        self._thread.start()
+        self._server.start()
         self.app_url = f"{self.base_url}/slack/events"
         self.driver = self.slack.driver(self.app_url, self._signing_secret)
         return self
-
-    def _serve(self) -> None:
-        # waitress's run() loops until its sockets are closed under it, which it reports as an
-        # error; looping in short slices lets stop() end it cleanly first.
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until every queued Slack job has run, retries due within ``timeout`` included.
@@ -116,12 +137,8 @@ class LocalStack:
             raise TimeoutError(f"jobs still pending after {timeout} s")
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stopping.set()
-            self._thread.join(timeout=5)
         if self._server is not None:
-            self._server.task_dispatcher.shutdown()
-            wasyncore.close_all(self._server._map)
+            self._server.stop()
         if hasattr(self, "runtime"):
             self.runtime.stop()
         self.slack.stop()

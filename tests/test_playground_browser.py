@@ -218,7 +218,9 @@ def test_home_tab_shortcut_reaction_joining_and_refusals(browser, playground):  
             "@dana has joined the channel"
         )
 
-        tab.send("/page someone")
+        # Not tab.send(): a refused command stays in the composer to be corrected.
+        page.locator("#composer-input").fill("/page someone")
+        page.locator("#composer-input").press("Enter")
         expect(page.locator("#toast")).to_contain_text("/page is not a command")
         expect(page.locator("#composer-input")).to_have_value("/page someone")
         tab.shot("6-refused")

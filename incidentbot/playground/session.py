@@ -33,12 +33,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from waitress import wasyncore
-from waitress.server import create_server
-
 from incidentbot.emulator import Workspace
 from incidentbot.errors import IncidentError
-from incidentbot.local import LocalStack
+from incidentbot.local import BackgroundServer, LocalStack
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE_DIR", "Playground", "PlaygroundError"]
 
@@ -87,8 +84,7 @@ class Playground:
         self.stack: LocalStack
         self.ports: Ports
         self.app: Any = None
-        self._server: Any = None
-        self._serve_thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self._saver: threading.Thread | None = None
         self._stopping = threading.Event()
         self._done = threading.Event()
@@ -244,26 +240,20 @@ class Playground:
 
         self.app = create_playground_app(self.stack, bind_host=self.host)
         try:
-            self._server = create_server(
-                self.app, host=self.host, port=self.requested_port, threads=8, ident="playground"
+            self._server = BackgroundServer(
+                self.app,
+                host=self.host,
+                port=self.requested_port,
+                name="playground-http",
+                ident="playground",
             )
         except OSError as error:
             raise PlaygroundError(
                 f"cannot listen on {self.host} port {self.requested_port}: "
                 f"{error.strerror or error}. Choose another --port."
             ) from None
-        self.ports = Ports(
-            page=int(self._server.effective_port), bot=self.ports.bot, slack=self.ports.slack
-        )
-        self._serve_thread = threading.Thread(
-            target=self._serve, name="playground-http", daemon=True
-        )
-        self._serve_thread.start()
-
-    def _serve(self) -> None:
-        # As LocalStack does: short loop slices let stop() end waitress cleanly.
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
+        self.ports = Ports(page=self._server.port, bot=self.ports.bot, slack=self.ports.slack)
+        self._server.start()
 
     def _save_loop(self) -> None:
         while not self._stopping.wait(self.save_interval):
@@ -278,11 +268,8 @@ class Playground:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._serve_thread is not None:
-            self._serve_thread.join(timeout=5)
         if self._server is not None:
-            self._server.task_dispatcher.shutdown()
-            wasyncore.close_all(self._server._map)
+            self._server.stop()
             self._server = None
         if self._saver is not None:
             self._saver.join(timeout=5)
