@@ -12,8 +12,9 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -177,16 +178,21 @@ def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
         earlier.id < jobs.id,
         earlier.state.in_([JobState.PENDING, JobState.RUNNING]),
     )
+    # A WITH query, chosen once. As a subquery of the UPDATE, PostgreSQL may run it again
+    # for every row it scans, each run skipping what the earlier ones locked: the limit then
+    # held per run, not in all, and one claim could take every due job.
     candidates = (
         select(jobs.id)
         .where(due, ~blocked)
         .order_by(jobs.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # SQLite has no row locks and renders none
+        .cte("candidates")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
         update(Job.__table__)
-        .where(due, jobs.id.in_(candidates))
+        .where(due, jobs.id.in_(select(candidates.c.id)))
         .values(
             state=JobState.RUNNING,
             locked_until=bindparam("lease_end", type_=jobs.locked_until.type),
@@ -207,6 +213,32 @@ _DONE = (
 )
 
 
+class Traffic:
+    """How many Slack requests this process is answering right now.
+
+    Slack waits at most 3 seconds for an acknowledgement; the Slack work queued behind it can
+    wait a little. While requests are being answered the job runner runs one job at a time,
+    so its workers do not take the interpreter (and SQLite's writer turn) from them.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        with self._lock:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+
+    def busy(self) -> bool:
+        return self._count > 0
+
+
 class JobRunner:
     """Claims due jobs and runs their handlers on a small thread pool."""
 
@@ -220,8 +252,10 @@ class JobRunner:
         poll_interval: float = 1.0,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 8,
+        traffic: Traffic | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._traffic = traffic
         self._handlers = dict(handlers)
         self._workers = workers
         self._clock = clock
@@ -372,8 +406,9 @@ class JobRunner:
             return due
 
     def _free_slots(self) -> int:
+        workers = 1 if self._traffic is not None and self._traffic.busy() else self._workers
         with self._in_flight_lock:
-            return self._workers - self._in_flight
+            return max(0, workers - self._in_flight)
 
     def _run_in_pool(self, job: QueuedJob) -> None:
         try:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidentbot import db
 from incidentbot.blameless import load_rules
 from incidentbot.config import Settings
-from incidentbot.jobs import JobRunner
+from incidentbot.jobs import JobRunner, Traffic
 from incidentbot.models import utcnow
 from incidentbot.observability import Telemetry
 from incidentbot.postmortem import PostmortemRenderer
@@ -45,6 +45,8 @@ class Runtime:
     reminders: ReminderLoop
     # This runtime's own Prometheus registry and metrics (served at /metrics).
     telemetry: Telemetry
+    # Requests being answered now: the job runner gives way to them.
+    traffic: Traffic
     _started: bool = field(default=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
@@ -105,6 +107,7 @@ def create_runtime(
         interactive_client=interactive_client,
     )
     effects = Effects(deps=deps, client=client)
+    traffic = Traffic()
     runner = JobRunner(
         session_factory=session_factory,
         handlers={
@@ -114,6 +117,7 @@ def create_runtime(
         workers=settings.job_workers,
         clock=clock,
         lease=timedelta(seconds=settings.job_lease_seconds),
+        traffic=traffic,
     )
     runner_ref.append(runner)
     bolt = build_app(deps, client=client)
@@ -127,4 +131,5 @@ def create_runtime(
         jobs=runner,
         reminders=ReminderLoop(uow_factory=uow_factory, rules=settings.reminder_rules, clock=clock),
         telemetry=telemetry,
+        traffic=traffic,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from incidentbot.jobs import JobRunner, QueuedJob, RetryLater
+from incidentbot.jobs import JobRunner, QueuedJob, RetryLater, Traffic
 from incidentbot.models import Incident, Job, JobState
 from incidentbot.uow import UnitOfWork
 
@@ -190,3 +191,68 @@ def test_gathering_stops_at_the_limit_and_at_jobs_already_tried(
         assert [p["n"] for p in jobs.gather(uow.session, first, limit=2, now=uow.now())] == [0, 1]
         uow.commit()
     assert states(session_factory) == ["running", "done", "pending", "pending", "pending"]
+
+
+def most_at_once(uow_factory, session_factory, clock, *, busy: bool) -> int:
+    """Queue jobs of unrelated work (no incident), run them on four workers, and return how
+    many ran at the same time at most, with a Slack request being answered throughout or not."""
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow(job: QueuedJob) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        threading.Event().wait(0.05)
+        with lock:
+            running -= 1
+
+    queue(uow_factory, "slow", 12)
+    traffic = Traffic()
+    runner = JobRunner(
+        session_factory=session_factory,
+        handlers={"slow": slow},
+        workers=4,
+        clock=clock,
+        traffic=traffic,
+    )
+    with traffic.answering() if busy else contextlib.nullcontext():
+        runner.start()
+        try:
+            assert runner.wait_idle(20)
+        finally:
+            runner.stop()
+    assert set(states(session_factory)) == {JobState.DONE}
+    return most
+
+
+def test_while_requests_are_answered_jobs_run_one_at_a_time(uow_factory, session_factory, clock):
+    assert most_at_once(uow_factory, session_factory, clock, busy=True) == 1
+
+
+def test_without_requests_jobs_use_every_worker(uow_factory, session_factory, clock):
+    assert most_at_once(uow_factory, session_factory, clock, busy=False) > 1
+
+
+def test_a_runner_leases_no_more_jobs_than_it_has_free_workers(uow_factory, session_factory, clock):
+    """Jobs it leased but cannot start yet would sit idle while another replica could run
+    them, and their lease would run out while they wait."""
+    leased: list[int] = []
+
+    def look(job: QueuedJob) -> None:
+        with session_factory() as session:
+            leased.append(len(session.scalars(select(Job.id).where(Job.state == "running")).all()))
+
+    queue(uow_factory, "look", 8)
+    runner = JobRunner(
+        session_factory=session_factory, handlers={"look": look}, workers=2, clock=clock
+    )
+    runner.start()
+    try:
+        assert runner.wait_idle(20)
+    finally:
+        runner.stop()
+    assert len(leased) == 8
+    assert max(leased) <= 2

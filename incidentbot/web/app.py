@@ -74,7 +74,8 @@ def create_web_app(runtime: Runtime) -> Flask:
         problem = malformed(request.mimetype, request.get_data())
         if problem is not None:
             return jsonify(ok=False, error=problem), 400
-        return to_flask_response(runtime.bolt.dispatch(slack_request()))
+        with runtime.traffic.answering():
+            return to_flask_response(runtime.bolt.dispatch(slack_request()))
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
