@@ -142,6 +142,12 @@ def test_a_firing_alert_declares_an_incident_at_its_mapped_severity(alerting: Lo
         2026, 11, 27, 13, 58, tzinfo=UTC
     )
     assert incident.impact_started_at < incident.declared_at
+    # Nobody to invite: the bot declared it and is in the channel it created.
+    assert not [
+        call
+        for call in alerting.workspace.calls("conversations.invite")
+        if call.params.get("users") == BOT_USER_ID
+    ]
 
 
 def test_the_same_group_firing_again_adds_to_its_incident_and_repeats_are_recorded_once(

@@ -185,7 +185,11 @@ class Effects:
             crash_point("after:conversations.create")
             self._save(incident.id, channel_id=channel["id"], channel_name=channel["name"])
             incident.channel_id, incident.channel_name = channel["id"], channel["name"]
-        for user_id in dict.fromkeys([incident.declared_by, incident.holder("lead")]):
+        invitees = [incident.declared_by, incident.holder("lead")]
+        if incident.holder("lead") is None:
+            # Declared for an alert, by the bot itself, which is in the channel it created.
+            invitees = [user_id for user_id in invitees if user_id != self._bot_user_id()]
+        for user_id in dict.fromkeys(invitees):
             if user_id:
                 self._invite(incident.channel_id, user_id)
         if incident.summary_ts is None:
