@@ -242,3 +242,25 @@ def test_notes_added_faster_than_slack_takes_messages_are_echoed_together_in_ord
     assert [line.rsplit(" ", 1)[-1] for line in lines] == [str(i) for i in range(12)]
     assert all(line.startswith(":memo: Note from <@UALICE>") for line in lines)
     assert len(entries(stack, EntryKind.NOTE)) == 12
+
+
+def test_messages_pinned_faster_than_slack_answers_are_completed_together_each_once(
+    stack: LocalStack,
+):
+    """A pinning spree: each message gets its text, its permalink and one threaded reply."""
+    channel = declare(stack, "Search is slow")
+    stack.settle()
+    stack.runtime.jobs.stop()  # the captures pile up as they would behind a slow Slack
+    stamps = [stack.driver.post_message("alice", channel.id, f"graph {i}") for i in range(25)]
+    for i, ts in enumerate(stamps):
+        if i % 2:
+            stack.driver.react("alice", channel.id, ts)
+        else:
+            stack.driver.pin("alice", channel.id, ts)
+    assert stack.runtime.jobs.run_pending() == 25
+    captured = entries(stack, EntryKind.PINNED)
+    assert sorted(entry.text for entry in captured) == sorted(f"graph {i}" for i in range(25))
+    assert all(entry.permalink for entry in captured)
+    for ts in stamps:
+        (reply,) = stack.workspace.replies(channel.id, ts)
+        assert reply.text == ":pushpin: Added to the INC-1 timeline."
