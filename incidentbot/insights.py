@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from incidentbot.metrics import LABELS, compute_metrics, humanize
-from incidentbot.models import Incident, Severity
+from incidentbot.models import Incident, Severity, TimelineRecord
 from incidentbot.timeparse import get_zone
 
 __all__ = [
@@ -111,10 +111,16 @@ def _median(values: Sequence[timedelta]) -> timedelta | None:
 
 
 def _samples_by_severity(
-    incidents: Iterable[Incident], *, now: datetime, days: int, fields: Mapping[str, str]
+    incidents: Iterable[Incident],
+    *,
+    now: datetime,
+    days: int,
+    fields: Mapping[str, str],
+    timelines: Mapping[int, Sequence[TimelineRecord]] | None = None,
 ) -> tuple[dict[str, int], dict[str, dict[str, list[timedelta]]]]:
     """How many incidents of each severity were declared in the window, and each one's
-    durations (``fields``: key → ``Metrics`` attribute) where it has them."""
+    durations (``fields``: key → ``Metrics`` attribute) where it has them. ``timelines``:
+    each incident's timeline, or what of it metrics read, when the caller has read them."""
     now = now.astimezone(UTC)
     since = now - timedelta(days=days)
     samples: dict[str, dict[str, list[timedelta]]] = {
@@ -125,7 +131,8 @@ def _samples_by_severity(
         declared = incident.declared_at.astimezone(UTC)
         if not since <= declared <= now:
             continue
-        metrics = compute_metrics(incident, now=now)
+        timeline = timelines.get(incident.id, ()) if timelines is not None else None
+        metrics = compute_metrics(incident, now=now, timeline=timeline)
         severity = metrics.highest_severity
         if severity not in samples:
             continue
@@ -138,7 +145,11 @@ def _samples_by_severity(
 
 
 def durations_by_severity(
-    incidents: Iterable[Incident], *, now: datetime, days: int = 90
+    incidents: Iterable[Incident],
+    *,
+    now: datetime,
+    days: int = 90,
+    timelines: Mapping[int, Sequence[TimelineRecord]] | None = None,
 ) -> dict[str, SeverityStats]:
     """Median time to detect, mitigate and resolve per severity, SEV1 first, all four present.
 
@@ -148,7 +159,9 @@ def durations_by_severity(
     are ``compute_metrics``'s, so an open incident counts towards detect (and mitigate, once
     mitigated) but not resolve.
     """
-    counts, samples = _samples_by_severity(incidents, now=now, days=days, fields=DURATION_KEYS)
+    counts, samples = _samples_by_severity(
+        incidents, now=now, days=days, fields=DURATION_KEYS, timelines=timelines
+    )
     return {
         severity: SeverityStats(
             severity=severity,
@@ -207,7 +220,13 @@ class SpeedReport:
     total: SpeedRow
 
 
-def speed_report(incidents: Iterable[Incident], *, now: datetime, days: int) -> SpeedReport:
+def speed_report(
+    incidents: Iterable[Incident],
+    *,
+    now: datetime,
+    days: int,
+    timelines: Mapping[int, Sequence[TimelineRecord]] | None = None,
+) -> SpeedReport:
     """Incidents declared in the last ``days`` days per severity, SEV1 first, and the median
     and p90 time to acknowledge, mitigate and resolve of each severity and of all of them.
 
@@ -215,7 +234,9 @@ def speed_report(incidents: Iterable[Incident], *, now: datetime, days: int) -> 
     most severe level it reached, and an open incident only towards what has happened yet.
     """
     now = now.astimezone(UTC)
-    counts, samples = _samples_by_severity(incidents, now=now, days=days, fields=SPEED_KEYS)
+    counts, samples = _samples_by_severity(
+        incidents, now=now, days=days, fields=SPEED_KEYS, timelines=timelines
+    )
 
     def row(label: str, count: int, found: Mapping[str, Sequence[timedelta]]) -> SpeedRow:
         return SpeedRow(

@@ -253,6 +253,83 @@ def test_stats_from_the_database_count_private_incidents_only_for_their_members(
     assert stats("UERIK", days=90).rows[2].acknowledge.samples == 1
 
 
+def test_metrics_from_the_few_entries_stats_read_equal_those_from_whole_timelines(
+    uow_factory, clock
+):
+    """``/incident stats`` reads only what metrics need (``metric_timelines``); for incidents
+    with every kind of history the figures must be the ones the whole timeline gives."""
+    from incidentbot.metrics import compute_metrics
+    from incidentbot.models import Severity
+    from incidentbot.services.timeline import metric_timelines, read_timeline
+
+    quiet = _declare(uow_factory, title="Nobody else came")
+    busy = _declare(uow_factory, title="Everyone came")
+    captured = _declare(uow_factory, title="A message said it first")
+    for _ in range(3):
+        clock.advance(minutes=2)
+        _note(uow_factory, quiet, by="UALICE")
+        _note(uow_factory, busy, by="UALICE")
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=busy)
+        services.change_severity(
+            uow=uow, incident=incident, severity=Severity.SEV1, changed_by="UALICE"
+        )
+        uow.commit()
+    clock.advance(minutes=3)
+    _note(uow_factory, busy, by="UBOB")  # the first response, by recording time
+    clock.advance(minutes=2)
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=busy)
+        # Backdated to before Bob's note: a response by when it was typed, not when it says.
+        services.add_backdated_note(
+            uow=uow,
+            incident=incident,
+            author_id="UDAN",
+            moment_and_text=f"{(clock.now - minutes(5)):%H:%M} graphs went red",
+            author_zone="UTC",
+        )
+        services.change_severity(
+            uow=uow, incident=incident, severity=Severity.SEV2, changed_by="UBOB"
+        )
+        uow.commit()
+    _resolve(uow_factory, busy)
+    clock.advance(minutes=10)
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=busy)
+        services.reopen(uow=uow, incident=incident, reopened_by="UALICE")
+        uow.commit()
+    clock.advance(minutes=10)
+    _resolve(uow_factory, busy)
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=captured)
+        # Erik's message, pinned by Alice later, was written before anyone else acted.
+        services.capture_message(
+            uow=uow,
+            incident=incident,
+            channel_id=incident.channel_id,
+            ts=f"{(clock.now - minutes(1)).timestamp():.6f}",
+            message_author_id="UERIK",
+            text="checkout is down for me",
+            marked_by="UALICE",
+        )
+        uow.commit()
+    clock.advance(minutes=1)
+    _note(uow_factory, captured, by="UBOB")
+
+    with uow_factory(read_only=True) as uow:
+        incidents = [services.get_incident(uow=uow, number=n) for n in (quiet, busy, captured)]
+        reduced = metric_timelines(uow=uow, incident_ids=[i.id for i in incidents])
+        read = 0
+        for incident in incidents:
+            whole = read_timeline(uow=uow, incident=incident)
+            read += len(whole)
+            assert compute_metrics(
+                incident, now=clock.now, timeline=reduced[incident.id]
+            ) == compute_metrics(incident, now=clock.now, timeline=whole)
+        assert sum(len(rows) for rows in reduced.values()) < read
+    assert metric_timelines(uow=uow, incident_ids=[]) == {}
+
+
 # --- the reply --------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from incidentbot import insights
 from incidentbot.errors import IncidentError
 from incidentbot.models import Incident
 from incidentbot.services.membership import visible_to
+from incidentbot.services.timeline import metric_timelines
 from incidentbot.uow import UnitOfWork
 
 DEFAULT_WINDOW_DAYS = 30
@@ -48,6 +49,7 @@ def incident_stats(*, uow: UnitOfWork, viewer: str, days: int) -> insights.Speed
     incidents = uow.session.scalars(
         select(Incident)
         .where(visible_to(viewer), Incident.declared_at >= since, Incident.declared_at <= now)
-        .options(selectinload(Incident.roles), selectinload(Incident.timeline))
+        .options(selectinload(Incident.roles))
     ).all()
-    return insights.speed_report(incidents, now=now, days=days)
+    timelines = metric_timelines(uow=uow, incident_ids=[incident.id for incident in incidents])
+    return insights.speed_report(incidents, now=now, days=days, timelines=timelines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from flask import render_template
@@ -10,15 +10,22 @@ from flask import render_template
 from incidentbot import insights
 from incidentbot.config import Settings
 from incidentbot.metrics import humanize
-from incidentbot.models import Incident
+from incidentbot.models import Incident, TimelineRecord
 from incidentbot.web.charts import DURATION_TICK_STEPS, bar_chart_svg, grouped_bar_svg
 
 WEEKS = 13
 
 
-def render_insights(*, incidents: Sequence[Incident], settings: Settings, now: datetime) -> str:
+def render_insights(
+    *,
+    incidents: Sequence[Incident],
+    timelines: Mapping[int, Sequence[TimelineRecord]],
+    settings: Settings,
+    now: datetime,
+) -> str:
+    """``timelines``: what of each incident's timeline its metrics read."""
     per_week = insights.incidents_per_week(incidents, now=now, zone=settings.timezone, weeks=WEEKS)
-    stats = insights.durations_by_severity(incidents, now=now, days=90)
+    stats = insights.durations_by_severity(incidents, now=now, days=90, timelines=timelines)
     rows = [
         {
             "severity": s.severity,

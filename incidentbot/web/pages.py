@@ -109,7 +109,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             names = {user_id: person.display_name for user_id, person in people.items()}
             return incident, names
 
-    def visible_incidents(*, with_timeline: bool = False) -> list[Incident]:
+    def visible_incidents() -> list[Incident]:
         """What this viewer may see: one incident for an incident's link, else every public
         incident and the private ones they are a member of."""
         viewer: links.Viewer = g.viewer
@@ -125,7 +125,7 @@ def register(app: Flask, runtime: Runtime) -> None:
                 except IncidentError:
                     return []
             for incident in incidents:
-                _ = incident.roles, (incident.timeline if with_timeline else None)
+                _ = incident.roles
             return incidents
 
     @app.get("/")
@@ -256,11 +256,13 @@ def register(app: Flask, runtime: Runtime) -> None:
     def insights_page() -> str:
         from incidentbot.web.insights_page import render_insights
 
-        return render_insights(
-            incidents=visible_incidents(with_timeline=True),
-            settings=settings,
-            now=runtime.deps.uow_factory().now(),
-        )
+        incidents = visible_incidents()
+        with runtime.uow(read_only=True) as uow:
+            timelines = services.metric_timelines(
+                uow=uow, incident_ids=[incident.id for incident in incidents]
+            )
+            now = uow.now()
+        return render_insights(incidents=incidents, timelines=timelines, settings=settings, now=now)
 
 
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", flags=re.DOTALL | re.IGNORECASE)
