@@ -177,3 +177,8 @@ def split_mention(text: str) -> tuple[str | None, str]:
 def printable(text: str) -> str:
     """Text as it may be stored: NUL (which PostgreSQL's text type refuses) removed."""
     return text.replace("\x00", "")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

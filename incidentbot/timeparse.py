@@ -18,6 +18,7 @@ from dateutil.parser import isoparse, parserinfo
 from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
 
 from incidentbot.errors import IncidentError
+from incidentbot.text import clip
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -409,7 +410,7 @@ def _pick(day: date, clock: time, zone: tzinfo, *, limit: datetime) -> datetime 
 
 def _quote(fragment: str, limit: int = 40) -> str:
     """What someone typed, shortened for quoting back in a reply."""
-    return fragment if len(fragment) <= limit else fragment[: limit - 1] + "…"
+    return clip(fragment, limit)
 
 
 # Anything further back is a typo, not an incident's timeline.

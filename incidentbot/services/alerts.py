@@ -22,9 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from dateutil.parser import isoparse
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
@@ -34,12 +33,11 @@ from incidentbot.models import (
     Incident,
     Severity,
     Status,
-    TimelineEntry,
 )
 from incidentbot.services.incidents import MAX_TITLE, declare_incident
-from incidentbot.services.timeline import MAX_TEXT, record
+from incidentbot.services.timeline import MAX_TEXT, record_once
 from incidentbot.services.vocabulary import parse_severity
-from incidentbot.text import printable
+from incidentbot.text import clip, printable
 from incidentbot.uow import UnitOfWork
 
 ALERTMANAGER = "alertmanager"
@@ -91,7 +89,7 @@ class Alert:
             text += f": {self.summary}"
         if self.url:
             text += f" ({self.url})"
-        return _clip(text, MAX_TEXT)
+        return clip(text, MAX_TEXT)
 
 
 @dataclass(frozen=True)
@@ -328,15 +326,11 @@ def _kind(value: object) -> str:
 
 def _shown(value: object) -> str:
     shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return f"“{_clip(shown, 60)}”"
+    return f"“{clip(shown, 60)}”"
 
 
 def _is_web_url(value: str) -> bool:
     return re.match(r"https?://[^\s/]", value, flags=re.IGNORECASE) is not None
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- recording them -------------------------------------------------------------------------
@@ -398,10 +392,10 @@ def _declare(
         savepoint = uow.session.begin_nested()
         incident = declare_incident(
             uow=uow,
-            title=_clip(" ".join(notification.title.split()), MAX_TITLE) or "Alert",
+            title=clip(" ".join(notification.title.split()), MAX_TITLE) or "Alert",
             declared_by=declared_by,
             severity=notification.severity,
-            summary=_clip(notification.summary, MAX_TEXT) if notification.summary else None,
+            summary=clip(notification.summary, MAX_TEXT) if notification.summary else None,
             without_lead=True,
         )
         claimed = uow.session.execute(
@@ -448,41 +442,32 @@ def _record(
             f"{notification.source}\0{notification.group_key}\0{alert.identity}\0{alert.status}".encode()
         ).hexdigest()
         key = f"alert:{digest[:40]}"
-        seen = exists().where(
-            TimelineEntry.incident_id == incident.id, TimelineEntry.source_key == key
-        )
-        if uow.session.scalar(select(seen)):
-            return False
     now = uow.now()
     moment = alert.starts_at if alert.status == FIRING else alert.ends_at
     details: dict[str, object] = {
         "source": notification.source,
-        "group": _clip(notification.group_key, 500),
+        "group": clip(notification.group_key, 500),
         "status": alert.status,
         "alert": alert.name,
         "labels": dict(alert.labels),
     }
     if alert.description:
-        details["description"] = _clip(alert.description, MAX_TEXT)
+        details["description"] = clip(alert.description, MAX_TEXT)
     if alert.url:
         details["url"] = alert.url
-    savepoint = uow.session.begin_nested()
-    try:
-        entry = record(
-            uow=uow,
-            incident=incident,
-            kind=EntryKind.ALERT,
-            author_id=author_id,
-            text=alert.text(),
-            # At the alert's own time, so the timeline shows when it really fired; a clock
-            # ahead of ours cannot put it in the future.
-            occurred_at=min(moment, now) if moment else now,
-            details=details,
-            source_key=key,
-        )
-    except IntegrityError:
-        savepoint.rollback()  # a concurrent delivery recorded the same state
-        return False
-    savepoint.commit()
+    entry = record_once(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.ALERT,
+        author_id=author_id,
+        text=alert.text(),
+        source_key=key,
+        # At the alert's own time, so the timeline shows when it really fired; a clock
+        # ahead of ours cannot put it in the future.
+        occurred_at=min(moment, now) if moment else now,
+        details=details,
+    )
+    if entry is None:
+        return False  # recorded before, or by a concurrent delivery of the same state
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     return True

@@ -41,15 +41,42 @@ def record(
     text: str,
     occurred_at: datetime | None = None,
     details: dict | None = None,
-    source_key: str | None = None,
 ) -> TimelineEntry:
-    """Append an entry; every change people make to an incident leaves one.
+    """Append an entry; every change people make to an incident leaves one."""
+    entry = _record(uow, incident, kind, author_id, text, occurred_at, details, source_key=None)
+    assert entry is not None
+    return entry
 
-    ``source_key`` names what the entry records (unique per incident), so that something
-    reported twice is refused by the database rather than recorded twice.
-    """
+
+def record_once(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    kind: EntryKind,
+    author_id: str | None,
+    text: str,
+    source_key: str | None,
+    occurred_at: datetime | None = None,
+    details: dict | None = None,
+) -> TimelineEntry | None:
+    """Append an entry unless the incident has one for ``source_key`` (what it records, such
+    as an alert's state) already: then None. The database decides, so two deliveries of the
+    same report at once add it once. Without a key nothing identifies it: it is added."""
+    return _record(uow, incident, kind, author_id, text, occurred_at, details, source_key)
+
+
+def _record(
+    uow: UnitOfWork,
+    incident: Incident,
+    kind: EntryKind,
+    author_id: str | None,
+    text: str,
+    occurred_at: datetime | None,
+    details: dict | None,
+    source_key: str | None,
+) -> TimelineEntry | None:
     now = uow.now()
-    entry = _insert_entry(
+    return _insert_entry(
         uow,
         incident,
         {
@@ -63,21 +90,25 @@ def record(
             "also_marked_by": [],
             "source_key": source_key,
         },
+        statement=_INSERT_ENTRY if source_key is None else _insert_once(uow),
     )
-    assert entry is not None
-    return entry
 
 
 _ENTRIES = TimelineEntry.__table__
 _INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
-# A message marked twice at once (a pin and a :pushpin:, or two replicas) is inserted once:
-# the second insert finds the first's (incident, source_key) and returns nothing.
-_INSERT_CAPTURED = {
+# What is recorded under a source_key (a captured message, an alert's state) is inserted once:
+# an insert that finds the incident's entry for that key already (a pin and a :pushpin:, two
+# deliveries, two replicas) returns nothing.
+_INSERT_ONCE = {
     name: dialect.insert(_ENTRIES)
     .on_conflict_do_nothing(index_elements=["incident_id", "source_key"])
     .returning(_ENTRIES.c.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+
+
+def _insert_once(uow: UnitOfWork) -> Any:
+    return _INSERT_ONCE[uow.session.get_bind().dialect.name]
 
 
 def _insert_entry(
@@ -302,7 +333,7 @@ def capture_message(
             "details": None,
             "also_marked_by": [],
         },
-        statement=_INSERT_CAPTURED[uow.session.get_bind().dialect.name],
+        statement=_insert_once(uow),
     )
     if entry is not None:
         uow.enqueue(

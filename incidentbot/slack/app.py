@@ -6,23 +6,14 @@ import logging
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from incidentbot.errors import IncidentError
 from incidentbot.slack import actions, commands, events, shortcuts, views
 from incidentbot.slack.blocks import private_reply
+from incidentbot.slack.client import answer_privately
 from incidentbot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
-
-
-def _tell_privately(response_url: str, text: str) -> None:
-    try:
-        WebhookClient(response_url, timeout=2).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
-    except Exception:
-        log.warning("could not send a refusal through response_url", exc_info=True)
 
 
 def build_app(deps: Deps, *, client: WebClient) -> App:
@@ -53,7 +44,7 @@ def build_app(deps: Deps, *, client: WebClient) -> App:
                 )
             log.info("refused %s: %s", body.get("type", "request"), error.message)
             if body.get("type") == "block_actions" and body.get("response_url"):
-                _tell_privately(body["response_url"], private_reply(error.message))
+                answer_privately(body["response_url"], private_reply(error.message))
             return BoltResponse(status=200, body="")
         log.exception("listener failed", exc_info=error)
         if body.get("command"):

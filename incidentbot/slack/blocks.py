@@ -9,7 +9,7 @@ from datetime import datetime
 from incidentbot.metrics import humanize
 from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
 from incidentbot.slack import ids
-from incidentbot.text import neutralize_mentions, safe_for_slack
+from incidentbot.text import clip, neutralize_mentions, safe_for_slack
 from incidentbot.timeparse import format_moment
 
 SEVERITY_EMOJI = {
@@ -38,8 +38,7 @@ MAX_REPLY = 3000
 
 def private_reply(text: str) -> str:
     """A reply to one person: it quotes what they typed, so no mass mention, and kept short."""
-    text = neutralize_mentions(text)
-    return text if len(text) <= MAX_REPLY else text[: MAX_REPLY - 1] + "…"
+    return clip(neutralize_mentions(text), MAX_REPLY)
 
 
 def incident_label(incident: Incident) -> str:
@@ -122,8 +121,7 @@ def _text_section(label: str, text: str) -> dict:
 
 
 def _clip(text: str, limit: int = 2900) -> str:
-    safe = safe_for_slack(text)
-    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+    return clip(safe_for_slack(text), limit)
 
 
 def announcement(incident: Incident, *, declared_by: str) -> tuple[str, list[dict]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk import WebClient
@@ -12,9 +13,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.web.slack_response import SlackResponse
+from slack_sdk.webhook import WebhookClient
 
 from incidentbot.config import Settings
 from incidentbot.observability import Telemetry
+
+log = logging.getLogger(__name__)
 
 
 class CountingWebClient(WebClient):
@@ -72,3 +76,16 @@ def make_interactive_client(settings: Settings, *, telemetry: Telemetry | None =
     """For calls made before acknowledging a request: Slack allows 3 seconds in all, so this
     fails fast rather than waiting out a Retry-After."""
     return _client(settings, telemetry, timeout=2, retry_handlers=[])
+
+
+def answer_privately(response_url: object, text: str) -> None:
+    """An ephemeral answer through a request's ``response_url``, while Slack waits for the
+    acknowledgement (so a short timeout, no retries); fine if it cannot be sent."""
+    if not isinstance(response_url, str) or not response_url:
+        return
+    try:
+        WebhookClient(response_url, timeout=2).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except Exception:
+        log.warning("could not answer through a response_url", exc_info=True)

@@ -33,6 +33,17 @@ class Directory:
         self._uow_factory = uow_factory
         self._memory: dict[str, tuple[float, Someone]] = {}
         self._lock = threading.Lock()
+        self._bot_user_id: str | None = None
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id: Slack is asked once per process (``auth.test``)."""
+        with self._lock:
+            if self._bot_user_id is not None:
+                return self._bot_user_id
+        user_id = str(self._client.auth_test()["user_id"])
+        with self._lock:
+            self._bot_user_id = user_id
+        return user_id
 
     def lookup(self, user_id: str) -> Someone:
         with self._lock:

@@ -116,7 +116,6 @@ class Effects:
         self._client = client
         self._settings = deps.settings
         self._channel_ids: dict[str, str] = {}
-        self._bot_id: str | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -292,10 +291,8 @@ class Effects:
         return None if owned is not None else channel
 
     def _bot_user_id(self) -> str:
-        if self._bot_id is None:
-            with slack_call(self._settings.slack_timeout):
-                self._bot_id = self._client.auth_test()["user_id"]
-        return self._bot_id
+        with slack_call(self._settings.slack_timeout):
+            return self._deps.directory.bot_user_id()
 
     def _invite(self, channel_id: str, user_id: str) -> None:
         try:

@@ -13,7 +13,7 @@ from incidentbot.metrics import humanize
 from incidentbot.models import Incident
 from incidentbot.slack import ids
 from incidentbot.slack.blocks import SEVERITY_EMOJI, incident_label
-from incidentbot.text import safe_for_slack
+from incidentbot.text import clip, safe_for_slack
 from incidentbot.timeparse import format_moment
 
 # A Home tab holds at most 100 blocks; past this many incidents the web pages list the rest.
@@ -71,9 +71,7 @@ def home_view(
 def incident_line(incident: Incident, *, now: datetime, page_url: str) -> str:
     """``:red_circle: *INC-12* Checkout down`` over ``SEV1 · identified · lead … · open 2 h 5 min
     · #channel``."""
-    title = safe_for_slack(incident.title)
-    if len(title) > MAX_TITLE_SHOWN:
-        title = title[: MAX_TITLE_SHOWN - 1] + "…"
+    title = clip(safe_for_slack(incident.title), MAX_TITLE_SHOWN)
     lead = incident.holder("lead")
     where = f"<#{incident.channel_id}>" if incident.channel_id else "channel being created"
     private = " :lock: private" if incident.private else ""

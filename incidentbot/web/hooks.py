@@ -13,11 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Callable
 
 from flask import Flask, Response, jsonify, request
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from incidentbot.runtime import Runtime
@@ -32,31 +30,17 @@ UNAUTHORIZED = (
 )
 
 
-class Declarer:
-    """The bot's own Slack user: alerts are declared in its name, so Slack shows the app as
-    the declarer and the incident metrics count the first person to act as its response.
-
-    Slack is asked once per process (``auth.test``, as Bolt does before its first request):
-    the only Slack call a webhook may wait for. Everything Slack shows of the incident is done
-    by jobs after the commit.
-    """
-
-    def __init__(self, client: WebClient) -> None:
-        self._client = client
-        self._user_id: str | None = None
-        self._lock = threading.Lock()
-
-    def user_id(self) -> str | None:
-        with self._lock:
-            if self._user_id is None:
-                try:
-                    self._user_id = str(self._client.auth_test()["user_id"])
-                except Exception as error:  # whatever it was, the sender may retry
-                    reason = (
-                        error.response.get("error") if isinstance(error, SlackApiError) else None
-                    )
-                    log.warning("auth.test failed: %s", reason or type(error).__name__)
-            return self._user_id
+def bot_user_id(runtime: Runtime) -> str | None:
+    """The bot's own Slack user, in whose name alerts are declared (so Slack shows the app as
+    the declarer, and the metrics count the first person to act as the response); None if
+    Slack cannot say now. It is the only Slack call a webhook may wait for, once per process;
+    everything Slack shows of the incident is done by jobs after the commit."""
+    try:
+        return runtime.deps.directory.bot_user_id()
+    except Exception as error:  # whatever it was, the sender may retry
+        reason = error.response.get("error") if isinstance(error, SlackApiError) else None
+        log.warning("auth.test failed: %s", reason or type(error).__name__)
+        return None
 
 
 def signed(secret: str, body: bytes) -> str:
@@ -77,7 +61,6 @@ def authentic(secret: str, body: bytes) -> bool:
 
 def register(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
-    declarer = Declarer(runtime.deps.interactive_client)
 
     def receive(parse: Callable[[object], alerts.Notification]) -> tuple[Response, int]:
         secret = settings.webhook_secret
@@ -99,7 +82,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             notification = parse(payload)
         except alerts.AlertPayloadError as error:
             return jsonify(ok=False, error=error.message), 400
-        declared_by = declarer.user_id()
+        declared_by = bot_user_id(runtime)
         if declared_by is None:
             response = jsonify(
                 ok=False,

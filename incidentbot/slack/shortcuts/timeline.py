@@ -9,12 +9,12 @@ import logging
 
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackClientError
-from slack_sdk.webhook import WebhookClient
 
 from incidentbot import jobs, services
 from incidentbot.errors import IncidentError, NotInIncidentChannel
 from incidentbot.services.timeline import message_time
 from incidentbot.slack import blocks, ids
+from incidentbot.slack.client import answer_privately
 from incidentbot.slack.deps import Deps
 from incidentbot.text import printable
 
@@ -52,7 +52,7 @@ def register(app: App, deps: Deps) -> None:
             deps.interactive_client.views_open(trigger_id=trigger_id, view=view)
         except (SlackClientError, OSError):
             log.warning("could not open the add-to-timeline form", exc_info=True)
-            _tell(body.get("response_url"), COULD_NOT_OPEN)
+            answer_privately(body.get("response_url"), COULD_NOT_OPEN)
 
     @app.view(ids.TIMELINE_VIEW)
     def timeline_form_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -108,16 +108,6 @@ def register(app: App, deps: Deps) -> None:
             )
             uow.commit()
         ack()
-
-
-def _tell(response_url: object, text: str) -> None:
-    """An ephemeral answer where the shortcut was used; fine if it cannot be sent."""
-    if not isinstance(response_url, str) or not response_url:
-        return
-    try:
-        WebhookClient(response_url, timeout=2).send(text=text, response_type="ephemeral")
-    except Exception:
-        log.warning("could not answer through the shortcut's response_url", exc_info=True)
 
 
 def _form(deps: Deps, *, channel_id: str | None, ts: str | None, message: dict) -> dict:
