@@ -353,6 +353,10 @@ def test_what_people_cannot_do_in_slack_is_refused_with_a_clear_400(api):
         "/api/state", query_string={"user": "UALICE"}, headers={"Host": "evil.example:3100"}
     )
     assert foreign.status_code == 403
+    page = api.client.get("/")
+    assert page.status_code == 200 and b"playground.js" in page.data
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
     api.post("/api/join", user="UDANA", channel=channel)
     assert api.channel("inc-1-", "UDANA")["member"] is True
     api.post("/api/message", user="UDANA", channel=channel, text="on it")
@@ -395,6 +399,25 @@ def test_pin_react_and_the_shortcut_put_messages_on_the_timeline(api):
         raw.data.startswith(b"# INC-1: Checkout API")
         and "attachment" in raw.headers["Content-Disposition"]
     )
+
+
+def test_unpin_and_unreact_take_back_what_was_done(api):
+    ts = api.post("/api/message", channel="CGENERAL", text="Rolled back")["ts"]
+    api.post("/api/pin", channel="CGENERAL", ts=ts)
+    api.post("/api/react", channel="CGENERAL", ts=ts, name=":eyes:")
+    api.post("/api/react", user="UBOB", channel="CGENERAL", ts=ts, name="eyes")
+    shown = next(m for m in api.state(channel="CGENERAL")["messages"] if m["ts"] == ts)
+    assert shown["pinned"] and shown["pinned_by"] == "alice"
+    assert [(r["name"], r["who"]) for r in shown["reactions"]] == [("eyes", ["alice", "bob"])]
+    api.post("/api/unpin", channel="CGENERAL", ts=ts)
+    api.post("/api/unreact", channel="CGENERAL", ts=ts, name="eyes")
+    shown = next(m for m in api.state(channel="CGENERAL")["messages"] if m["ts"] == ts)
+    assert not shown["pinned"]
+    assert [(r["name"], r["who"], r["mine"]) for r in shown["reactions"]] == [
+        ("eyes", ["bob"], False)
+    ]
+    refused = api.post("/api/react", 400, channel="CGENERAL", ts=ts, name="<img>")
+    assert "not an emoji name" in refused["error"]
 
 
 def test_a_thread_shows_the_replies_and_takes_a_reply(api):

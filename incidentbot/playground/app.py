@@ -38,11 +38,12 @@ from flask import Flask, Response, jsonify, request, send_from_directory
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from incidentbot.emulator import DriverResponse, EmulatorError, User, Workspace
+from incidentbot.emulator import Delivery, DriverResponse, EmulatorError, User, Workspace, mention
 from incidentbot.local import LocalStack
 from incidentbot.manifest import build_manifest
+from incidentbot.text import escape_mrkdwn
 
-from .render import markdown_to_html, slack_escape
+from .render import markdown_to_html
 from .screen import Screen, can_see
 
 __all__ = ["create_playground_app", "typed_text"]
@@ -69,7 +70,7 @@ def typed_text(text: str, ws: Workspace, *, command: bool) -> str:
 
     Slash commands (``should_escape``) get ``<@U123|name>``; messages get ``<@U123>``.
     """
-    escaped = slack_escape(text)
+    escaped = escape_mrkdwn(text)
 
     def person(match: re.Match[str]) -> str:
         name = match.group(1).rstrip(".")
@@ -79,7 +80,7 @@ def typed_text(text: str, ws: Workspace, *, command: bool) -> str:
         user = ws.user_by_name(name)
         if user is None:
             return match.group(0)
-        return (f"<@{user.id}|{user.name}>" if command else f"<@{user.id}>") + rest
+        return mention(user.id, user.name if command else None) + rest
 
     def channel(match: re.Match[str]) -> str:
         found = ws.channel_by_name(match.group(1))
@@ -268,25 +269,21 @@ def create_playground_app(stack: LocalStack, *, bind_host: str = "127.0.0.1") ->
         user, channel, ts = message_target(body())
         return act(lambda: driver.unpin(user.id, channel, ts).response)
 
-    def reaction_name(data: dict[str, Any]) -> str:
+    def reaction(send: Callable[[str, str, str, str], Delivery]) -> Response:
+        data = body()
+        user, channel, ts = message_target(data)
         name = str(data.get("name") or "pushpin").strip(":")
         if not re.fullmatch(r"[a-z0-9_+-]{1,100}", name):
             raise Refused(f"{name!r} is not an emoji name")
-        return name
+        return act(lambda: send(user.id, channel, ts, name).response)
 
     @app.post("/api/react")
     def react() -> Response:
-        data = body()
-        user, channel, ts = message_target(data)
-        name = reaction_name(data)
-        return act(lambda: driver.react(user.id, channel, ts, name).response)
+        return reaction(driver.react)
 
     @app.post("/api/unreact")
     def unreact() -> Response:
-        data = body()
-        user, channel, ts = message_target(data)
-        name = reaction_name(data)
-        return act(lambda: driver.unreact(user.id, channel, ts, name).response)
+        return reaction(driver.unreact)
 
     @app.post("/api/shortcut")
     def shortcut() -> Response:

@@ -28,7 +28,6 @@ __all__ = [
     "markdown_to_html",
     "mrkdwn_to_html",
     "render_blocks",
-    "slack_escape",
 ]
 
 #: The shortcodes the bot uses and a few people type often; others stay readable as ``:name:``.
@@ -128,11 +127,6 @@ def _emoji_html(html: str) -> str:
         return str(Markup('<span class="emoji" title="{}">{}</span>').format(match.group(0), found))
 
     return _SHORTCODE.sub(replace, html)
-
-
-def slack_escape(text: str) -> str:
-    """Text as Slack delivers what a person typed: ``&``, ``<`` and ``>`` as entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def safe_url(url: str) -> str | None:

@@ -186,7 +186,7 @@ class Screen:
         if system and not message.text.startswith("<@"):
             # "set the channel topic: …" reads as Slack shows it: who did it first.
             html = f"{mrkdwn_to_html(f'<@{message.user}>', names)} {html}"
-        data: dict[str, Any] = {
+        return {
             "ts": message.ts,
             "kind": "system" if system else "message",
             **self._author(message.user),
@@ -216,7 +216,6 @@ class Screen:
                 if isinstance(a, dict)
             ],
         }
-        return data
 
     def _files(self, message: Message) -> list[File]:
         return [f for f in (self.ws.file(i) for i in message.files) if f is not None]

@@ -21,13 +21,13 @@ The bot and the workspace listen on 127.0.0.1 only; ``host`` applies to the page
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import pickle
 import secrets
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -52,7 +52,7 @@ class PlaygroundError(IncidentError):
     """The playground cannot start as asked; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Ports:
     page: int
     bot: int
@@ -252,7 +252,7 @@ class Playground:
                 f"cannot listen on {self.host} port {self.requested_port}: "
                 f"{error.strerror or error}. Choose another --port."
             ) from None
-        self.ports = Ports(page=self._server.port, bot=self.ports.bot, slack=self.ports.slack)
+        self.ports = dataclasses.replace(self.ports, page=self._server.port)
         self._server.start()
 
     def _save_loop(self) -> None:

@@ -255,9 +255,8 @@
     const list = $("thread-messages");
     const parent = messageElement(thread.parent, state.channel.id, false);
     parent.classList.add("thread-parent");
-    const count = document.createElement("div");
-    count.className = "thread-count";
-    count.textContent = `${thread.replies.length} ${thread.replies.length === 1 ? "reply" : "replies"}`;
+    const replies = thread.replies.length;
+    const count = make("div", "thread-count", `${replies} ${replies === 1 ? "reply" : "replies"}`);
     list.replaceChildren(
       parent,
       count,
@@ -269,6 +268,14 @@
 
   function initials(name) {
     return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+  }
+
+  // An element with a class and, if given, text (set as text, never as HTML).
+  function make(tag, className, text) {
+    const el = document.createElement(tag);
+    el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
   }
 
   function messageElement(m, channelId, inChannel) {
@@ -286,66 +293,38 @@
     el.dataset.channel = channelId;
     if (m.ephemeral) el.dataset.ephemeral = "1";
 
-    const avatar = document.createElement("div");
-    avatar.className = `avatar${m.is_bot ? " bot" : ""}`;
-    avatar.textContent = m.is_bot ? "🤖" : initials(m.author_name);
-    el.appendChild(avatar);
+    el.appendChild(make("div", `avatar${m.is_bot ? " bot" : ""}`, m.is_bot ? "🤖" : initials(m.author_name)));
 
-    const body = document.createElement("div");
-    body.className = "message-body";
-    if (m.pinned) {
-      const pin = document.createElement("div");
-      pin.className = "pinned-note";
-      pin.textContent = `📌 Pinned by ${m.pinned_by || "someone"}`;
-      body.appendChild(pin);
-    }
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const author = document.createElement("span");
-    author.className = "author";
-    author.textContent = m.author_name;
-    meta.appendChild(author);
-    if (m.is_bot) {
-      const badge = document.createElement("span");
-      badge.className = "app-badge";
-      badge.textContent = "APP";
-      meta.appendChild(badge);
-    }
+    const body = make("div", "message-body");
+    if (m.pinned) body.appendChild(make("div", "pinned-note", `📌 Pinned by ${m.pinned_by || "someone"}`));
+    const meta = make("div", "meta");
+    meta.appendChild(make("span", "author", m.author_name));
+    if (m.is_bot) meta.appendChild(make("span", "app-badge", "APP"));
     const time = document.createElement("time");
     time.textContent = m.time;
     time.title = m.when;
     meta.appendChild(time);
-    if (m.edited) {
-      const edited = document.createElement("span");
-      edited.className = "muted";
-      edited.textContent = "(edited)";
-      meta.appendChild(edited);
-    }
+    if (m.edited) meta.appendChild(make("span", "muted", "(edited)"));
     body.appendChild(meta);
 
-    const content = document.createElement("div");
-    content.className = "content";
+    const content = make("div", "content");
     content.innerHTML = m.html; // rendered and escaped by the server
     body.appendChild(content);
 
     for (const attachment of m.attachments) {
-      const box = document.createElement("div");
-      box.className = "attachment";
+      const box = make("div", "attachment");
       box.innerHTML = attachment; // rendered and escaped by the server
       body.appendChild(box);
     }
     if (m.files.length) {
-      const files = document.createElement("div");
-      files.className = "files";
+      const files = make("div", "files");
       for (const f of m.files) {
         const chip = document.createElement("button");
         chip.type = "button";
         chip.className = "file-chip";
         chip.dataset.fileId = f.id;
         chip.disabled = !f.ready;
-        const name = document.createElement("span");
-        name.className = "file-name";
-        name.textContent = `📄 ${f.name}`;
+        const name = make("span", "file-name", `📄 ${f.name}`);
         const size = document.createElement("small");
         size.textContent = f.ready ? `${(f.size / 1024).toFixed(1)} KB · ${f.filetype}` : "uploading…";
         chip.append(name, size);
@@ -354,8 +333,7 @@
       body.appendChild(files);
     }
     if (m.reactions.length) {
-      const reactions = document.createElement("div");
-      reactions.className = "reactions";
+      const reactions = make("div", "reactions");
       for (const r of m.reactions) {
         const b = document.createElement("button");
         b.type = "button";
@@ -376,12 +354,7 @@
       replies.textContent = `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`;
       body.appendChild(replies);
     }
-    if (m.ephemeral) {
-      const note = document.createElement("div");
-      note.className = "ephemeral-note";
-      note.textContent = "👁 Only visible to you";
-      body.appendChild(note);
-    }
+    if (m.ephemeral) body.appendChild(make("div", "ephemeral-note", "👁 Only visible to you"));
     el.appendChild(body);
     if (!m.ephemeral) el.appendChild(hoverActions(m, inChannel));
     return el;
@@ -398,8 +371,7 @@
   }
 
   function hoverActions(m, inChannel) {
-    const bar = document.createElement("div");
-    bar.className = "hover-actions";
+    const bar = make("div", "hover-actions");
     const pushpin = m.reactions.find((r) => r.name === "pushpin" && r.mine);
     bar.appendChild(
       button("📌", pushpin ? "Remove :pushpin:" : "React with :pushpin:", {
@@ -409,21 +381,16 @@
     );
     if (inChannel) bar.appendChild(button("💬", "Reply in thread", { op: "reply" }));
     bar.appendChild(button("⋮", "More actions", { op: "menu" }));
-    const menu = document.createElement("div");
-    menu.className = "menu";
+    const menu = make("div", "menu");
     menu.hidden = true;
     menu.setAttribute("role", "menu");
-    const pin = button(m.pinned ? "Un-pin from channel" : "Pin to channel", m.pinned ? "Un-pin from channel" : "Pin to channel", {
-      op: m.pinned ? "unpin" : "pin",
-    });
+    const pinLabel = m.pinned ? "Un-pin from channel" : "Pin to channel";
+    const pin = button(pinLabel, pinLabel, { op: m.pinned ? "unpin" : "pin" });
     pin.setAttribute("role", "menuitem");
     menu.appendChild(pin);
     const shortcuts = state.shortcuts.filter((s) => s.type === "message");
     if (shortcuts.length) {
-      const heading = document.createElement("div");
-      heading.className = "menu-heading";
-      heading.textContent = "incidentbot";
-      menu.appendChild(heading);
+      menu.appendChild(make("div", "menu-heading", "incidentbot"));
     }
     for (const s of shortcuts) {
       const item = button(s.name, s.name, { op: "shortcut", callbackId: s.callback_id });
