@@ -14,23 +14,36 @@ from dateutil.relativedelta import relativedelta
 
 from incidentbot.models import EntryKind, Incident, Severity, Status, TimelineRecord
 
+# Each metric's definition, written once: Slack, the pages and every postmortem show these
+# words beside the figure.
 DEFINITIONS: dict[str, str] = {
-    "impact_started_at": "When users or systems were first affected (may be set after the fact).",
-    "detected_at": "When the incident was declared.",
-    "acknowledged_at": (
-        "First response by someone other than the declarer: a role given to them or a "
-        "timeline entry of theirs."
+    "impact_started_at": (
+        "When users or systems were first affected: the recorded impact start, else the "
+        "declaration."
     ),
-    "mitigated_at": ("When the impact was stopped: the recorded mitigation, else the resolution."),
+    "detected_at": "When the incident was detected: the recorded detection, else the declaration.",
+    "declared_at": "When the incident was declared.",
+    "acknowledged_at": (
+        "The first action on record by someone other than the declarer (a role given to them "
+        "is not their action); not measured for incidents recorded after the fact."
+    ),
+    "mitigated_at": (
+        "When the impact ended: the recorded mitigation, else the first move to monitoring, "
+        "else the resolution."
+    ),
     "resolved_at": "When the incident was marked resolved (the latest time, if it was reopened).",
     "closed_at": "When the incident was closed and its postmortem generated.",
-    "time_to_detect": "From impact start to declaration.",
-    "time_to_acknowledge": "From declaration to the first response by someone else.",
+    "time_to_detect": "From impact start to detection.",
+    "time_to_acknowledge": "From declaration to the first action by someone else.",
     "time_to_mitigate": "From impact start to mitigation.",
     "time_to_resolve": "From impact start to resolution.",
-    "duration": "From impact start to resolution, or to now while the incident is open.",
+    "duration": (
+        "How long the impact lasted: from impact start to mitigation (impact ends at "
+        "mitigation), or to now while not yet mitigated."
+    ),
     "time_in_severity": (
-        "Time spent at each severity, from declaration to resolution (or now while open)."
+        "Time spent at each severity, from impact start to resolution (or now while open); "
+        "the first recorded severity applies until it was first changed."
     ),
     "highest_severity": "The most severe level the incident reached (SEV1 is the most severe).",
     "reopened_count": "How many times the incident was reopened after being resolved or closed.",
@@ -38,7 +51,8 @@ DEFINITIONS: dict[str, str] = {
 
 LABELS: dict[str, str] = {
     "impact_started_at": "Impact started",
-    "detected_at": "Detected (declared)",
+    "detected_at": "Detected",
+    "declared_at": "Declared",
     "acknowledged_at": "Acknowledged",
     "mitigated_at": "Mitigated",
     "resolved_at": "Resolved",
@@ -47,7 +61,7 @@ LABELS: dict[str, str] = {
     "time_to_acknowledge": "Time to acknowledge",
     "time_to_mitigate": "Time to mitigate",
     "time_to_resolve": "Time to resolve",
-    "duration": "Duration",
+    "duration": "Impact duration",
     "time_in_severity": "Time in severity",
     "highest_severity": "Highest severity",
     "reopened_count": "Times reopened",
@@ -56,6 +70,7 @@ LABELS: dict[str, str] = {
 MOMENTS = (
     "impact_started_at",
     "detected_at",
+    "declared_at",
     "acknowledged_at",
     "mitigated_at",
     "resolved_at",
@@ -79,6 +94,7 @@ class Metrics:
 
     impact_started_at: datetime
     detected_at: datetime
+    declared_at: datetime
     acknowledged_at: datetime | None
     mitigated_at: datetime | None
     resolved_at: datetime | None
@@ -110,14 +126,14 @@ def _between(start: datetime | None, end: datetime | None) -> timedelta | None:
 
 
 def _acknowledged_at(
-    incident: Incident, timeline: Sequence[TimelineRecord], *, detected_at: datetime
+    incident: Incident, timeline: Sequence[TimelineRecord], *, declared_at: datetime
 ) -> datetime | None:
-    """The first sign that someone besides the declarer was working on the incident."""
+    """The first action on record by someone besides the declarer. A role the declarer hands
+    someone is the declarer's action, not theirs; it shows in the timeline as the declarer's."""
+    if incident.after_the_fact:
+        return None  # entered once it was over: nobody acknowledged it here
     declarer = incident.declared_by
-    candidates: list[datetime] = []
-    for assignment in incident.roles:
-        if assignment.user_id != declarer:
-            candidates.append(_utc(assignment.started_at))
+    candidates: list[datetime | None] = []
     for entry in timeline:
         # recorded_at is when they acted; a backdated note's occurred_at is not a response.
         if entry.author_id and entry.author_id != declarer:
@@ -126,7 +142,7 @@ def _acknowledged_at(
         if entry.source_author_id and entry.source_author_id != declarer:
             candidates.append(_utc(entry.occurred_at))
     # Nobody can respond to an incident before it exists; earlier moments count as at once.
-    responses = [max(moment, detected_at) for moment in candidates if moment is not None]
+    responses = [max(moment, declared_at) for moment in candidates if moment is not None]
     return min(responses, default=None)
 
 
@@ -194,17 +210,19 @@ def compute_metrics(
     """All of an incident's metrics as of ``now``.
 
     ``timeline`` is its timeline when the caller has read it already (as rows, for instance);
-    by default ``incident.timeline``.
+    by default ``incident.timeline``. Deleted entries do not count.
     """
     if timeline is None:
         timeline = incident.timeline
+    timeline = [entry for entry in timeline if getattr(entry, "deleted_at", None) is None]
     now = _utc(now)
+    declared_at = _utc(incident.declared_at)
     impact_started_at = _utc(incident.impact_started_at or incident.declared_at)
-    detected_at = _utc(incident.declared_at)
+    detected_at = _utc(incident.detected_at) or declared_at
     resolved_at = _utc(incident.resolved_at)
     closed_at = _utc(incident.closed_at)
     mitigated_at = _utc(incident.mitigated_at) or resolved_at
-    acknowledged_at = _acknowledged_at(incident, timeline, detected_at=detected_at)
+    acknowledged_at = _acknowledged_at(incident, timeline, declared_at=declared_at)
 
     if incident.is_open:
         end: datetime | None = now
@@ -213,21 +231,25 @@ def compute_metrics(
 
     # A finished incident with no recorded end has no measurable time at each severity.
     time_in_severity = (
-        _time_in_severity(incident, timeline, start=detected_at, end=end) if end is not None else {}
+        _time_in_severity(incident, timeline, start=impact_started_at, end=end)
+        if end is not None
+        else {}
     )
     reopened_count = _reopen_count(incident, timeline)
     return Metrics(
         impact_started_at=impact_started_at,
         detected_at=detected_at,
+        declared_at=declared_at,
         acknowledged_at=acknowledged_at,
         mitigated_at=mitigated_at,
         resolved_at=resolved_at,
         closed_at=closed_at,
         time_to_detect=detected_at - impact_started_at,
-        time_to_acknowledge=_between(detected_at, acknowledged_at),
+        time_to_acknowledge=_between(declared_at, acknowledged_at),
         time_to_mitigate=_between(impact_started_at, mitigated_at),
         time_to_resolve=_between(impact_started_at, resolved_at),
-        duration=_between(impact_started_at, end),
+        # Impact ends at mitigation.
+        duration=_between(impact_started_at, mitigated_at or (now if incident.is_open else None)),
         time_in_severity=time_in_severity,
         highest_severity=min(_severities_seen(incident, timeline), key=_severity_rank),
         reopened=reopened_count > 0,

@@ -98,6 +98,9 @@ class EntryKind(enum.StrEnum):
     SUMMARY = "summary"
     IMPACT = "impact"
     IMPACT_START = "impact start"
+    # Milestones the metrics use besides the impact start, each set at the moment it happened.
+    DETECTED = "detected"
+    MITIGATED = "mitigated"
     POSTMORTEM = "postmortem"
     # An alert from monitoring (Alertmanager or a generic webhook) firing or resolving.
     ALERT = "alert"
@@ -149,10 +152,17 @@ class Incident(Base):
 
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     impact_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None: detected when declared.
+    detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Entered once it was over (``/incident record``): nobody is paged or nudged for the past,
+    # and it is labelled so wherever it is shown.
+    after_the_fact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # When the bot asked whether the impact started earlier (it asks once per incident).
+    impact_question_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # None: the default for the incident's severity.
     postmortem_template: Mapped[str | None] = mapped_column(String(100))
     postmortem_status: Mapped[str] = mapped_column(
@@ -211,17 +221,22 @@ class TimelineEntry(Base):
     """Something that happened, at ``occurred_at``; ``recorded_at`` is when we learned of it.
 
     ``source_key`` identifies a captured Slack message (``channel:ts``) so that one message is
-    one entry however many pins, reactions and redeliveries arrive.
+    one entry however many pins, reactions and redeliveries arrive. ``number`` is the entry's
+    number within its incident (``#7``), given in the order entries were recorded and never
+    reused. A deleted entry keeps its row (``deleted_at``): it leaves the postmortem and the
+    metrics, not the history.
     """
 
     __tablename__ = "timeline_entries"
     __table_args__ = (
         UniqueConstraint("incident_id", "source_key"),
+        UniqueConstraint("incident_id", "number"),
         Index("ix_timeline_entries_incident_occurred", "incident_id", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    number: Mapped[int | None] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(32))
@@ -234,8 +249,41 @@ class TimelineEntry(Base):
     details: Mapped[dict | None] = mapped_column(JSON)
     # Others who pinned or reacted to the same captured message after the first.
     also_marked_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by: Mapped[str | None] = mapped_column(String(32))
 
     incident: Mapped[Incident] = relationship(back_populates="timeline")
+
+
+class RevisionChange(enum.StrEnum):
+    TEXT = "text"
+    TIME = "time"
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
+class TimelineRevision(Base):
+    """One correction of a timeline entry: who, when, what it was before and after.
+
+    ``revised_by`` is None when Slack reported it and did not say who (a deleted message).
+    ``source`` is how it came: ``command``, ``form`` or ``slack`` (a captured message edited or
+    deleted there).
+    """
+
+    __tablename__ = "timeline_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("timeline_entries.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    revised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revised_by: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    change: Mapped[str] = mapped_column(String(16))
+    old_text: Mapped[str | None] = mapped_column(Text)
+    new_text: Mapped[str | None] = mapped_column(Text)
+    old_occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class TimelineRow(NamedTuple):
@@ -247,6 +295,7 @@ class TimelineRow(NamedTuple):
     """
 
     id: int
+    number: int | None
     occurred_at: datetime
     recorded_at: datetime
     kind: str

@@ -4,7 +4,9 @@ By default anyone in an incident's channel may add notes and change severity or 
 closing, reopening and handing out roles are for the incident's current role holders and
 incidentbot's admins. Both lists are settings (``INCIDENTBOT_ADMINS``,
 ``INCIDENTBOT_RESTRICTED_ACTIONS``). In an incident nobody holds a role in yet (one an alert
-declared), anyone may hand out the first role, such as taking the lead.
+declared), anyone may hand out the first role, such as taking the lead. A timeline entry may
+be corrected (edited or deleted) by whoever wrote it (or wrote the captured message), the role
+holders and the admins.
 """
 
 from __future__ import annotations
@@ -58,6 +60,26 @@ class Policy:
             # the lead, or nobody but an admin ever could.
             return True
         return user_id in holders
+
+    def may_correct(self, incident: Incident, user_id: str, *, authors: set[str]) -> bool:
+        """Whether ``user_id`` may edit or delete an entry written by ``authors``."""
+        return (
+            user_id in authors
+            or user_id in self.admins
+            or user_id in incident.current_roles().values()
+        )
+
+    def check_correction(self, incident: Incident, user_id: str, *, authors: set[str]) -> None:
+        if self.may_correct(incident, user_id, authors=authors):
+            return
+        holders = ", ".join(
+            f"{role} <@{holder}>" for role, holder in sorted(incident.current_roles().items())
+        )
+        raise NotAllowed(
+            "Only the entry's author, INC-"
+            f"{incident.number}'s role holders ({holders or 'none yet'}) or an incidentbot "
+            "admin can correct it. Ask one of them, or add a note that says what is wrong."
+        )
 
     def check(self, incident: Incident, user_id: str, action: Action) -> None:
         """Raise ``NotAllowed`` with a message that says who can do it instead."""

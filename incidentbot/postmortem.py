@@ -205,6 +205,7 @@ class MetricsView:
 
     impact_started_at: MetricRow
     detected_at: MetricRow
+    declared_at: MetricRow
     acknowledged_at: MetricRow
     mitigated_at: MetricRow
     resolved_at: MetricRow

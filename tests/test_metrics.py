@@ -91,9 +91,32 @@ def test_multi_day_incident_counts_whole_days() -> None:
     metrics = compute_metrics(incident, now=T0 + timedelta(days=9))
 
     assert metrics.time_to_resolve == timedelta(days=2, hours=5)
-    assert metrics.duration == timedelta(days=2, hours=5)
-    assert humanize(metrics.duration) == "2 d 5 h"
+    assert humanize(metrics.time_to_resolve) == "2 d 5 h"
     assert humanize(metrics.time_to_mitigate) == "2 d"
+
+
+def test_impact_ends_at_mitigation_not_at_resolution() -> None:
+    incident = make_incident(
+        status=Status.RESOLVED,
+        mitigated_at=T0 + timedelta(minutes=40),
+        resolved_at=T0 + timedelta(hours=3),
+    )
+
+    metrics = compute_metrics(incident, now=T0 + timedelta(days=1))
+
+    assert metrics.duration == timedelta(minutes=40) == metrics.time_to_mitigate
+    assert "impact ends at mitigation" in DEFINITIONS["duration"]
+
+
+def test_impact_lasts_until_now_while_not_mitigated_and_stops_at_mitigation_while_open() -> None:
+    open_incident = make_incident(status=Status.INVESTIGATING)
+    assert compute_metrics(open_incident, now=T0 + timedelta(hours=2)).duration == timedelta(
+        hours=2
+    )
+    monitoring = make_incident(status=Status.MONITORING, mitigated_at=T0 + timedelta(minutes=30))
+    assert compute_metrics(monitoring, now=T0 + timedelta(hours=2)).duration == timedelta(
+        minutes=30
+    )
 
 
 def test_durations_are_absolute_time_across_the_fall_back_change() -> None:
@@ -191,14 +214,48 @@ def test_acknowledged_by_another_responders_note() -> None:
     assert humanize(metrics.time_to_acknowledge) == "7 min"
 
 
-def test_acknowledged_by_a_role_given_to_someone_else() -> None:
+def test_a_role_the_declarer_hands_out_is_not_the_receivers_acknowledgement() -> None:
     incident = make_incident(declared_at=at(0))
     incident.roles.append(
         RoleAssignment(role="comms", user_id="U_CAROL", assigned_by=DECLARER, started_at=at(4))
     )
+    incident.timeline.append(entry(at(4), EntryKind.ROLE, author=DECLARER))
     incident.timeline.append(entry(at(6), EntryKind.NOTE, author="U_BOB"))
 
-    assert compute_metrics(incident, now=at(30)).acknowledged_at == at(4)
+    assert compute_metrics(incident, now=at(30)).acknowledged_at == at(6)
+
+
+def test_a_role_someone_else_hands_out_is_their_acknowledgement() -> None:
+    incident = make_incident(declared_at=at(0))
+    incident.timeline.append(entry(at(3), EntryKind.ROLE, author="U_CAROL"))
+
+    assert compute_metrics(incident, now=at(30)).acknowledged_at == at(3)
+
+
+def test_no_acknowledgement_is_measured_for_an_incident_recorded_after_the_fact() -> None:
+    incident = make_incident(declared_at=at(0), status=Status.RESOLVED, resolved_at=at(20))
+    incident.after_the_fact = True
+    incident.timeline.append(entry(at(5), EntryKind.NOTE, author="U_BOB"))
+
+    assert compute_metrics(incident, now=at(30)).acknowledged_at is None
+
+
+def test_deleted_entries_do_not_count() -> None:
+    incident = make_incident(declared_at=at(0))
+    note = entry(at(2), EntryKind.NOTE, author="U_BOB")
+    note.deleted_at = at(10)
+    incident.timeline += [note, entry(at(7), EntryKind.NOTE, author="U_DANA")]
+
+    assert compute_metrics(incident, now=at(30)).acknowledged_at == at(7)
+
+
+def test_detection_is_the_recorded_detection_else_the_declaration() -> None:
+    incident = make_incident(impact_started_at=at(0), declared_at=at(30))
+    assert compute_metrics(incident, now=at(60)).time_to_detect == timedelta(minutes=30)
+    incident.detected_at = at(2)
+    metrics = compute_metrics(incident, now=at(60))
+    assert metrics.time_to_detect == timedelta(minutes=2)
+    assert metrics.declared_at == at(30)
 
 
 def test_backdated_note_by_someone_else_acknowledges_when_it_was_written() -> None:
@@ -279,3 +336,19 @@ def test_every_metric_has_a_definition() -> None:
 )
 def test_humanize(delta: timedelta | None, expected: str) -> None:
     assert humanize(delta) == expected
+
+
+def test_time_in_severity_runs_from_impact_start_with_the_first_recorded_severity() -> None:
+    # Impact 20 minutes before the SEV3 declaration; SEV1 from 10 minutes after it.
+    incident = make_incident(
+        impact_started_at=at(-20), declared_at=at(0), status=Status.RESOLVED, resolved_at=at(40)
+    )
+    incident.timeline.append(severity_change(at(10), "SEV3", "SEV1"))
+
+    metrics = compute_metrics(incident, now=at(600))
+
+    assert metrics.time_in_severity == {
+        "SEV1": timedelta(minutes=30),
+        "SEV3": timedelta(minutes=30),
+    }
+    assert list(metrics.time_in_severity) == ["SEV1", "SEV3"]  # most severe first

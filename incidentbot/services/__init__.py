@@ -11,6 +11,8 @@ from incidentbot.services.impact import (
     confirm_impact_start_from,
     set_impact_start,
     set_impact_start_at,
+    set_milestone,
+    set_milestone_at,
 )
 from incidentbot.services.incidents import (
     declare_incident,
@@ -33,6 +35,7 @@ from incidentbot.services.membership import (
     incidents_visible_to,
     remove_member,
 )
+from incidentbot.services.past import PastIncident, parse_past_incident, record_past_incident
 from incidentbot.services.people import known_person, people_by_id, remember_person
 from incidentbot.services.postmortems import (
     choose_template,
@@ -42,6 +45,19 @@ from incidentbot.services.postmortems import (
     set_document_status,
     set_postmortem_owner,
     template_for,
+)
+from incidentbot.services.record import (
+    correctable_entries,
+    delete_entry,
+    edit_entry_text,
+    edit_entry_time,
+    entry_by_number,
+    follow_slack_delete,
+    follow_slack_edit,
+    lifecycle_of,
+    parse_entry_number,
+    revisions,
+    timeline_page,
 )
 from incidentbot.services.roles import assign_role
 from incidentbot.services.stats import incident_stats, parse_window
@@ -59,6 +75,22 @@ from incidentbot.services.timeline import (
 from incidentbot.services.vocabulary import parse_role, parse_severity, parse_status
 
 __all__ = [
+    "PastIncident",
+    "correctable_entries",
+    "delete_entry",
+    "edit_entry_text",
+    "edit_entry_time",
+    "entry_by_number",
+    "follow_slack_delete",
+    "follow_slack_edit",
+    "lifecycle_of",
+    "parse_entry_number",
+    "parse_past_incident",
+    "record_past_incident",
+    "revisions",
+    "set_milestone",
+    "set_milestone_at",
+    "timeline_page",
     "add_member",
     "can_see",
     "incidents_visible_to",

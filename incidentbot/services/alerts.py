@@ -34,6 +34,7 @@ from incidentbot.models import (
     Severity,
     Status,
 )
+from incidentbot.services.impact import set_milestone
 from incidentbot.services.incidents import MAX_TITLE, declare_incident
 from incidentbot.services.timeline import MAX_TEXT, record_once
 from incidentbot.services.vocabulary import parse_severity
@@ -415,8 +416,16 @@ def _declare(
             started = [
                 a.starts_at for a in notification.alerts if a.status == FIRING and a.starts_at
             ]
-            if started:
-                incident.impact_started_at = min(min(started), incident.declared_at)
+            if started and min(started) < incident.declared_at:
+                set_milestone(
+                    uow=uow,
+                    incident=incident,
+                    kind=EntryKind.IMPACT_START,
+                    moment=min(started),
+                    set_by=declared_by,
+                    comment=f"the alert started firing ({notification.source})",
+                    policy=None,
+                )
             return incident, True
         # Another delivery of this group declared at the same time and committed first (on
         # PostgreSQL the insert waited for it): its incident is the group's.

@@ -1,7 +1,9 @@
 """When the impact started: the moment every duration metric is measured from.
 
 It defaults to the declaration. Someone can set it (``/incident started at 14:05``), and a
-backdated note from before it prompts the responders to confirm that the impact began then.
+backdated note from before it prompts the responders (once) to confirm that the impact began
+then. Detection and mitigation are milestones of the same kind (``detected at``,
+``mitigated at``): each is an entry at its moment, and the incident's state follows from them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,109 @@ from datetime import datetime
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, TimelineEntry
+from incidentbot.milestones import MILESTONE_NAMES, replay
+from incidentbot.models import EntryKind, Incident, RevisionChange, TimelineEntry
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.record import revise, settle, state_entries
 from incidentbot.services.timeline import record
-from incidentbot.timeparse import format_moment, parse_moment
+from incidentbot.text import printable
+from incidentbot.timeparse import SKEW_TOLERANCE, format_moment, parse_moment
 from incidentbot.uow import UnitOfWork
+
+# What each milestone's entry says, and which of the incident's moments it sets.
+_MILESTONES = {
+    EntryKind.IMPACT_START: ("Impact started", "impact_started_at"),
+    EntryKind.DETECTED: ("Detected", "detected_at"),
+    EntryKind.MITIGATED: ("Mitigated: the impact ended", "mitigated_at"),
+}
+
+
+def set_milestone(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    kind: EntryKind,
+    moment: datetime,
+    set_by: str,
+    zone: str = "UTC",
+    comment: str | None = None,
+    source: str = "command",
+    policy: Policy | None = DEFAULT_POLICY,
+) -> TimelineEntry:
+    """Record when the impact started, was detected or was mitigated; allowed after close
+    too, since reviews correct them. The entry sits at that moment. Setting one again moves
+    it (the earlier moment stays in the entry's history). ``policy=None``: the bot itself
+    records it (an alert's start)."""
+    if policy is not None:
+        policy.check(incident, set_by, Action.STATUS)
+    if moment > uow.now() + SKEW_TOLERANCE:
+        raise IncidentError("That is in the future; a milestone is something that happened.")
+    label, name = _MILESTONES[kind]
+    entries = state_entries(uow=uow, incident=incident)
+    before = replay(
+        entries,
+        declared_at=incident.declared_at,
+        severity=str(incident.severity),
+        status=str(incident.status),
+    )
+    existing = _current(entries, kind, since=before.last_reopened_at)
+    comment = printable(comment or "").strip() or None
+    text = f"{label}: {comment}" if comment else label
+    if existing is not None:
+        if existing.occurred_at == moment and not comment:
+            raise IncidentError(
+                f"{MILESTONE_NAMES[name].capitalize()} is already {format_moment(moment, zone)}."
+            )
+        if existing.occurred_at != moment:
+            revise(
+                uow,
+                existing,
+                change=RevisionChange.TIME,
+                by=set_by,
+                source=source,
+                old_occurred_at=existing.occurred_at,
+                new_occurred_at=moment,
+            )
+            existing.occurred_at = moment
+        if comment and existing.text != text:
+            revise(
+                uow,
+                existing,
+                change=RevisionChange.TEXT,
+                by=set_by,
+                source=source,
+                old_text=existing.text,
+                new_text=text,
+            )
+            existing.text = text
+        entry = existing
+    else:
+        entry = record(
+            uow=uow,
+            incident=incident,
+            kind=kind,
+            author_id=set_by,
+            text=text,
+            occurred_at=moment,
+            details={"milestone": name},
+        )
+    settle(uow=uow, incident=incident, before=before, zone=zone, changing=name)
+    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    return entry
+
+
+def _current(
+    entries: list[TimelineEntry], kind: EntryKind, *, since: datetime | None
+) -> TimelineEntry | None:
+    """The live entry that sets the milestone now (a mitigation only counts after the last
+    reopening: an earlier one did not hold)."""
+    candidates = [
+        e
+        for e in entries
+        if e.kind == kind
+        and (kind != EntryKind.MITIGATED or since is None or e.occurred_at > since)
+    ]
+    return max(candidates, key=lambda e: e.id, default=None)
 
 
 def set_impact_start(
@@ -26,31 +126,40 @@ def set_impact_start(
     zone: str = "UTC",
     policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
-    """Move the impact start; allowed after close too, since reviews correct it."""
-    policy.check(incident, set_by, Action.STATUS)
-    if moment > uow.now():
-        raise IncidentError("The impact cannot start in the future.")
-    ends = incident.mitigated_at or incident.resolved_at
-    if ends is not None and moment > ends:
-        raise IncidentError(
-            f"That is after the impact ended ({format_moment(ends, zone)}); the impact start "
-            "must come before the mitigation."
-        )
-    before = incident.impact_started_at
-    if moment == before:
-        raise IncidentError(f"The impact start is already {format_moment(moment, zone)}.")
-    incident.impact_started_at = moment
-    entry = record(
+    return set_milestone(
         uow=uow,
         incident=incident,
         kind=EntryKind.IMPACT_START,
-        author_id=set_by,
-        text=f"Impact start set to {format_moment(moment, 'UTC')} "
-        f"(was {format_moment(before, 'UTC')})",
-        details={"from": before.isoformat(), "to": moment.isoformat()},
+        moment=moment,
+        set_by=set_by,
+        zone=zone,
+        policy=policy,
     )
-    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
-    return entry
+
+
+def set_milestone_at(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    kind: EntryKind,
+    moment_text: str,
+    set_by: str,
+    author_zone: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> TimelineEntry:
+    """``started at <time> [comment]``, ``detected at …``, ``mitigated at …``: the same time
+    grammar as backdated notes."""
+    moment, rest = parse_moment(moment_text, now=uow.now(), default_zone=author_zone)
+    return set_milestone(
+        uow=uow,
+        incident=incident,
+        kind=kind,
+        moment=moment,
+        set_by=set_by,
+        zone=author_zone,
+        comment=rest,
+        policy=policy,
+    )
 
 
 def set_impact_start_at(
@@ -62,15 +171,14 @@ def set_impact_start_at(
     author_zone: str,
     policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
-    """``/incident started at <time>``: the same time grammar as backdated notes."""
-    moment, rest = parse_moment(moment_text, now=uow.now(), default_zone=author_zone)
-    if rest:
-        raise IncidentError(
-            f"I read the time but not “{rest[:60]}”. Use `/incident started at 14:05`, "
-            "optionally with a date and a zone."
-        )
-    return set_impact_start(
-        uow=uow, incident=incident, moment=moment, set_by=set_by, zone=author_zone, policy=policy
+    return set_milestone_at(
+        uow=uow,
+        incident=incident,
+        kind=EntryKind.IMPACT_START,
+        moment_text=moment_text,
+        set_by=set_by,
+        author_zone=author_zone,
+        policy=policy,
     )
 
 

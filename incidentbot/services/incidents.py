@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -63,19 +64,24 @@ def declare_incident(
     request_key: str | None = None,
     reply_to: str | None = None,
     without_lead: bool = False,
+    declared_at: datetime | None = None,
+    after_the_fact: bool = False,
 ) -> Incident:
     """Record a new incident with its lead and queue opening its channel.
 
     With a ``request_key`` the same request declares once however often it arrives;
     ``reply_to`` is where to tell the declarer that the channel is ready. ``without_lead``:
     nobody leads until a person takes the role (the bot declared it for an alert).
+    ``declared_at`` and ``after_the_fact`` are for an incident entered once it was over
+    (``services.record_past_incident``): declared then, and nobody is nudged for the past.
     """
     title = clean_title(title)
     if request_key is not None:
         existing = uow.session.scalar(select(Incident).where(Incident.request_key == request_key))
         if existing is not None:
             return existing
-    now = uow.now()
+    recorded = uow.now()
+    now = declared_at or recorded
     savepoint = uow.session.begin_nested()
     incident = Incident(
         number=_next_number(uow),
@@ -89,6 +95,7 @@ def declare_incident(
         declared_at=now,
         impact_started_at=now,
         reopened_count=0,
+        after_the_fact=after_the_fact,
     )
     uow.session.add(incident)
     try:
@@ -108,18 +115,27 @@ def declare_incident(
         incident.roles.append(
             RoleAssignment(role="lead", user_id=lead, assigned_by=declared_by, started_at=now)
         )
+    details: dict[str, object] = {"severity": str(severity), "status": str(Status.INVESTIGATING)}
+    if after_the_fact:
+        details["after_the_fact"] = True
     incident.timeline.append(
         TimelineEntry(
+            number=1,
             occurred_at=now,
-            recorded_at=now,
+            recorded_at=recorded,
             kind=EntryKind.DECLARED,
             author_id=declared_by,
-            text=f"Incident declared: {title}",
-            details={"severity": str(severity), "status": str(Status.INVESTIGATING)},
+            text=(
+                f"Incident declared: {title}"
+                if not after_the_fact
+                else f"Incident recorded after the fact: {title}"
+            ),
+            details=details,
             also_marked_by=[],
         )
     )
     uow.session.flush()
+    # One recorded after the fact is resolved at once, and its live nudges never come due.
     arm_incident(uow=uow, incident=incident)
     uow.enqueue(jobs.OPEN_CHANNEL, incident=incident, reply_to=reply_to)
     return incident

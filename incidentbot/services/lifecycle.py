@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, ReminderKind, Severity, Status
+from incidentbot.milestones import Lifecycle, replay, severity_at, status_at
+from incidentbot.models import (
+    EntryKind,
+    Incident,
+    ReminderKind,
+    Severity,
+    Status,
+    TimelineEntry,
+)
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.services.record import (
+    lifecycle_of,
+    refuse_before_impact,
+    settle,
+    state_entries,
+)
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import ensure_changeable, record
+from incidentbot.timeparse import format_moment
 from incidentbot.uow import UnitOfWork
 
 
@@ -19,25 +34,64 @@ def change_severity(
     incident: Incident,
     severity: Severity,
     changed_by: str,
+    at: datetime | None = None,
+    zone: str = "UTC",
     policy: Policy = DEFAULT_POLICY,
-) -> None:
-    ensure_changeable(incident)
+) -> TimelineEntry:
+    """Change the severity now, or ``at`` the moment it changed (``sev 1 at 22:55``)."""
+    _ensure_changeable_at(incident, at, zone=zone)
     policy.check(incident, changed_by, Action.SEVERITY)
-    if incident.severity == severity:
-        raise IncidentError(f"INC-{incident.number} is already {severity}.")
-    before = incident.severity
-    incident.severity = severity
+    moment = at or uow.now()
+    entries = state_entries(uow=uow, incident=incident)
+    before = replay_of(incident, entries)
+    in_effect = severity_at(entries, moment, default=str(incident.severity))
+    if in_effect == severity:
+        then = "" if at is None else f" at {format_moment(moment, zone)}"
+        raise IncidentError(f"INC-{incident.number} was already {severity}{then}.")
+    if at is not None:
+        refuse_before_impact(before, moment, what=f"Going to {severity}", zone=zone)
     entry = record(
         uow=uow,
         incident=incident,
         kind=EntryKind.SEVERITY,
         author_id=changed_by,
-        text=f"Severity changed from {before} to {severity}",
-        details={"from": str(before), "to": str(severity)},
+        text=f"Severity changed from {in_effect} to {severity}",
+        occurred_at=at,
+        details={"from": in_effect, "to": str(severity), **_backdated(at)},
     )
+    settle(uow=uow, incident=incident, before=before, zone=zone)
     incident_changed(uow=uow, incident=incident)  # the update interval is the severity's
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    return entry
+
+
+def _backdated(at: datetime | None) -> dict[str, bool]:
+    return {} if at is None else {"backdated": True}
+
+
+def _ensure_changeable_at(incident: Incident, at: datetime | None, *, zone: str) -> None:
+    """Closed incidents take changes only for moments before their close: the record of what
+    happened can be completed after the fact, the incident itself needs reopening."""
+    if at is None or incident.closed_at is None:
+        ensure_changeable(incident)
+    elif at > incident.closed_at:
+        raise IncidentError(
+            f"INC-{incident.number} was closed at {format_moment(incident.closed_at, zone)}, "
+            "before that time. Use `/incident reopen` first if it needs more work."
+        )
+
+
+def replay_of(incident: Incident, entries: list[TimelineEntry]) -> Lifecycle:
+    return replay(
+        entries,
+        declared_at=incident.declared_at,
+        severity=str(incident.severity),
+        status=str(incident.status),
+    )
+
+
+_SETS = {Status.MONITORING: "mitigated_at", Status.RESOLVED: "resolved_at"}
 
 
 def change_status(
@@ -47,31 +101,28 @@ def change_status(
     status: Status,
     changed_by: str,
     text: str | None = None,
+    at: datetime | None = None,
+    zone: str = "UTC",
     policy: Policy = DEFAULT_POLICY,
-) -> None:
-    """Move the lifecycle on (or back, when a fix did not hold).
+) -> TimelineEntry:
+    """Move the lifecycle on (or back, when a fix did not hold), now or ``at`` a moment.
 
     Metrics use the latest mitigation and resolution, so moving back clears them.
     """
-    ensure_changeable(incident)
+    _ensure_changeable_at(incident, at, zone=zone)
     policy.check(incident, changed_by, Action.STATUS)
     if status == Status.CLOSED:
         raise IncidentError("To close the incident, use `/incident close`.")
-    if incident.status == status:
-        raise IncidentError(f"INC-{incident.number} is already {status}.")
-    now = uow.now()
-    before = incident.status
-    incident.status = status
-    if status in (Status.INVESTIGATING, Status.IDENTIFIED):
-        incident.mitigated_at = None
-        incident.resolved_at = None
-    elif status == Status.MONITORING:
-        incident.mitigated_at = now
-        incident.resolved_at = None
-    elif status == Status.RESOLVED:
-        incident.mitigated_at = incident.mitigated_at or now
-        incident.resolved_at = now
-    message = f"Status changed from {before} to {status}"
+    moment = at or uow.now()
+    entries = state_entries(uow=uow, incident=incident)
+    before = replay_of(incident, entries)
+    in_effect = str(incident.status) if at is None else status_at(entries, moment)
+    if in_effect == status:
+        then = "" if at is None else f" at {format_moment(moment, zone)}"
+        raise IncidentError(f"INC-{incident.number} was already {status}{then}.")
+    if at is not None:
+        refuse_before_impact(before, moment, what=f"Moving to {status}", zone=zone)
+    message = f"Status changed from {in_effect} to {status}"
     if text and text.strip():
         message += f": {text.strip()}"
     entry = record(
@@ -80,17 +131,17 @@ def change_status(
         kind=EntryKind.STATUS,
         author_id=changed_by,
         text=message,
-        details={"from": str(before), "to": str(status)},
+        occurred_at=at,
+        details={"from": in_effect, "to": str(status), **_backdated(at)},
     )
+    after = settle(uow=uow, incident=incident, before=before, zone=zone, changing=_SETS.get(status))
     # Back from resolved, stakeholders are owed news again: counted from now, not from the
     # last update before the resolution.
-    incident_changed(
-        uow=uow,
-        incident=incident,
-        restart=[ReminderKind.UPDATE] if before == Status.RESOLVED else [],
-    )
+    reopened = before.status == Status.RESOLVED and after.status != Status.RESOLVED
+    incident_changed(uow=uow, incident=incident, restart=[ReminderKind.UPDATE] if reopened else [])
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    return entry
 
 
 def resolve(
@@ -99,14 +150,18 @@ def resolve(
     incident: Incident,
     resolved_by: str,
     text: str | None,
+    at: datetime | None = None,
+    zone: str = "UTC",
     policy: Policy = DEFAULT_POLICY,
-) -> None:
-    change_status(
+) -> TimelineEntry:
+    return change_status(
         uow=uow,
         incident=incident,
         status=Status.RESOLVED,
         changed_by=resolved_by,
         text=text,
+        at=at,
+        zone=zone,
         policy=policy,
     )
 
@@ -131,12 +186,8 @@ def close(
             "postmortem; `/incident reopen` reopens it."
         )
     policy.check(incident, closed_by, Action.CLOSE)
-    now = uow.now()
+    lifecycle = lifecycle_of(uow=uow, incident=incident)
     before = incident.status
-    incident.mitigated_at = incident.mitigated_at or now
-    incident.resolved_at = incident.resolved_at or now
-    incident.closed_at = now
-    incident.status = Status.CLOSED
     entry = record(
         uow=uow,
         incident=incident,
@@ -145,6 +196,7 @@ def close(
         text=f"Incident closed (was {before})",
         details={"from": str(before), "to": str(Status.CLOSED)},
     )
+    settle(uow=uow, incident=incident, before=lifecycle)
     # The postmortem's business days count from this close (the latest, if it was reopened).
     incident_changed(uow=uow, incident=incident, restart=[ReminderKind.POSTMORTEM])
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
@@ -190,12 +242,8 @@ def reopen(
             f"INC-{incident.number} is still open ({incident.status}); there is nothing to reopen."
         )
     policy.check(incident, reopened_by, Action.REOPEN)
+    lifecycle = lifecycle_of(uow=uow, incident=incident)
     before = incident.status
-    incident.status = Status.INVESTIGATING
-    incident.mitigated_at = None
-    incident.resolved_at = None
-    incident.closed_at = None
-    incident.reopened_count += 1
     entry = record(
         uow=uow,
         incident=incident,
@@ -204,6 +252,7 @@ def reopen(
         text=f"Incident reopened (was {before})",
         details={"from": str(before), "to": str(Status.INVESTIGATING), "reopened": True},
     )
+    settle(uow=uow, incident=incident, before=lifecycle)
     incident_changed(uow=uow, incident=incident, restart=[ReminderKind.UPDATE])
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, or_, select
+from sqlalchemy import bindparam, func, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -90,32 +90,34 @@ def _record(
             "also_marked_by": [],
             "source_key": source_key,
         },
-        statement=_INSERT_ENTRY if source_key is None else _insert_once(uow),
     )
 
 
 _ENTRIES = TimelineEntry.__table__
-_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
-# What is recorded under a source_key (a captured message, an alert's state) is inserted once:
-# an insert that finds the incident's entry for that key already (a pin and a :pushpin:, two
-# deliveries, two replicas) returns nothing.
-_INSERT_ONCE = {
+# The next number within the incident, taken in the insert itself. Two transactions adding to
+# one incident at once can pick the same number; the unique (incident, number) then lets one
+# insert through and the other insert nothing, and that one tries again with the next number.
+_NEXT_NUMBER = (
+    select(func.coalesce(func.max(_ENTRIES.c.number), 0) + 1)
+    .where(_ENTRIES.c.incident_id == bindparam("numbered_in"))
+    .scalar_subquery()
+)
+# Nothing in the insert conflicts unless a number was taken meanwhile, or what is recorded
+# under a source_key (a captured message, an alert's state) is there already: a pin and a
+# :pushpin:, two deliveries, two replicas. Either way it inserts nothing and returns no row.
+_INSERT_ENTRY = {
     name: dialect.insert(_ENTRIES)
-    .on_conflict_do_nothing(index_elements=["incident_id", "source_key"])
-    .returning(_ENTRIES.c.id)
+    .values(number=_NEXT_NUMBER)
+    .on_conflict_do_nothing()
+    .returning(_ENTRIES.c.id, _ENTRIES.c.number)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_NUMBER_ATTEMPTS = 20
 
 
-def _insert_once(uow: UnitOfWork) -> Any:
-    return _INSERT_ONCE[uow.session.get_bind().dialect.name]
-
-
-def _insert_entry(
-    uow: UnitOfWork, incident: Incident, values: dict, *, statement: Any = _INSERT_ENTRY
-) -> TimelineEntry | None:
+def _insert_entry(uow: UnitOfWork, incident: Incident, values: dict) -> TimelineEntry | None:
     """Write an entry with one INSERT and return it as a session object, as if loaded (None
-    if ``statement`` skipped it as already there).
+    if the incident has an entry for its ``source_key`` already).
 
     Most commands add one entry and are done; adding it through the ORM's flush took longer
     than everything else such a command does before it is acknowledged. The timeline itself
@@ -123,10 +125,17 @@ def _insert_entry(
     reloaded when next used.
     """
     uow.session.flush()  # anything pending first, as the ORM would
-    entry_id = uow.session.execute(statement, values).scalar()
-    if entry_id is None:
-        return None
-    entry = TimelineEntry(id=entry_id, **values)
+    statement = _INSERT_ENTRY[uow.session.get_bind().dialect.name]
+    for _ in range(_NUMBER_ATTEMPTS):
+        row = uow.session.execute(statement, {**values, "numbered_in": values["incident_id"]})
+        inserted = row.first()
+        if inserted is not None:
+            break
+        if values.get("source_key") is not None and _captured(uow, incident, values["source_key"]):
+            return None
+    else:
+        raise RuntimeError(f"no free entry number in incident {incident.id}")
+    entry = TimelineEntry(id=inserted.id, number=inserted.number, **values)
     make_transient_to_detached(entry)
     uow.session.add(entry)
     if "timeline" not in inspect(incident).unloaded:
@@ -153,7 +162,11 @@ def _first_response(by: Any, moment: Any, incident_ids: Collection[int]) -> Any:
             .label("rank"),
         )
         .join(Incident, Incident.id == TimelineEntry.incident_id)
-        .where(TimelineEntry.incident_id.in_(incident_ids), by != Incident.declared_by)
+        .where(
+            TimelineEntry.incident_id.in_(incident_ids),
+            TimelineEntry.deleted_at.is_(None),
+            by != Incident.declared_by,
+        )
         .subquery()
     )
     return select(ranked.c.id).where(ranked.c.rank == 1)
@@ -176,6 +189,7 @@ def metric_timelines(
         select(TimelineEntry.incident_id, *_ROW_COLUMNS)
         .where(
             TimelineEntry.incident_id.in_(ids),
+            TimelineEntry.deleted_at.is_(None),
             or_(
                 TimelineEntry.kind.in_([str(kind) for kind in _METRIC_KINDS]),
                 TimelineEntry.id.in_(
@@ -195,7 +209,8 @@ def metric_timelines(
 
 
 def read_timeline(*, uow: UnitOfWork, incident: Incident) -> Sequence[TimelineRecord]:
-    """The whole timeline, for reading only (a postmortem): ``TimelineRow`` tuples, in order.
+    """The whole timeline as it stands, deleted entries left out, for reading only (a
+    postmortem): ``TimelineRow`` tuples, in order.
 
     A timeline already loaded in this session (or never stored) is used as it stands. Otherwise
     it is read as plain rows rather than ORM objects, which matters for timelines of tens of
@@ -203,26 +218,28 @@ def read_timeline(*, uow: UnitOfWork, incident: Incident) -> Sequence[TimelineRe
     """
     state = inspect(incident)
     if not state.persistent or "timeline" not in state.unloaded:
-        return incident.timeline
+        return [entry for entry in incident.timeline if entry.deleted_at is None]
     uow.session.flush()  # entries added in this unit of work are read too
     # A Core query on the session's connection: each row is converted as it is fetched, where
     # the ORM would hold every raw row first (or, asked to stream, open a server-side cursor,
     # which costs PostgreSQL a round trip per batch).
     rows = uow.session.connection().execute(
         select(*_ROW_COLUMNS)
-        .where(TimelineEntry.incident_id == incident.id)
+        .where(TimelineEntry.incident_id == incident.id, TimelineEntry.deleted_at.is_(None))
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
     )
     # Each row brings its own copy of every string; kinds and authors repeat all the time.
     shared: dict[str | None, str | None] = {}
     timeline = []
-    for id_, occurred, recorded, kind, author, text, source, link, details, marked in rows:
+    for id_, number, occurred, recorded, kind, author, text, source, link, details, marked in rows:
         kind = shared.setdefault(kind, kind)
         author = shared.setdefault(author, author)
         source = shared.setdefault(source, source)
         marked = tuple(marked or ())
         timeline.append(
-            TimelineRow(id_, occurred, recorded, kind, author, text, source, link, details, marked)
+            TimelineRow(
+                id_, number, occurred, recorded, kind, author, text, source, link, details, marked
+            )
         )
     return timeline
 
@@ -288,10 +305,24 @@ def add_backdated_note(
         details={"backdated": True},
     )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
-    if occurred_at < incident.impact_started_at:
+    if _worth_asking_about_impact(incident, occurred_at):
         # It may mean the impact began earlier than thought; the responders decide.
+        incident.impact_question_at = uow.now()
         uow.enqueue(jobs.ASK_IMPACT_START, incident=incident, entry_id=entry.id)
     return entry
+
+
+def _worth_asking_about_impact(incident: Incident, moment: datetime) -> bool:
+    """Whether a note at ``moment`` should ask if the impact started then: once an incident,
+    for a note before the impact start as recorded, and never for one after the mitigation
+    (an all-clear typed late is not a start) or in an incident recorded after the fact, whose
+    impact start was given."""
+    return (
+        moment < incident.impact_started_at
+        and incident.impact_question_at is None
+        and not incident.after_the_fact
+        and (incident.mitigated_at is None or moment < incident.mitigated_at)
+    )
 
 
 def message_time(ts: str) -> datetime:
@@ -333,7 +364,6 @@ def capture_message(
             "details": None,
             "also_marked_by": [],
         },
-        statement=_insert_once(uow),
     )
     if entry is not None:
         uow.enqueue(
@@ -490,7 +520,11 @@ def latest_update(*, uow: UnitOfWork, incident_id: int) -> TimelineEntry | None:
     """The most recent stakeholder update, by when it was posted."""
     return uow.session.scalar(
         select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == EntryKind.UPDATE)
+        .where(
+            TimelineEntry.incident_id == incident_id,
+            TimelineEntry.kind == EntryKind.UPDATE,
+            TimelineEntry.deleted_at.is_(None),
+        )
         .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
         .limit(1)
     )
