@@ -105,6 +105,7 @@ def create_runtime(
         renderer=renderer,
         review_rules=review_rules,
         interactive_client=interactive_client,
+        clock=clock,
     )
     effects = Effects(deps=deps, client=client)
     traffic = Traffic()

@@ -35,7 +35,12 @@ from incidentbot.services.membership import (
     incidents_visible_to,
     remove_member,
 )
-from incidentbot.services.past import PastIncident, parse_past_incident, record_past_incident
+from incidentbot.services.past import (
+    PastIncident,
+    parse_past_incident,
+    past_usage,
+    record_past_incident,
+)
 from incidentbot.services.people import known_person, people_by_id, remember_person
 from incidentbot.services.postmortems import (
     choose_template,
@@ -65,6 +70,7 @@ from incidentbot.services.timeline import (
     add_backdated_note,
     add_message_to_timeline,
     add_note,
+    add_note_at,
     capture_message,
     latest_update,
     metric_timelines,
@@ -76,6 +82,8 @@ from incidentbot.services.vocabulary import parse_role, parse_severity, parse_st
 
 __all__ = [
     "PastIncident",
+    "add_note_at",
+    "past_usage",
     "correctable_entries",
     "delete_entry",
     "edit_entry_text",

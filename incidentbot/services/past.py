@@ -29,6 +29,12 @@ USAGE = (
     "resolved 2026-11-20 15:10 UTC`. Or `/incident declare` and fill in the form's "
     "“already over” times."
 )
+
+
+def past_usage() -> str:
+    return USAGE
+
+
 # Clause words and the field each fills.
 _CLAUSES = {
     "started": "started",

@@ -289,9 +289,30 @@ def add_backdated_note(
     policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """``note at <time> <text>``: the time is read in the author's zone unless it names one."""
+    occurred_at, text = parse_moment(moment_and_text, now=uow.now(), default_zone=author_zone)
+    return add_note_at(
+        uow=uow,
+        incident=incident,
+        author_id=author_id,
+        occurred_at=occurred_at,
+        text=text,
+        policy=policy,
+    )
+
+
+def add_note_at(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    author_id: str,
+    occurred_at: datetime,
+    text: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> TimelineEntry:
+    """A note about something that happened at ``occurred_at`` (already read from what the
+    author typed)."""
     policy.check(incident, author_id, Action.NOTES)
     ensure_changeable(incident)
-    occurred_at, text = parse_moment(moment_and_text, now=uow.now(), default_zone=author_zone)
     text = clean_text(
         text, what="note", example="/incident note at 14:05 Error rate started rising"
     )

@@ -149,6 +149,9 @@ def entry_message(entry: TimelineEntry, *, zone: str) -> str:
         return f"{emoji} Added to the timeline by {author}: {text}"
     if entry.kind == EntryKind.ALERT:
         return f"{emoji} {text}"  # from monitoring, in the bot's name: no author to show
+    if entry.details and entry.details.get("backdated"):
+        # A change recorded after the fact: it happened then, not now.
+        return f"{emoji} {text}, at {format_moment(entry.occurred_at, zone)} (by {author})"
     return f"{emoji} {text} (by {author})"
 
 

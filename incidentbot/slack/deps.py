@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from slack_sdk import WebClient
 
 from incidentbot.blameless import Rule
 from incidentbot.config import Settings
+from incidentbot.models import utcnow
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.directory import Directory
 from incidentbot.uow import UnitOfWorkFactory
@@ -22,3 +25,5 @@ class Deps:
     review_rules: list[Rule]
     # Fails fast: for the few Slack calls made before a request is acknowledged.
     interactive_client: WebClient
+    # The units of work's clock: what "now" is when a command reads a time people typed.
+    clock: Callable[[], datetime] = field(default=utcnow)
