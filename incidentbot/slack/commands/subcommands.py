@@ -10,18 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackClientError
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError, NotInIncidentChannel
-from incidentbot.models import Status
+from incidentbot.models import EntryKind, Status
 from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.stats_reply import stats_reply
+from incidentbot.slack.timeline_reply import timeline_reply
 from incidentbot.text import parse_user_mentions, printable, safe_for_slack, split_mention
-from incidentbot.timeparse import format_moment
+from incidentbot.timeparse import (
+    Moment,
+    describe_moment,
+    format_moment,
+    get_zone,
+    read_moment,
+    starts_with_moment,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,18 @@ class Reply:
 Subcommand = Callable[[Invocation, Deps], Reply]
 
 
+RECORD_INSTEAD = (
+    "An incident is declared now. To record one that already happened, use "
+    "`/incident record <title>; started <time>; detected <time>; mitigated <time>; "
+    "resolved <time>` (detected and mitigated are optional), or `/incident declare` and fill in "
+    "the form's “already over” times. For one still going on that began earlier, declare it "
+    "and then `/incident started at <time>`."
+)
+
+
 def declare(invocation: Invocation, deps: Deps) -> Reply:
+    if _at_moment(invocation.args) is not None:
+        raise IncidentError(RECORD_INSTEAD)
     if not invocation.args:
         return Reply(
             text=None,
@@ -94,8 +113,45 @@ def declare(invocation: Invocation, deps: Deps) -> Reply:
         )
 
 
+def _at_moment(text: str) -> str | None:
+    """What follows ``at`` when ``text`` starts ``at <time>`` (``at 14:05 …``,
+    ``at yesterday 23:10 …``), else None (``at least five nodes …`` is just text)."""
+    word, _, rest = text.strip().partition(" ")
+    if word.lower() == "at" and starts_with_moment(rest.strip()):
+        return rest.strip()
+    return None
+
+
+def _read_at(deps: Deps, invocation: Invocation, text: str) -> tuple[Moment, str]:
+    """The moment at the front of ``text``, in the author's zone unless it names one."""
+    zone = deps.directory.zone_of(invocation.user_id)
+    return read_moment(text, now=deps.clock(), default_zone=zone), zone
+
+
+def _when(moment: Moment | None, zone: str, deps: Deps) -> str:
+    if moment is None:
+        return ""
+    return f" at {describe_moment(moment, zone=zone, now=deps.clock())}"
+
+
 def severity(invocation: Invocation, deps: Deps) -> Reply:
-    level = services.parse_severity(invocation.args)
+    """``sev <1-4> [at <time>]``."""
+    level_word, _, rest = invocation.args.partition(" ")
+    level = services.parse_severity(level_word)
+    moment, zone = None, "UTC"
+    if rest.strip():
+        at_text = _at_moment(rest)
+        if at_text is None:
+            raise IncidentError(
+                f"I read {level} but not “{safe_for_slack(rest.strip()[:40])}”. To say when it "
+                f"changed, `/incident sev {level[-1]} at 14:05` (your time zone, or add one)."
+            )
+        moment, zone = _read_at(deps, invocation, at_text)
+        if moment.rest:
+            raise IncidentError(
+                f"I read the time but not “{safe_for_slack(moment.rest[:40])}”. "
+                f"Use `/incident sev {level[-1]} at 14:05`, optionally with a date and a zone."
+            )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.change_severity(
@@ -103,15 +159,32 @@ def severity(invocation: Invocation, deps: Deps) -> Reply:
             incident=incident,
             severity=level,
             changed_by=invocation.user_id,
+            at=moment.at if moment else None,
+            zone=zone,
             policy=deps.settings.policy,
         )
         uow.commit()
-        return Reply(f"INC-{incident.number} is now {level}.")
+        if moment is None:
+            return Reply(f"INC-{incident.number} is now {level}.")
+        return Reply(
+            f"Recorded: INC-{incident.number} went to {level}{_when(moment, zone, deps)}. "
+            f"It is {incident.severity} now."
+        )
 
 
 def status(invocation: Invocation, deps: Deps) -> Reply:
+    """``status <state> [at <time>] [text]``."""
     word, _, text = invocation.args.partition(" ")
     new_status = services.parse_status(word)
+    return _change_status(invocation, deps, new_status, text)
+
+
+def _change_status(invocation: Invocation, deps: Deps, new_status: Status, text: str) -> Reply:
+    moment, zone = None, "UTC"
+    at_text = _at_moment(text)
+    if at_text is not None:
+        moment, zone = _read_at(deps, invocation, at_text)
+        text = moment.rest
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
         services.change_status(
@@ -120,27 +193,27 @@ def status(invocation: Invocation, deps: Deps) -> Reply:
             status=new_status,
             changed_by=invocation.user_id,
             text=text or None,
+            at=moment.at if moment else None,
+            zone=zone,
             policy=deps.settings.policy,
         )
         uow.commit()
-        return Reply(f"INC-{incident.number} is now {new_status}.")
+        if moment is None and new_status == Status.RESOLVED:
+            return Reply(
+                f"INC-{incident.number} is resolved. `/incident close` when you're ready for the "
+                "postmortem."
+            )
+        if moment is None:
+            return Reply(f"INC-{incident.number} is now {new_status}.")
+        return Reply(
+            f"Recorded: INC-{incident.number} was {new_status}{_when(moment, zone, deps)}. "
+            f"It is {incident.status} now."
+        )
 
 
 def resolve(invocation: Invocation, deps: Deps) -> Reply:
-    with deps.uow_factory() as uow:
-        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.resolve(
-            uow=uow,
-            incident=incident,
-            resolved_by=invocation.user_id,
-            text=invocation.args or None,
-            policy=deps.settings.policy,
-        )
-        uow.commit()
-        return Reply(
-            f"INC-{incident.number} is resolved. `/incident close` when you're ready for the "
-            "postmortem."
-        )
+    """``resolve [at <time>] [text]``."""
+    return _change_status(invocation, deps, Status.RESOLVED, invocation.args)
 
 
 def lead(invocation: Invocation, deps: Deps) -> Reply:
@@ -191,42 +264,36 @@ def _assign(invocation: Invocation, deps: Deps, *, role: str, rest: str) -> Repl
         return Reply(f"<@{user_id}> is now {role} of INC-{incident.number}.")
 
 
-def _starts_with_time(text: str) -> bool:
-    """``note at 14:05 …`` is backdated; ``note at least five nodes …`` is an ordinary note."""
-    match = re.match(r"at\s+(\S+)", text, flags=re.IGNORECASE)
-    return bool(match and match.group(1)[0].isdigit())
-
-
 def note(invocation: Invocation, deps: Deps) -> Reply:
-    text = invocation.args
-    if _starts_with_time(text):
-        zone = deps.directory.zone_of(invocation.user_id)
+    at_text = _at_moment(invocation.args)
+    if at_text is not None:
+        moment, zone = _read_at(deps, invocation, at_text)
         with deps.uow_factory() as uow:
             incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-            entry = services.add_backdated_note(
+            entry = services.add_note_at(
                 uow=uow,
                 incident=incident,
                 author_id=invocation.user_id,
-                moment_and_text=text[2:].strip(),
-                author_zone=zone,
+                occurred_at=moment.at,
+                text=moment.rest,
                 policy=deps.settings.policy,
             )
             uow.commit()
             return Reply(
-                f"Added to the INC-{incident.number} timeline at "
-                f"{format_moment(entry.occurred_at, zone)}."
+                f"Added to the INC-{incident.number} timeline as #{entry.number}"
+                f"{_when(moment, zone, deps)}."
             )
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.add_note(
+        entry = services.add_note(
             uow=uow,
             incident=incident,
             author_id=invocation.user_id,
-            text=text,
+            text=invocation.args,
             policy=deps.settings.policy,
         )
         uow.commit()
-        return Reply(f"Added to the INC-{incident.number} timeline.")
+        return Reply(f"Added to the INC-{incident.number} timeline as #{entry.number}.")
 
 
 def summary(invocation: Invocation, deps: Deps) -> Reply:
@@ -512,29 +579,170 @@ def _postmortem_owner(invocation: Invocation, deps: Deps, rest: str) -> Reply:
         )
 
 
-def started(invocation: Invocation, deps: Deps) -> Reply:
-    """``started at <time>``: when the impact began, in the author's zone unless given."""
-    words = invocation.args
-    if not re.match(r"at\s+\S", words, flags=re.IGNORECASE):
+_MILESTONE_WORDS = {
+    "started": (EntryKind.IMPACT_START, "the impact started", "impact start"),
+    "detected": (EntryKind.DETECTED, "it was detected", "detection"),
+    "mitigated": (EntryKind.MITIGATED, "the impact ended", "mitigation"),
+}
+# An impact start typed without a date this long before the declaration is confirmed first.
+CONFIRM_EARLIER_THAN = timedelta(hours=12)
+
+
+def milestone(invocation: Invocation, deps: Deps) -> Reply:
+    """``started at <time> [comment]``, ``detected at …``, ``mitigated at …``: in the author's
+    zone unless the time names one."""
+    kind, meaning, noun = _MILESTONE_WORDS[invocation.name]
+    at_text = _at_moment(invocation.args)
+    if at_text is None:
         raise IncidentError(
-            "Say when the impact started: `/incident started at 14:05` (your time zone), "
-            "or with a date and zone, `/incident started at 2026-11-27 14:05 UTC`."
+            f"Say when {meaning}: `/incident {invocation.name} at 14:05` (your time zone), "
+            f"or with a date and zone, `/incident {invocation.name} at 2026-11-27 14:05 UTC`."
         )
+    moment, zone = _read_at(deps, invocation, at_text)
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        if (
+            kind == EntryKind.IMPACT_START
+            and not moment.date_given
+            and moment.at < incident.declared_at - CONFIRM_EARLIER_THAN
+        ):
+            return Reply(_confirm_early_start(moment, zone, incident.declared_at, deps))
+        services.set_milestone(
+            uow=uow,
+            incident=incident,
+            kind=kind,
+            moment=moment.at,
+            set_by=invocation.user_id,
+            zone=zone,
+            comment=moment.rest,
+            policy=deps.settings.policy,
+        )
+        uow.commit()
+        when = describe_moment(moment, zone=zone, now=deps.clock())
+        return Reply(f"INC-{incident.number}'s {noun} is now {when}.")
+
+
+def _confirm_early_start(moment: Moment, zone: str, declared_at: datetime, deps: Deps) -> str:
+    """Asks to confirm a dateless impact start long before the declaration, date spelled out."""
+    local = moment.at.astimezone(get_zone(zone))
+    hours = round((declared_at - moment.at).total_seconds() / 3600)
+    spelled = f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
+    return (
+        f"That reads as {spelled} ({describe_moment(moment, zone=zone, now=deps.clock())}), "
+        f"{hours} hours before the incident was declared. If that is right, say it with the "
+        f"date: `/incident started at {local:%Y-%m-%d %H:%M}`. Nothing was changed."
+    )
+
+
+def record(invocation: Invocation, deps: Deps) -> Reply:
+    """``record <title>; started <time>; …; resolved <time>``: an incident that is over."""
+    if not invocation.args:
+        raise IncidentError(f"Record an incident that already happened: {services.past_usage()}")
+    zone = deps.directory.zone_of(invocation.user_id)
+    past = services.parse_past_incident(invocation.args, now=deps.clock(), zone=zone)
+    with deps.uow_factory() as uow:
+        incident = services.record_past_incident(
+            uow=uow,
+            past=past,
+            recorded_by=invocation.user_id,
+            zone=zone,
+            reply_to=invocation.response_url,
+        )
+        uow.commit()
+        return Reply(
+            f":memo: Recording *INC-{incident.number}* after the fact: "
+            f"{safe_for_slack(incident.title)} (impact {format_moment(past.started, zone)} to "
+            f"{format_moment(past.mitigated or past.resolved, zone)}). I'm opening its channel "
+            "for the notes; nobody is paged. `/incident close` there generates the postmortem."
+        )
+
+
+def timeline(invocation: Invocation, deps: Deps) -> Reply:
+    """``timeline [page]``: the entries with their numbers, privately."""
+    page_text = invocation.args.strip()
+    if page_text and not page_text.isdigit():
+        raise IncidentError(
+            "Use `/incident timeline` for the latest entries, or a page number: "
+            "`/incident timeline 2`."
+        )
+    zone = deps.directory.zone_of(invocation.user_id)
+    with deps.uow_factory(read_only=True) as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        page = services.timeline_page(
+            uow=uow, incident=incident, page=int(page_text) if page_text else None
+        )
+        return Reply(timeline_reply(incident, page, zone=zone))
+
+
+def edit(invocation: Invocation, deps: Deps) -> Reply:
+    """``edit <N> <text>`` or ``edit <N> at <time>``."""
+    number_text, _, rest = invocation.args.partition(" ")
+    number = services.parse_entry_number(number_text)
+    rest = rest.strip()
+    if not rest:
+        raise IncidentError(
+            f"Say what entry #{number} should say or when it happened: "
+            f"`/incident edit {number} <new text>` or `/incident edit {number} at 14:05`."
+        )
+    at_text = _at_moment(rest)
+    if at_text is not None:
+        moment, zone = _read_at(deps, invocation, at_text)
+        if moment.rest:
+            raise IncidentError(
+                f"I read the time but not “{safe_for_slack(moment.rest[:40])}”. Change the time "
+                f"and the text separately: `/incident edit {number} at 14:05`, then "
+                f"`/incident edit {number} <new text>`."
+            )
+    with deps.uow_factory() as uow:
+        incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
+        if at_text is not None:
+            services.edit_entry_time(
+                uow=uow,
+                incident=incident,
+                number=number,
+                moment=moment.at,
+                edited_by=invocation.user_id,
+                zone=zone,
+                policy=deps.settings.policy,
+            )
+            said = f"now sits{_when(moment, zone, deps)}"
+        else:
+            services.edit_entry_text(
+                uow=uow,
+                incident=incident,
+                number=number,
+                text=rest,
+                edited_by=invocation.user_id,
+                policy=deps.settings.policy,
+            )
+            said = "is corrected"
+        uow.commit()
+        return Reply(
+            f"Entry #{number} of INC-{incident.number} {said}; the old version stays in its "
+            "history on the incident's page."
+        )
+
+
+def delete(invocation: Invocation, deps: Deps) -> Reply:
+    """``delete <N> [reason]``."""
+    number_text, _, reason = invocation.args.partition(" ")
+    number = services.parse_entry_number(number_text)
     zone = deps.directory.zone_of(invocation.user_id)
     with deps.uow_factory() as uow:
         incident = services.incident_in_channel(uow=uow, channel_id=invocation.channel_id)
-        services.set_impact_start_at(
+        services.delete_entry(
             uow=uow,
             incident=incident,
-            moment_text=words[2:].strip(),
-            set_by=invocation.user_id,
-            author_zone=zone,
+            number=number,
+            deleted_by=invocation.user_id,
+            reason=reason,
+            zone=zone,
             policy=deps.settings.policy,
         )
         uow.commit()
         return Reply(
-            f"INC-{incident.number}'s impact start is now "
-            f"{format_moment(incident.impact_started_at, zone)}."
+            f"Entry #{number} is off INC-{incident.number}'s timeline and metrics; it stays in "
+            "the history on the incident's page."
         )
 
 
@@ -594,7 +802,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "close": close,
     "reopen": reopen,
     "postmortem": postmortem,
-    "started": started,
+    "started": milestone,
+    "detected": milestone,
+    "mitigated": milestone,
+    "record": record,
+    "timeline": timeline,
+    "edit": edit,
+    "delete": delete,
     "list": list_open,
     "link": link,
     "stats": stats,
