@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from incidentbot.local import LocalStack
-from incidentbot.models import Incident
+from incidentbot.models import EntryKind, Incident, TimelineEntry
 from incidentbot.slack import ids
 from tests.e2e import declare, ephemeral_texts
 
@@ -30,17 +32,29 @@ def test_started_at_sets_the_impact_start_in_the_authors_zone(stack: LocalStack)
     assert incident(stack).impact_started_at == wall.replace(second=0, microsecond=0)
 
 
-def test_started_at_refuses_the_future_and_leftover_words(stack: LocalStack):
+def test_started_at_refuses_the_future_and_unknown_zones(stack: LocalStack):
     channel = declare(stack, "Search is slow")
     before = incident(stack).impact_started_at
     for text, says in (
         ("started at 2099-01-01 10:00 UTC", "future"),
-        ("started at 10:00 because of reasons", "because of reasons"),
+        ("started at 10:00 Europe/Berln", "Europe/Berln"),
         ("started yesterday", "started at 14:05"),
     ):
         stack.driver.command("alice", channel.id, text)
         assert says in ephemeral_texts(stack, "alice", channel.id)[-1]
     assert incident(stack).impact_started_at == before
+
+
+def test_words_after_the_impact_start_say_what_started(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    wall = la_minutes_ago(20)
+    stack.driver.command("alice", channel.id, f"started at {wall:%H:%M} cache node lost")
+    with stack.runtime.uow() as uow:
+        (entry,) = uow.session.scalars(
+            select(TimelineEntry).where(TimelineEntry.kind == EntryKind.IMPACT_START)
+        )
+        assert entry.text == "Impact started: cache node lost"
+        assert entry.occurred_at == wall.replace(second=0, microsecond=0)
 
 
 def test_an_earlier_backdated_note_asks_and_a_yes_moves_the_impact_start(stack: LocalStack):
@@ -50,9 +64,7 @@ def test_an_earlier_backdated_note_asks_and_a_yes_moves_the_impact_start(stack: 
     stack.driver.command("alice", channel.id, f"note at {wall:%H:%M} first errors in the logs")
     stack.settle()
     (question,) = [
-        m
-        for m in stack.workspace.messages(channel.id)
-        if m.blocks and any(b.get("type") == "actions" for b in m.blocks)
+        m for m in stack.workspace.messages(channel.id) if "Did the impact start" in m.text
     ]
     assert "Did the impact start at" in question.text
     response = stack.driver.block_action(
@@ -76,6 +88,28 @@ def test_a_no_keeps_the_impact_start(stack: LocalStack):
     stack.settle()
     assert incident(stack).impact_started_at == declared
     assert "kept the impact start" in stack.workspace.message(channel.id, question.ts).text
+
+
+def test_many_earlier_notes_ask_once_and_none_after_the_mitigation(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    for minutes in (50, 40, 30):
+        stack.driver.command("alice", channel.id, f"note at {la_minutes_ago(minutes):%H:%M} sign")
+    stack.settle()
+    questions = [
+        m for m in stack.workspace.messages(channel.id) if "Did the impact start" in m.text
+    ]
+    assert len(questions) == 1
+
+
+def test_a_backdated_all_clear_after_the_mitigation_asks_nothing(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    # Mitigated before anyone asked: impact start moved earlier, then an all-clear note that is
+    # still before the declaration but after the mitigation.
+    stack.driver.command("alice", channel.id, f"started at {la_minutes_ago(60):%H:%M}")
+    stack.driver.command("alice", channel.id, f"mitigated at {la_minutes_ago(40):%H:%M}")
+    stack.driver.command("alice", channel.id, f"note at {la_minutes_ago(30):%H:%M} all clear")
+    stack.settle()
+    assert not any("Did the impact start" in m.text for m in stack.workspace.messages(channel.id))
 
 
 def test_a_later_backdated_note_asks_nothing(stack: LocalStack):
