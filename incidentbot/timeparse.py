@@ -1,5 +1,18 @@
 """The time grammar people type in commands (``note at 14:05 …``), read into exact UTC moments.
 
+Accepted (see ``ACCEPTED_FORMS``): ``<day> <time> [zone] <text>`` where
+
+* the day is optional: nothing (the latest such moment not in the future: today or yesterday),
+  ``today``, ``yesterday``, a weekday (``monday``/``mon``/``last monday``: the most recent such
+  day whose moment is not in the future), or a full date ``2026-11-27`` (any day from 1970 on);
+* the time is ``14:05``, ``14:05:30``, ``2:05pm`` or ``2pm``;
+* the zone is optional: ``UTC``/``GMT``/``Z``, an offset (``+01:00``, ``UTC-8``), an IANA name
+  (``Europe/Berlin``), one of the author's own zone's abbreviations (``IST`` in Asia/Kolkata is
+  +05:30, in Europe/Dublin +01:00), or an abbreviation from ``ZONE_ABBREVIATIONS`` /
+  ``GENERIC_ZONE_ABBREVIATIONS``. Abbreviations in ``AMBIGUOUS_ZONE_ABBREVIATIONS`` are refused
+  unless they are the author's own. Abbreviations that are also words (``west``, ``est``) only
+  count as zones in capitals.
+
 Everything here is pure: the caller passes ``now``/``today`` and the author's zone, so the rules
 (latest moment not in the future, DST gaps refused, DST overlaps resolved to the most recent past
 occurrence) can be tested without a clock.
@@ -8,9 +21,11 @@ occurrence) can be tested without a clock.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil import tz as dateutil_tz
@@ -22,13 +37,20 @@ from incidentbot.text import clip
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "AMBIGUOUS_ZONE_ABBREVIATIONS",
+    "GENERIC_ZONE_ABBREVIATIONS",
     "SKEW_TOLERANCE",
+    "ZONE_ABBREVIATIONS",
+    "Moment",
     "MomentFormatter",
     "TimeParseError",
+    "describe_moment",
     "format_moment",
     "get_zone",
     "parse_date",
     "parse_moment",
+    "read_moment",
+    "starts_with_moment",
     "zone_label",
 ]
 
@@ -36,8 +58,9 @@ __all__ = [
 SKEW_TOLERANCE = timedelta(seconds=60)
 
 ACCEPTED_FORMS = (
-    "Use 14:05, 2:05pm or 2026-11-27 14:05, "
-    "optionally followed by a zone such as UTC, +01:00 or Europe/Berlin."
+    "Use 14:05, 2:05pm, yesterday 23:10, monday 09:30 or 2026-11-27 14:05, "
+    "optionally followed by a zone such as UTC, +01:00, Europe/Berlin "
+    "or your own zone's abbreviation (PST)."
 )
 DATE_FORMS = "Use 2026-12-01, today, tomorrow, friday, in 3 days or dec 1."
 
@@ -71,56 +94,104 @@ _IANA_AREAS = frozenset(
     }
 )
 
-# Abbreviations refused because they are ambiguous (IST, CST, BST) or hide DST mistakes (PST in
-# summer); each suggests an IANA name.
-_ABBREVIATIONS: dict[str, str] = {
-    "PST": "America/Los_Angeles",
-    "PDT": "America/Los_Angeles",
-    "PT": "America/Los_Angeles",
-    "MST": "America/Denver",
-    "MDT": "America/Denver",
-    "MT": "America/Denver",
-    "CST": "America/Chicago",
-    "CDT": "America/Chicago",
-    "CT": "America/Chicago",
-    "EST": "America/New_York",
-    "EDT": "America/New_York",
-    "ET": "America/New_York",
-    "AKST": "America/Anchorage",
-    "AKDT": "America/Anchorage",
-    "HST": "Pacific/Honolulu",
-    "BST": "Europe/London",
-    "WET": "Europe/Lisbon",
-    "WEST": "Europe/Lisbon",
-    "CET": "Europe/Berlin",
-    "CEST": "Europe/Berlin",
-    "MET": "Europe/Berlin",
-    "MEST": "Europe/Berlin",
-    "EET": "Europe/Athens",
-    "EEST": "Europe/Athens",
-    "MSK": "Europe/Moscow",
-    "IST": "Asia/Kolkata",
-    "PKT": "Asia/Karachi",
-    "SGT": "Asia/Singapore",
-    "HKT": "Asia/Hong_Kong",
-    "JST": "Asia/Tokyo",
-    "KST": "Asia/Seoul",
-    "AWST": "Australia/Perth",
-    "ACST": "Australia/Adelaide",
-    "ACDT": "Australia/Adelaide",
-    "AEST": "Australia/Sydney",
-    "AEDT": "Australia/Sydney",
-    "NZST": "Pacific/Auckland",
-    "NZDT": "Pacific/Auckland",
-}
-# Abbreviations that are also ordinary words: only refused when written in capitals.
-_WORDLIKE_ABBREVIATIONS = frozenset({"ET", "MT", "CT", "PT", "EST", "IST", "MET", "WET", "WEST"})
+# Zone abbreviations that mean one thing wherever the author is. Each is read as the fixed UTC
+# offset it names (PDT is -07:00 even on a winter date: that is what was written, and it tells the
+# two 01:30s of the autumn change apart) and the moment is then shown in the IANA zone given here.
+# UTC, GMT and Z are read as UTC before this table is consulted.
+ZONE_ABBREVIATIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "PST": ("-08:00", "America/Los_Angeles"),
+        "PDT": ("-07:00", "America/Los_Angeles"),
+        "MST": ("-07:00", "America/Denver"),
+        "MDT": ("-06:00", "America/Denver"),
+        "EST": ("-05:00", "America/New_York"),
+        "EDT": ("-04:00", "America/New_York"),
+        "AKST": ("-09:00", "America/Anchorage"),
+        "AKDT": ("-08:00", "America/Anchorage"),
+        "HST": ("-10:00", "Pacific/Honolulu"),
+        "WET": ("+00:00", "Europe/Lisbon"),
+        "WEST": ("+01:00", "Europe/Lisbon"),
+        "CET": ("+01:00", "Europe/Berlin"),
+        "CEST": ("+02:00", "Europe/Berlin"),
+        "MET": ("+01:00", "Europe/Berlin"),
+        "MEST": ("+02:00", "Europe/Berlin"),
+        "EET": ("+02:00", "Europe/Athens"),
+        "EEST": ("+03:00", "Europe/Athens"),
+        "MSK": ("+03:00", "Europe/Moscow"),
+        "PKT": ("+05:00", "Asia/Karachi"),
+        "SGT": ("+08:00", "Asia/Singapore"),
+        "HKT": ("+08:00", "Asia/Hong_Kong"),
+        "JST": ("+09:00", "Asia/Tokyo"),
+        "KST": ("+09:00", "Asia/Seoul"),
+        "AWST": ("+08:00", "Australia/Perth"),
+        "ACST": ("+09:30", "Australia/Adelaide"),
+        "ACDT": ("+10:30", "Australia/Adelaide"),
+        "AEST": ("+10:00", "Australia/Sydney"),
+        "AEDT": ("+11:00", "Australia/Sydney"),
+        "NZST": ("+12:00", "Pacific/Auckland"),
+        "NZDT": ("+13:00", "Pacific/Auckland"),
+    }
+)
+# Generic names without standard/daylight: the IANA zone's own rules pick PST or PDT for the date.
+GENERIC_ZONE_ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "PT": "America/Los_Angeles",
+        "MT": "America/Denver",
+        "CT": "America/Chicago",
+        "ET": "America/New_York",
+    }
+)
+# Abbreviations that mean different offsets in different places: (place, IANA zone, offset) each.
+# Refused unless they belong to the author's own zone, which then decides which one is meant.
+AMBIGUOUS_ZONE_ABBREVIATIONS: Mapping[str, tuple[tuple[str, str, str], ...]] = MappingProxyType(
+    {
+        "IST": (
+            ("India", "Asia/Kolkata", "+05:30"),
+            ("Ireland", "Europe/Dublin", "+01:00"),
+            ("Israel", "Asia/Jerusalem", "+02:00"),
+        ),
+        "CST": (
+            ("US Central", "America/Chicago", "-06:00"),
+            ("China", "Asia/Shanghai", "+08:00"),
+            ("Cuba", "America/Havana", "-05:00"),
+        ),
+        "CDT": (
+            ("US Central", "America/Chicago", "-05:00"),
+            ("Cuba", "America/Havana", "-04:00"),
+        ),
+        "BST": (
+            ("British Summer Time", "Europe/London", "+01:00"),
+            ("Bangladesh", "Asia/Dhaka", "+06:00"),
+        ),
+        "AST": (
+            ("Atlantic", "America/Halifax", "-04:00"),
+            ("Arabia", "Asia/Riyadh", "+03:00"),
+        ),
+    }
+)
+_KNOWN_ABBREVIATIONS = (
+    frozenset(ZONE_ABBREVIATIONS)
+    | frozenset(GENERIC_ZONE_ABBREVIATIONS)
+    | frozenset(AMBIGUOUS_ZONE_ABBREVIATIONS)
+)
+# Abbreviations that are also words (or shorthand such as ast, pkt): zones only in capitals.
+_WORDLIKE_ABBREVIATIONS = frozenset(
+    {"ET", "MT", "CT", "PT", "EST", "IST", "MET", "WET", "WEST", "AST", "PKT"}
+)
 
 _UTC_NAMES = frozenset({"utc", "gmt", "etc/utc", "etc/gmt", "zulu"})
 _OFFSET = re.compile(
     r"^(?:(?:utc|gmt))?(?P<sign>[+\-\u2212])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$",
     re.IGNORECASE,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Zone:
+    """A zone read from the text, with the name replies show the moment in."""
+
+    tz: tzinfo
+    name: str
 
 
 @lru_cache(maxsize=1)
@@ -135,20 +206,81 @@ def _zoneinfo(key: str) -> ZoneInfo:
     return ZoneInfo(key)
 
 
+def _offset_from_text(text: str) -> timedelta:
+    """``+05:30`` → ``timedelta(hours=5, minutes=30)`` (for the tables above)."""
+    sign = -1 if text[0] == "-" else 1
+    hours, minutes = text[1:].split(":")
+    return sign * timedelta(hours=int(hours), minutes=int(minutes))
+
+
+def _offset_name(offset: timedelta) -> str:
+    """An offset as ``+05:30``/``-08:00`` (``UTC`` for zero), a name ``get_zone`` reads back."""
+    if not offset:
+        return "UTC"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _display_name(zone: tzinfo) -> str:
+    """The name ``Moment.zone`` gives a zone: its IANA key, ``UTC`` or ``+01:00``."""
+    if zone is UTC:
+        return "UTC"
+    if isinstance(zone, ZoneInfo):
+        return "UTC" if zone.key in {"UTC", "Etc/UTC", "Etc/Zulu", "Zulu"} else zone.key
+    return _offset_name(zone.utcoffset(None) or timedelta(0))
+
+
+@lru_cache(maxsize=256)
+def _zone_abbreviations(zone: tzinfo, year: int) -> Mapping[str, timedelta]:
+    """The lettered abbreviations ``zone`` used in ``year`` and the year before, with offsets.
+
+    Sampled daily (daylight saving periods last months); where a name changed offset in that
+    window, the later offset wins. Numeric names such as ``+03`` are not abbreviations.
+    """
+    found: dict[str, timedelta] = {}
+    moment = datetime(max(year - 1, 1970), 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    while moment < end:
+        local = moment.astimezone(zone)
+        name = local.tzname() or ""
+        if name.isalpha() and name.isascii():
+            found[name] = local.utcoffset() or timedelta(0)
+        moment += timedelta(days=1)
+    return MappingProxyType(found)
+
+
 def _abbreviation_error(token: str) -> TimeParseError:
-    """Explains why a zone abbreviation is refused and what to write instead."""
-    suggestion = _ABBREVIATIONS[token.upper()]
+    """Refuses an abbreviation as a configured zone name, suggesting an IANA name instead."""
+    upper = token.upper()
+    if upper in AMBIGUOUS_ZONE_ABBREVIATIONS:
+        suggestion = AMBIGUOUS_ZONE_ABBREVIATIONS[upper][0][1]
+    elif upper in GENERIC_ZONE_ABBREVIATIONS:
+        suggestion = GENERIC_ZONE_ABBREVIATIONS[upper]
+    else:
+        suggestion = ZONE_ABBREVIATIONS[upper][1]
     return TimeParseError(
-        f"“{_quote(token)}” is ambiguous as a time zone "
-        "(and easy to get wrong around daylight saving). "
+        f"“{_quote(token)}” is an abbreviation, not a time zone name. "
         f"Use an IANA name such as {suggestion}, an offset such as +01:00, or UTC."
     )
 
 
+def _ambiguous_error(token: str) -> TimeParseError:
+    """Refuses an abbreviation that means different offsets in different places, naming them."""
+    meanings = AMBIGUOUS_ZONE_ABBREVIATIONS[token.upper()]
+    described = [f"{place} ({key}, {offset})" for place, key, offset in meanings]
+    listed = ", ".join(described[:-1]) + " or " + described[-1]
+    _, first_key, first_offset = meanings[0]
+    return TimeParseError(
+        f"“{_quote(token)}” could mean {listed}. Write the zone as an IANA name such as "
+        f"{first_key}, or as an offset such as {first_offset}."
+    )
+
+
 def _is_abbreviation(token: str) -> bool:
-    """Whether ``token`` is a zone abbreviation we refuse rather than a word of the note."""
+    """Whether ``token`` is a known zone abbreviation rather than a word of the note."""
     upper = token.upper()
-    if upper not in _ABBREVIATIONS:
+    if upper not in _KNOWN_ABBREVIATIONS:
         return False
     return token == upper or upper not in _WORDLIKE_ABBREVIATIONS
 
@@ -168,8 +300,8 @@ def _offset_zone(match: re.Match[str], token: str) -> tzinfo:
     return UTC if not delta else timezone(delta)
 
 
-def _zone_token(token: str) -> tzinfo | None:
-    """Reads a zone token; ``None`` means it is not a zone at all but the start of the text."""
+def _named_zone(token: str) -> tzinfo | None:
+    """Reads ``UTC``/``Z``, an offset or an IANA name with an area; ``None`` for anything else."""
     lowered = token.lower()
     if token == "Z" or lowered in _UTC_NAMES:
         return UTC
@@ -184,8 +316,60 @@ def _zone_token(token: str) -> tzinfo | None:
                 "or an offset such as +01:00."
             )
         return _zoneinfo(key)
-    if _is_abbreviation(token):
+    return None
+
+
+def _zone_token(token: str) -> tzinfo | None:
+    """Reads a configured zone token; ``None`` means it is not a zone at all.
+
+    Abbreviations are refused here: a configured zone must follow daylight saving by itself.
+    """
+    zone = _named_zone(token)
+    if zone is None and _is_abbreviation(token):
         raise _abbreviation_error(token)
+    return zone
+
+
+def _own_abbreviation(token: str, *, author_zone: tzinfo, year: int) -> _Zone | None:
+    """One of the author's zone's own abbreviations (``IST`` in Asia/Kolkata), as a fixed offset."""
+    upper = token.upper()
+    for name, offset in _zone_abbreviations(author_zone, year).items():
+        if name.upper() != upper:
+            continue
+        # Known abbreviations count in any case; ones only tzdata knows must be written as it does.
+        if token in {name, upper} or upper in _KNOWN_ABBREVIATIONS:
+            return _Zone(timezone(offset, name), _display_name(author_zone))
+    return None
+
+
+def _typed_zone(token: str, *, author_zone: tzinfo, year: int) -> _Zone | None:
+    """Reads the zone someone typed after a time; ``None`` means it is the start of the text.
+
+    ``year`` is the year of the moment (for which abbreviations the author's zone uses).
+    """
+    zone = _named_zone(token)
+    if zone is not None:
+        return _Zone(zone, _display_name(zone))
+    if not (token.isascii() and token.isalpha() and len(token) <= 6):
+        return None  # Abbreviations are a few letters; anything else is the start of the text.
+    upper = token.upper()
+    if upper in _WORDLIKE_ABBREVIATIONS and token != upper:
+        return None  # "west region failed" is text.
+    own = _own_abbreviation(token, author_zone=author_zone, year=year)
+    if own is not None:
+        return own
+    if upper in AMBIGUOUS_ZONE_ABBREVIATIONS:
+        author_key = getattr(author_zone, "key", None)
+        for _, key, offset in AMBIGUOUS_ZONE_ABBREVIATIONS[upper]:
+            if key == author_key:  # Asia/Dhaka is "+06" in tzdata, but BST there is Bangladesh.
+                return _Zone(timezone(_offset_from_text(offset), upper), key)
+        raise _ambiguous_error(token)
+    if upper in GENERIC_ZONE_ABBREVIATIONS:
+        key = GENERIC_ZONE_ABBREVIATIONS[upper]
+        return _Zone(_zoneinfo(key), key)
+    if upper in ZONE_ABBREVIATIONS:
+        offset, key = ZONE_ABBREVIATIONS[upper]
+        return _Zone(timezone(_offset_from_text(offset), upper), key)
     return None
 
 
@@ -293,15 +477,68 @@ _CLOCK = re.compile(
 )
 _SEPARATORS = ",;:"
 _WHITESPACE = re.compile(r"\s")
+_DAY_WORD = re.compile(r"(?:(?P<last>last)\s+)?(?P<word>[a-z]+)(?=\s|$)", re.IGNORECASE)
+_AT = re.compile(r"at\s+", re.IGNORECASE)
+
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Day words before a time, lowercased, each to its normal form (Moment.day_word).
+_DAY_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "today": "today",
+        "yesterday": "yesterday",
+        **{name: name for name in _WEEKDAY_NAMES},
+        "mon": "monday",
+        "tue": "tuesday",
+        "tues": "tuesday",
+        "wed": "wednesday",
+        "weds": "wednesday",
+        "thu": "thursday",
+        "thur": "thursday",
+        "thurs": "thursday",
+        "fri": "friday",
+        "sat": "saturday",
+        "sun": "sunday",
+    }
+)
+# English month abbreviations for replies, whatever the locale (strftime's %b follows it).
+# fmt: off
+_MONTH_ABBREVIATIONS = (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+)
+# fmt: on
+# The earliest moment accepted: anything before is a typo, not an incident's timeline.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOO_OLD = "That is before 1970, which I can't record: check the year."
+OUT_OF_RANGE = "That date is out of range: use a date near today, such as 2026-11-27."
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A moment someone typed, and how its day was chosen.
+
+    ``at`` is the aware UTC instant; ``rest`` the text after the time and zone; ``zone`` the name
+    of the zone to show it in (the typed zone, ``UTC``/``+01:00``/an IANA key, the zone of a typed
+    abbreviation, else the author's zone); ``date_given`` whether a full date was typed;
+    ``day_word`` ``today``, ``yesterday`` or a weekday's full lowercase name if one was typed;
+    ``inferred_yesterday`` whether only a time was typed and it was taken as yesterday's.
+    """
+
+    at: datetime
+    rest: str
+    zone: str
+    date_given: bool = False
+    day_word: str | None = None
+    inferred_yesterday: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class _Head:
-    """What the front of the text said: an optional date, a wall-clock time, an optional zone."""
+    """What the front of the text said: a date or day word (or neither), a time, a zone."""
 
     day: date | None
+    day_word: str | None
     clock: time
-    zone: tzinfo | None
+    zone: _Zone | None
     rest: str
 
 
@@ -314,6 +551,37 @@ def _word_end(text: str, start: int) -> int:
     """Index of the first whitespace at or after ``start`` (or the end of the text)."""
     match = _WHITESPACE.search(text, start)
     return match.start() if match else len(text)
+
+
+def _skip_spaces(text: str, position: int) -> int:
+    """Index of the first non-whitespace character at or after ``position``."""
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
+
+
+def _day_word(text: str) -> tuple[str, int] | None:
+    """A day word at the front (``yesterday``, ``Mon``, ``last fri``): its normal form and end."""
+    match = _DAY_WORD.match(text)
+    if match is None:
+        return None
+    word = _DAY_WORDS.get(match["word"].lower())
+    if word is None or (match["last"] and word not in _WEEKDAY_NAMES):
+        return None
+    return word, match.end()
+
+
+def starts_with_moment(text: str) -> bool:
+    """Whether ``text`` (what follows "at ") begins like a time rather than like prose.
+
+    True for a leading digit (``14:05 …``) or a day word followed by whitespace (``yesterday …``,
+    ``Mon …``, ``last friday …``); false for ``least five nodes``, ``noon`` or ``todays``.
+    """
+    stripped = text.lstrip()
+    if stripped[:1].isascii() and stripped[:1].isdigit():
+        return True
+    word = _day_word(stripped)
+    return word is not None and word[1] < len(stripped)
 
 
 def _clock(match: re.Match[str], fragment: str) -> time:
@@ -333,23 +601,31 @@ def _clock(match: re.Match[str], fragment: str) -> time:
     return time(hour, minute, second)
 
 
-def _read_head(text: str) -> _Head:
-    """Splits ``[date] time [zone] rest`` off the front of the text, strictly."""
+def _read_head(text: str, *, author_zone: tzinfo, now: datetime) -> _Head:
+    """Splits ``[date | day word] time [zone] rest`` off the front of the text, strictly."""
     position = 0
     day: date | None = None
+    day_word: str | None = None
     if date_match := _DATE_PREFIX.match(text):
         date_text = date_match.group()
         try:
             day = isoparse(date_text).date()
         except ValueError:
             raise _unreadable(date_text, what="a date") from None
+        if day.year < _EPOCH.year:
+            raise TimeParseError(TOO_OLD)
         if date_match.end() == len(text):
             raise TimeParseError(
                 f"Add a time after the date, e.g. {date_text} 14:05. {ACCEPTED_FORMS}"
             )
-        position = date_match.end() + 1
-        while position < len(text) and text[position].isspace():
-            position += 1
+        position = _skip_spaces(text, date_match.end() + 1)
+    elif found := _day_word(text):
+        day_word, position = found
+        if position == len(text):
+            raise TimeParseError(f"Add a time after “{_quote(text)}”, e.g. {text} 14:05.")
+        position = _skip_spaces(text, position)
+        if at := _AT.match(text, position):  # "yesterday at 23:10"
+            position = at.end()
 
     clock_match = _CLOCK.match(text, position)
     end = clock_match.end() if clock_match else position
@@ -359,19 +635,22 @@ def _read_head(text: str) -> _Head:
         raise _unreadable(fragment)
     clock = _clock(clock_match, fragment)
 
+    # Abbreviations depend on the year: zones change their names and offsets now and then.
+    year = day.year if day is not None else now.astimezone(author_zone).year
+
     # Right after the time may come a zone (14:05Z, 14:05+01:00) or a separator (14:05: text).
-    zone: tzinfo | None = None
+    zone: _Zone | None = None
     attached = text[end:word_end].rstrip(_SEPARATORS)
     if attached:
-        zone = _zone_token(attached)
+        zone = _typed_zone(attached, author_zone=author_zone, year=year)
         if zone is None:
             raise _unreadable(fragment)
     rest = text[word_end:]
-    if zone is None:
-        words = rest.split(maxsplit=1)
-        if words and (zone := _zone_token(words[0].rstrip(_SEPARATORS) or words[0])) is not None:
+    if zone is None and (words := rest.split(maxsplit=1)):
+        token = words[0].rstrip(_SEPARATORS) or words[0]
+        if (zone := _typed_zone(token, author_zone=author_zone, year=year)) is not None:
             rest = words[1] if len(words) > 1 else ""
-    return _Head(day=day, clock=clock, zone=zone, rest=rest.strip())
+    return _Head(day=day, day_word=day_word, clock=clock, zone=zone, rest=rest.strip())
 
 
 def _occurrences(day: date, clock: time, zone: tzinfo) -> list[datetime]:
@@ -413,57 +692,95 @@ def _quote(fragment: str, limit: int = 40) -> str:
     return clip(fragment, limit)
 
 
-# Anything further back is a typo, not an incident's timeline.
-OLDEST = timedelta(days=366)
-OUT_OF_RANGE = "That date is out of range: use a date near today, such as 2026-11-27."
+def _candidate_days(head: _Head, *, today: date) -> list[date]:
+    """The days the moment may be on, latest first; the first whose moment is past is taken."""
+    if head.day is not None:
+        return [head.day]
+    if head.day_word == "today":
+        return [today]
+    if head.day_word == "yesterday":
+        return [today - timedelta(days=1)]
+    if head.day_word is not None:
+        back = (today.weekday() - _WEEKDAY_NAMES.index(head.day_word)) % 7
+        latest = today - timedelta(days=back)
+        return [latest, latest - timedelta(days=7)]
+    return [today, today - timedelta(days=1)]
 
 
 def parse_moment(text: str, *, now: datetime, default_zone: str) -> tuple[datetime, str]:
     """Reads ``<time> [zone] <text>`` into (aware UTC moment, remaining text) for backdating."""
+    moment = read_moment(text, now=now, default_zone=default_zone)
+    return moment.at, moment.rest
+
+
+def read_moment(text: str, *, now: datetime, default_zone: str) -> Moment:
+    """Reads ``[day] <time> [zone] <text>`` into a ``Moment``: when, and how its day was chosen.
+
+    ``now`` must be aware; ``default_zone`` is the author's zone (IANA name, ``UTC`` or offset).
+    The moment is the latest one matching the text that is not in the future.
+    """
     if now.tzinfo is None:
-        raise ValueError("parse_moment needs an aware now")
+        raise ValueError("read_moment needs an aware now")
     try:
-        moment, rest = _parse_moment(text, now=now, default_zone=default_zone)
+        return _read_moment(text, now=now, default_zone=default_zone)
     except (OverflowError, ValueError):
         # Dates at the ends of the calendar overflow when moved between zones.
         raise TimeParseError(OUT_OF_RANGE) from None
-    if moment < now - OLDEST:
-        raise TimeParseError(
-            "That is more than a year ago; check the date (for example 2026-11-27 14:05)."
-        )
-    return moment, rest
 
 
-def _parse_moment(text: str, *, now: datetime, default_zone: str) -> tuple[datetime, str]:
+def _read_moment(text: str, *, now: datetime, default_zone: str) -> Moment:
     stripped = text.strip()
     if not stripped:
         raise TimeParseError(f"Add a time after “at”. {ACCEPTED_FORMS}")
     author_zone = get_zone(default_zone)
-    head = _read_head(stripped)
-    zone = head.zone or author_zone
+    head = _read_head(stripped, author_zone=author_zone, now=now)
+    zone = head.zone.tz if head.zone else author_zone
     limit = now + SKEW_TOLERANCE
-
-    if head.day is not None:
-        days = [head.day]
-    else:
-        today = now.astimezone(zone).date()
-        days = [today, today - timedelta(days=1)]
+    today = now.astimezone(zone).date()
+    days = _candidate_days(head, today=today)
 
     earliest: datetime | None = None
-    for day in days:
+    for index, day in enumerate(days):
         wall = datetime.combine(day, head.clock, tzinfo=zone)
         if not dateutil_tz.datetime_exists(wall):
-            if head.day is None and dateutil_tz.resolve_imaginary(wall) > limit:
-                # Today's gap is still ahead of us anyway; yesterday's time is meant.
+            if index + 1 < len(days) and dateutil_tz.resolve_imaginary(wall) > limit:
+                # This day's gap is still ahead of us anyway; the earlier day's time is meant.
                 earliest = earliest or dateutil_tz.resolve_imaginary(wall)
                 continue
             raise _gap_error(wall, zone=zone)
         moment = _pick(day, head.clock, zone, limit=limit)
         if moment is not None:
-            return moment.astimezone(UTC), head.rest
+            if moment < _EPOCH:
+                raise TimeParseError(TOO_OLD)
+            return Moment(
+                at=moment.astimezone(UTC),
+                rest=head.rest,
+                zone=head.zone.name if head.zone else _display_name(author_zone),
+                date_given=head.day is not None,
+                day_word=head.day_word,
+                inferred_yesterday=(head.day is None and head.day_word is None and day != today),
+            )
         earliest = earliest or _occurrences(day, head.clock, zone)[-1]
     assert earliest is not None
     raise _future_error(earliest, now=now, author_zone=default_zone)
+
+
+def describe_moment(moment: Moment, *, zone: str, now: datetime) -> str:
+    """Shows a moment in a reply: ``2026-12-01 23:59 PST`` like ``format_moment``, except that a
+    day inferred as yesterday says so: ``yesterday, 1 Dec, 23:59 PST``.
+
+    The "yesterday" is judged in ``zone`` against ``now``; where the moment is not on the day
+    before ``now`` there (shown in another zone than it was typed in), the full date is shown.
+    """
+    if now.tzinfo is None:
+        raise ValueError("describe_moment needs an aware now")
+    if not moment.inferred_yesterday:
+        return format_moment(moment.at, zone)
+    local = moment.at.astimezone(get_zone(zone))
+    if local.date() != now.astimezone(local.tzinfo).date() - timedelta(days=1):
+        return format_moment(moment.at, zone)
+    month = _MONTH_ABBREVIATIONS[local.month - 1]
+    return f"yesterday, {local.day} {month}, {local:%H:%M} {_abbreviation(local)}"
 
 
 # --- dates -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,12 +11,21 @@ import pytest
 from incidentbot.errors import IncidentError
 from incidentbot.timeparse import (
     ACCEPTED_FORMS,
+    AMBIGUOUS_ZONE_ABBREVIATIONS,
+    GENERIC_ZONE_ABBREVIATIONS,
+    OUT_OF_RANGE,
     SKEW_TOLERANCE,
+    TOO_OLD,
+    ZONE_ABBREVIATIONS,
+    Moment,
     TimeParseError,
+    describe_moment,
     format_moment,
     get_zone,
     parse_date,
     parse_moment,
+    read_moment,
+    starts_with_moment,
     zone_label,
 )
 
@@ -34,6 +44,11 @@ def utc(*args: int) -> datetime:
 def parse(text: str, *, now: datetime = NOW, zone: str = "UTC") -> tuple[datetime, str]:
     """parse_moment with the test defaults."""
     return parse_moment(text, now=now, default_zone=zone)
+
+
+def read(text: str, *, now: datetime = NOW, zone: str = "UTC") -> Moment:
+    """read_moment with the test defaults."""
+    return read_moment(text, now=now, default_zone=zone)
 
 
 # --- accepted forms -----------------------------------------------------------------------------
@@ -134,30 +149,7 @@ def test_responder_in_los_angeles_note_at_9_15() -> None:
     assert text == "paged the DB team"
 
 
-@pytest.mark.parametrize(
-    ("token", "suggestion"),
-    [
-        ("PST", "America/Los_Angeles"),
-        ("PDT", "America/Los_Angeles"),
-        ("CET", "Europe/Berlin"),
-        ("CEST", "Europe/Berlin"),
-        ("EST", "America/New_York"),
-        ("IST", "Asia/Kolkata"),
-        ("BST", "Europe/London"),
-        ("pst", "America/Los_Angeles"),
-        ("cest", "Europe/Berlin"),
-    ],
-)
-def test_ambiguous_abbreviations_are_refused(token: str, suggestion: str) -> None:
-    with pytest.raises(TimeParseError) as caught:
-        parse(f"14:05 {token} x")
-    message = str(caught.value)
-    assert f"“{token}”" in message
-    assert suggestion in message
-    assert "offset" in message
-
-
-@pytest.mark.parametrize("word", ["est", "west", "Ist", "wet"])
+@pytest.mark.parametrize("word", ["est", "west", "Ist", "wet", "ast", "pkt", "pt", "Met", "et"])
 def test_abbreviations_that_are_words_pass_as_text_unless_capitalised(word: str) -> None:
     assert parse(f"14:05 {word} side") == (utc(2026, 11, 27, 14, 5), f"{word} side")
 
@@ -175,6 +167,277 @@ def test_slashed_words_that_are_not_zones_are_text() -> None:
 def test_impossible_offsets_are_refused(offset: str) -> None:
     with pytest.raises(TimeParseError, match="offset"):
         parse(f"14:05 {offset} x")
+
+
+# --- zone abbreviations -------------------------------------------------------------------------
+
+CHICAGO = "America/Chicago"
+DUBLIN = "Europe/Dublin"
+
+
+@pytest.mark.parametrize(
+    ("token", "offset_hours", "offset_minutes", "shown_in"),
+    [
+        ("PST", -8, 0, LA),
+        ("PDT", -7, 0, LA),
+        ("pst", -8, 0, LA),
+        ("MST", -7, 0, "America/Denver"),
+        ("MDT", -6, 0, "America/Denver"),
+        ("EST", -5, 0, "America/New_York"),
+        ("EDT", -4, 0, "America/New_York"),
+        ("AKST", -9, 0, "America/Anchorage"),
+        ("AKDT", -8, 0, "America/Anchorage"),
+        ("HST", -10, 0, "Pacific/Honolulu"),
+        ("WET", 0, 0, "Europe/Lisbon"),
+        ("WEST", 1, 0, "Europe/Lisbon"),
+        ("CET", 1, 0, BERLIN),
+        ("CEST", 2, 0, BERLIN),
+        ("cest", 2, 0, BERLIN),
+        ("MET", 1, 0, BERLIN),
+        ("MEST", 2, 0, BERLIN),
+        ("EET", 2, 0, "Europe/Athens"),
+        ("EEST", 3, 0, "Europe/Athens"),
+        ("MSK", 3, 0, "Europe/Moscow"),
+        ("PKT", 5, 0, "Asia/Karachi"),
+        ("SGT", 8, 0, "Asia/Singapore"),
+        ("HKT", 8, 0, "Asia/Hong_Kong"),
+        ("JST", 9, 0, "Asia/Tokyo"),
+        ("KST", 9, 0, "Asia/Seoul"),
+        ("AWST", 8, 0, "Australia/Perth"),
+        ("ACST", 9, 30, "Australia/Adelaide"),
+        ("ACDT", 10, 30, "Australia/Adelaide"),
+        ("AEST", 10, 0, "Australia/Sydney"),
+        ("AEDT", 11, 0, "Australia/Sydney"),
+        ("NZST", 12, 0, "Pacific/Auckland"),
+        ("NZDT", 13, 0, "Pacific/Auckland"),
+    ],
+)
+def test_table_abbreviations_are_fixed_offsets_for_anyone(
+    token: str, offset_hours: int, offset_minutes: int, shown_in: str
+) -> None:
+    sign = -1 if offset_hours < 0 else 1
+    offset = timedelta(hours=offset_hours, minutes=sign * offset_minutes)
+    moment = read(f"2026-11-20 12:00 {token} x")
+    assert moment.at == utc(2026, 11, 20, 12, 0) - offset
+    assert moment.rest == "x"
+    assert moment.zone == shown_in
+
+
+def test_pst_for_a_utc_author_uses_the_table() -> None:
+    # 18:00 UTC is 10:00 PST: 09:05 PST today is 17:05 UTC.
+    assert read("9:05 PST paged") == Moment(at=utc(2026, 11, 27, 17, 5), rest="paged", zone=LA)
+    assert parse("9:05 PST paged") == (utc(2026, 11, 27, 17, 5), "paged")
+
+
+def test_abbreviation_attached_to_the_time() -> None:
+    assert parse("9:05PST x") == (utc(2026, 11, 27, 17, 5), "x")
+
+
+def test_daylight_abbreviation_means_what_was_written_even_in_winter() -> None:
+    # PDT is -07:00 even on a November date, for a UTC author and for one in Los Angeles.
+    assert parse("2026-11-20 09:00 PDT x")[0] == utc(2026, 11, 20, 16, 0)
+    assert parse("2026-11-20 09:00 PDT x", zone=LA)[0] == utc(2026, 11, 20, 16, 0)
+    assert parse("2026-07-01 09:00 PST x", zone=LA)[0] == utc(2026, 7, 1, 17, 0)
+
+
+def test_pdt_and_pst_tell_the_repeated_autumn_hour_apart() -> None:
+    # 2026-11-01 in Los Angeles: 01:30 happens twice, first as PDT, then as PST.
+    now = utc(2026, 11, 1, 12, 0)
+    pdt = parse("2026-11-01 01:30 PDT x", now=now, zone=LA)[0]
+    pst = parse("2026-11-01 01:30 PST x", now=now, zone=LA)[0]
+    assert pdt == utc(2026, 11, 1, 8, 30)
+    assert pst == utc(2026, 11, 1, 9, 30)
+    assert pst - pdt == timedelta(hours=1)
+    # Without the date too; and untagged 01:30 is still the later of the two.
+    assert parse("1:30 PDT x", now=now, zone=LA)[0] == utc(2026, 11, 1, 8, 30)
+    assert parse("1:30 PST x", now=now, zone=LA)[0] == utc(2026, 11, 1, 9, 30)
+    assert parse("1:30 x", now=now, zone=LA)[0] == utc(2026, 11, 1, 9, 30)
+
+
+def test_own_zone_ist_differs_between_kolkata_and_dublin() -> None:
+    kolkata = read("17:15 IST x", zone=KOLKATA)
+    dublin = read("17:15 IST x", zone=DUBLIN)
+    assert kolkata == Moment(at=utc(2026, 11, 27, 11, 45), rest="x", zone=KOLKATA)
+    # Irish Standard Time is +01:00 (in winter Dublin is on GMT, but IST is what was written).
+    assert dublin == Moment(at=utc(2026, 11, 27, 16, 15), rest="x", zone=DUBLIN)
+
+
+def test_own_zone_ist_in_israel() -> None:
+    assert parse("17:15 IST x", zone="Asia/Jerusalem")[0] == utc(2026, 11, 27, 15, 15)
+
+
+def test_own_zone_abbreviation_formats_with_its_name() -> None:
+    # The fixed offset carries the abbreviation, so format_moment shows it back.
+    moment = read("19:15 IST x", now=utc(2026, 11, 27, 18, 0), zone=KOLKATA)
+    assert moment.at == utc(2026, 11, 27, 13, 45)
+    assert format_moment(moment.at, moment.zone) == "2026-11-27 19:15 IST"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("9:00 CST x", utc(2026, 11, 27, 15, 0)),
+        ("9:00 cst x", utc(2026, 11, 27, 15, 0)),
+        ("9:00 CDT x", utc(2026, 11, 27, 14, 0)),
+        ("9:00 CT x", utc(2026, 11, 27, 15, 0)),
+    ],
+)
+def test_cst_is_fine_for_an_author_in_us_central(text: str, expected: datetime) -> None:
+    assert read(text, zone=CHICAGO) == Moment(at=expected, rest="x", zone=CHICAGO)
+
+
+def test_cst_is_ambiguous_for_an_author_in_berlin() -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse("9:00 CST x", zone=BERLIN)
+    assert str(caught.value) == (
+        "“CST” could mean US Central (America/Chicago, -06:00), China (Asia/Shanghai, +08:00) "
+        "or Cuba (America/Havana, -05:00). Write the zone as an IANA name such as "
+        "America/Chicago, or as an offset such as -06:00."
+    )
+
+
+def test_cst_in_china_and_cuba_is_their_own() -> None:
+    assert parse("9:00 CST x", zone="Asia/Shanghai")[0] == utc(2026, 11, 27, 1, 0)
+    assert parse("9:00 CST x", zone="America/Havana")[0] == utc(2026, 11, 27, 14, 0)
+
+
+@pytest.mark.parametrize(
+    ("token", "meanings"),
+    [
+        (
+            "IST",
+            [
+                "India (Asia/Kolkata, +05:30)",
+                "Ireland (Europe/Dublin, +01:00)",
+                "Israel (Asia/Jerusalem, +02:00)",
+            ],
+        ),
+        (
+            "BST",
+            ["British Summer Time (Europe/London, +01:00)", "Bangladesh (Asia/Dhaka, +06:00)"],
+        ),
+        ("bst", ["British Summer Time (Europe/London, +01:00)", "Bangladesh (Asia/Dhaka, +06:00)"]),
+        ("AST", ["Atlantic (America/Halifax, -04:00)", "Arabia (Asia/Riyadh, +03:00)"]),
+        ("CDT", ["US Central (America/Chicago, -05:00)", "Cuba (America/Havana, -04:00)"]),
+    ],
+)
+def test_ambiguous_abbreviations_are_refused_naming_each_meaning(
+    token: str, meanings: list[str]
+) -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse(f"14:05 {token} x")
+    message = str(caught.value)
+    assert message.startswith(f"“{token}” could mean ")
+    for meaning in meanings:
+        assert meaning in message
+    assert "IANA name" in message
+    assert "offset" in message
+
+
+@pytest.mark.parametrize(
+    ("zone", "text", "expected"),
+    [
+        # tzdata calls these zones "+06"/"+03", but the abbreviation's meaning names them.
+        ("Asia/Dhaka", "2026-11-27 14:05 BST x", utc(2026, 11, 27, 8, 5)),
+        ("Asia/Riyadh", "2026-11-27 14:05 AST x", utc(2026, 11, 27, 11, 5)),
+        ("America/Halifax", "2026-11-27 14:05 AST x", utc(2026, 11, 27, 18, 5)),
+        ("Europe/London", "2026-11-20 14:05 BST x", utc(2026, 11, 20, 13, 5)),
+    ],
+)
+def test_ambiguous_abbreviations_are_fine_in_their_own_zone(
+    zone: str, text: str, expected: datetime
+) -> None:
+    assert read(text, now=utc(2026, 11, 28, 0, 0), zone=zone) == Moment(
+        at=expected, rest="x", zone=zone, date_given=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "winter", "summer", "shown_in"),
+    [
+        ("PT", utc(2026, 1, 15, 17, 0), utc(2026, 7, 15, 16, 0), LA),
+        ("MT", utc(2026, 1, 15, 16, 0), utc(2026, 7, 15, 15, 0), "America/Denver"),
+        ("CT", utc(2026, 1, 15, 15, 0), utc(2026, 7, 15, 14, 0), CHICAGO),
+        ("ET", utc(2026, 1, 15, 14, 0), utc(2026, 7, 15, 13, 0), "America/New_York"),
+    ],
+)
+def test_generic_abbreviations_follow_daylight_saving(
+    token: str, winter: datetime, summer: datetime, shown_in: str
+) -> None:
+    assert read(f"2026-01-15 09:00 {token} x", zone=BERLIN) == Moment(
+        at=winter, rest="x", zone=shown_in, date_given=True
+    )
+    assert read(f"2026-07-15 09:00 {token} x", zone=BERLIN).at == summer
+
+
+def test_lowercase_west_stays_text_even_where_it_is_the_zone() -> None:
+    # Lisbon's summer abbreviation is WEST; only the capitals are read as a zone.
+    assert parse("14:05 west region failed", zone="Europe/Lisbon") == (
+        utc(2026, 11, 27, 14, 5),
+        "west region failed",
+    )
+    assert parse("14:05 WEST region failed") == (utc(2026, 11, 27, 13, 5), "region failed")
+
+
+def test_own_zone_abbreviations_only_tzdata_knows_must_be_written_as_tzdata_does() -> None:
+    now = utc(2026, 11, 27, 18, 0)  # 04:00 on the 28th in Guam (ChST, +10:00)
+    for token in ["ChST", "CHST"]:
+        assert parse(f"2026-11-27 14:05 {token} x", now=now, zone="Pacific/Guam") == (
+            utc(2026, 11, 27, 4, 5),
+            "x",
+        )
+    # Lowercase it could be a word, and tzdata's rarer names are not in the table.
+    assert parse("2026-11-27 14:05 chst x", now=now, zone="Pacific/Guam")[1] == "chst x"
+    assert parse("14:05 ChST x")[1] == "ChST x"
+
+
+def test_cst_is_fine_in_other_zones_that_use_it() -> None:
+    # Winnipeg is on CST/CDT too; it is not one of the meanings listed, but its own abbreviation.
+    assert read("9:00 CST x", zone="America/Winnipeg") == Moment(
+        at=utc(2026, 11, 27, 15, 0), rest="x", zone="America/Winnipeg"
+    )
+    assert parse("9:00 CST x", zone="Asia/Taipei")[0] == utc(2026, 11, 27, 1, 0)
+
+
+def test_own_zone_abbreviations_are_those_of_the_moments_year() -> None:
+    # Moscow was on MSK = +04:00 from 2011 to 2014; the table's MSK is today's +03:00.
+    assert parse("2013-06-01 12:00 MSK x", zone="Europe/Moscow")[0] == utc(2013, 6, 1, 8, 0)
+    assert parse("2013-06-01 12:00 MSK x")[0] == utc(2013, 6, 1, 9, 0)
+    assert parse("2026-06-01 12:00 MSK x", zone="Europe/Moscow")[0] == utc(2026, 6, 1, 9, 0)
+
+
+def test_abbreviation_tables_agree_with_tzdata() -> None:
+    def offsets(key: str) -> dict[timedelta, set[str]]:
+        seen: dict[timedelta, set[str]] = {}
+        for day in range(0, 365, 7):
+            local = (utc(2026, 1, 1) + timedelta(days=day)).astimezone(ZoneInfo(key))
+            seen.setdefault(local.utcoffset() or timedelta(0), set()).add(local.tzname() or "")
+        return seen
+
+    def delta(text: str) -> timedelta:
+        sign = -1 if text[0] == "-" else 1
+        return sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6]))
+
+    for token, (offset, key) in ZONE_ABBREVIATIONS.items():
+        names = offsets("MET" if token in {"MET", "MEST"} else key).get(delta(offset))
+        assert names is not None, token
+        assert any(name == token or not name.isalpha() for name in names), (token, names)
+    for token, key in GENERIC_ZONE_ABBREVIATIONS.items():
+        assert token[0] + "ST" in {name for names in offsets(key).values() for name in names}
+    for token, meanings in AMBIGUOUS_ZONE_ABBREVIATIONS.items():
+        for _, key, offset in meanings:
+            assert delta(offset) in offsets(key), (token, key)
+
+
+def test_configured_zones_still_refuse_abbreviations() -> None:
+    with pytest.raises(TimeParseError) as caught:
+        get_zone("CET")
+    assert str(caught.value) == (
+        "“CET” is an abbreviation, not a time zone name. "
+        "Use an IANA name such as Europe/Berlin, an offset such as +01:00, or UTC."
+    )
+    with pytest.raises(TimeParseError, match="Asia/Kolkata"):
+        get_zone("IST")
 
 
 # --- latest moment that is not in the future ----------------------------------------------------
@@ -338,7 +601,9 @@ def test_explicit_utc_sidesteps_dst() -> None:
         ("14:05:60 x", "14:05:60"),
         ("14:05x failover", "14:05x"),
         ("soon x", "soon"),
-        ("yesterday at noon", "yesterday"),
+        ("yesterday at noon", "yesterday at noon"),
+        ("last night 23:10", "last"),
+        ("mon noon", "mon noon"),
     ],
 )
 def test_garbage_times_are_refused_helpfully(text: str, quoted: str) -> None:
@@ -456,6 +721,280 @@ def test_get_zone_accepts_iana_utc_and_offsets() -> None:
     assert get_zone(BERLIN) == ZoneInfo(BERLIN)
     assert get_zone("UTC") is UTC
     assert get_zone("+01:00").utcoffset(None) == timedelta(hours=1)
+
+
+# --- day words before the time ------------------------------------------------------------------
+
+# NOW is Friday 2026-11-27 18:00 UTC (10:00 PST in Los Angeles).
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "day_word"),
+    [
+        ("yesterday 14:05 x", utc(2026, 11, 26, 14, 5), "yesterday"),
+        ("Yesterday 23:59 x", utc(2026, 11, 26, 23, 59), "yesterday"),
+        ("YESTERDAY 0:00 x", utc(2026, 11, 26, 0, 0), "yesterday"),
+        ("yesterday at 23:10 x", utc(2026, 11, 26, 23, 10), "yesterday"),
+        ("yesterday   2:05pm x", utc(2026, 11, 26, 14, 5), "yesterday"),
+        ("today 09:10 x", utc(2026, 11, 27, 9, 10), "today"),
+        ("Today 18:00 x", utc(2026, 11, 27, 18, 0), "today"),
+        # Today is Friday: a Friday time already past is today, one still ahead a week ago.
+        ("friday 14:05 x", utc(2026, 11, 27, 14, 5), "friday"),
+        ("fri 14:05 x", utc(2026, 11, 27, 14, 5), "friday"),
+        ("Friday 19:00 x", utc(2026, 11, 20, 19, 0), "friday"),
+        ("last friday 14:05 x", utc(2026, 11, 27, 14, 5), "friday"),
+        ("Last Fri 19:00 x", utc(2026, 11, 20, 19, 0), "friday"),
+        ("thursday 23:59 x", utc(2026, 11, 26, 23, 59), "thursday"),
+        ("thurs 9:00 x", utc(2026, 11, 26, 9, 0), "thursday"),
+        ("wed 9:00 x", utc(2026, 11, 25, 9, 0), "wednesday"),
+        ("tues 1pm x", utc(2026, 11, 24, 13, 0), "tuesday"),
+        ("monday 09:30 x", utc(2026, 11, 23, 9, 30), "monday"),
+        ("Mon 9:30 x", utc(2026, 11, 23, 9, 30), "monday"),
+        ("last monday 09:30 x", utc(2026, 11, 23, 9, 30), "monday"),
+        ("sun 10:00 x", utc(2026, 11, 22, 10, 0), "sunday"),
+        ("saturday 10:00 x", utc(2026, 11, 21, 10, 0), "saturday"),
+    ],
+)
+def test_day_words_before_the_time(text: str, expected: datetime, day_word: str) -> None:
+    assert read(text) == Moment(at=expected, rest="x", zone="UTC", day_word=day_word)
+
+
+def test_day_words_combine_with_zones() -> None:
+    assert read("yesterday 23:59 UTC x", zone=LA) == Moment(
+        at=utc(2026, 11, 26, 23, 59), rest="x", zone="UTC", day_word="yesterday"
+    )
+    # It is Friday 19:00 in Berlin: Friday 14:05 Berlin is today, 13:05 UTC.
+    assert read("friday 2:05pm Europe/Berlin x", zone=LA) == Moment(
+        at=utc(2026, 11, 27, 13, 5), rest="x", zone=BERLIN, day_word="friday"
+    )
+    assert parse("yesterday 9:00 PST x")[0] == utc(2026, 11, 26, 17, 0)
+
+
+def test_day_words_use_the_authors_day() -> None:
+    # 10:00 PST on Friday: "yesterday" is Thursday in Los Angeles.
+    assert parse("yesterday 23:30 x", zone=LA)[0] == utc(2026, 11, 27, 7, 30)
+    assert parse("thursday 23:30 x", zone=LA)[0] == utc(2026, 11, 27, 7, 30)
+
+
+def test_today_later_than_now_is_the_future() -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse("today 23:00 x", zone=LA)
+    assert str(caught.value) == (
+        "That's in the future: 2026-11-27 23:00 PST (it's now 2026-11-27 10:00 PST). "
+        "Give a time that has already happened."
+    )
+
+
+def test_yesterday_in_a_dst_gap_is_refused() -> None:
+    # 2026-03-08 in Los Angeles: 02:00 PST jumps to 03:00 PDT.
+    with pytest.raises(TimeParseError) as caught:
+        parse("yesterday 2:30 x", now=utc(2026, 3, 9, 18, 0), zone=LA)
+    message = str(caught.value)
+    assert message.startswith("02:30 didn't happen on 2026-03-08 in America/Los_Angeles")
+    assert "03:30 PDT" in message
+
+
+def test_weekday_whose_gap_is_still_ahead_today_means_a_week_ago() -> None:
+    # 01:00 PST on Sunday 2026-03-08: today's 02:30 lies ahead; last Sunday's existed.
+    assert parse("sunday 2:30 x", now=utc(2026, 3, 8, 9, 0), zone=LA)[0] == utc(2026, 3, 1, 10, 30)
+    with pytest.raises(TimeParseError, match="didn't happen on 2026-03-08"):
+        parse("sunday 2:30 x", now=utc(2026, 3, 8, 18, 0), zone=LA)
+
+
+def test_day_word_without_a_time_is_refused() -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse("yesterday")
+    assert str(caught.value) == "Add a time after “yesterday”, e.g. yesterday 14:05."
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("yesterday noon x", "yesterday noon"),
+        ("today lunch", "today lunch"),
+        ("last 14:05 x", "last"),
+        ("last yesterday 14:05", "last"),
+        ("todays 14:05", "todays"),
+        ("2026-11-27 yesterday 14:05", "2026-11-27 yesterday"),
+    ],
+)
+def test_day_word_garbage_is_refused(text: str, quoted: str) -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse(text)
+    assert str(caught.value) == f"I couldn't read “{quoted}” as a time. {ACCEPTED_FORMS}"
+
+
+# --- Moment, read_moment, describe_moment -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("14:05 x", "UTC", Moment(utc(2026, 11, 27, 14, 5), "x", "UTC")),
+        ("9:05 x", LA, Moment(utc(2026, 11, 27, 17, 5), "x", LA)),
+        ("14:05 x", "utc", Moment(utc(2026, 11, 27, 14, 5), "x", "UTC")),
+        ("14:05 x", "europe/berlin", Moment(utc(2026, 11, 27, 13, 5), "x", BERLIN)),
+        ("14:05 x", "+05:30", Moment(utc(2026, 11, 27, 8, 35), "x", "+05:30")),
+        ("14:05 Z x", LA, Moment(utc(2026, 11, 27, 14, 5), "x", "UTC")),
+        ("14:05 GMT x", LA, Moment(utc(2026, 11, 27, 14, 5), "x", "UTC")),
+        ("14:05 +01:00 x", LA, Moment(utc(2026, 11, 27, 13, 5), "x", "+01:00")),
+        ("14:05 UTC+5:30 x", LA, Moment(utc(2026, 11, 27, 8, 35), "x", "+05:30")),
+        ("9:05 -0800 x", LA, Moment(utc(2026, 11, 27, 17, 5), "x", "-08:00")),
+        ("14:05 europe/berlin x", LA, Moment(utc(2026, 11, 27, 13, 5), "x", BERLIN)),
+        ("14:05 +00:00 x", LA, Moment(utc(2026, 11, 27, 14, 5), "x", "UTC")),
+        (
+            "2026-11-20 14:05 x",
+            "UTC",
+            Moment(utc(2026, 11, 20, 14, 5), "x", "UTC", date_given=True),
+        ),
+        ("23:59 x", "UTC", Moment(utc(2026, 11, 26, 23, 59), "x", "UTC", inferred_yesterday=True)),
+        ("today 0:00 x", "UTC", Moment(utc(2026, 11, 27, 0, 0), "x", "UTC", day_word="today")),
+    ],
+)
+def test_read_moment(text: str, zone: str, expected: Moment) -> None:
+    assert read(text, zone=zone) == expected
+    assert parse(text, zone=zone) == (expected.at, expected.rest)
+
+
+def test_moment_is_frozen_and_utc() -> None:
+    moment = read("9:15 x", zone=LA)
+    assert moment.at.tzinfo is UTC
+    with pytest.raises(FrozenInstanceError):
+        moment.at = NOW  # type: ignore[misc]
+
+
+def test_read_moment_needs_an_aware_now() -> None:
+    with pytest.raises(ValueError):
+        read("14:05 x", now=NOW.replace(tzinfo=None))
+
+
+# 00:10 PST on Wednesday 2026-12-02.
+JUST_AFTER_MIDNIGHT = utc(2026, 12, 2, 8, 10)
+
+
+def test_time_before_midnight_is_inferred_as_yesterday() -> None:
+    moment = read("23:59 paged", now=JUST_AFTER_MIDNIGHT, zone=LA)
+    assert moment == Moment(
+        at=utc(2026, 12, 2, 7, 59), rest="paged", zone=LA, inferred_yesterday=True
+    )
+    assert (
+        describe_moment(moment, zone=LA, now=JUST_AFTER_MIDNIGHT) == "yesterday, 1 Dec, 23:59 PST"
+    )
+
+
+def test_time_earlier_today_is_not_inferred_yesterday() -> None:
+    moment = read("00:05 paged", now=JUST_AFTER_MIDNIGHT, zone=LA)
+    assert moment.at == utc(2026, 12, 2, 8, 5)
+    assert moment.inferred_yesterday is False
+    assert describe_moment(moment, zone=LA, now=JUST_AFTER_MIDNIGHT) == "2026-12-02 00:05 PST"
+
+
+@pytest.mark.parametrize("text", ["yesterday 23:59 x", "2026-12-01 23:59 x", "tue 23:59 x"])
+def test_days_that_were_typed_are_not_inferred(text: str) -> None:
+    moment = read(text, now=JUST_AFTER_MIDNIGHT, zone=LA)
+    assert moment.at == utc(2026, 12, 2, 7, 59)
+    assert moment.inferred_yesterday is False
+    assert describe_moment(moment, zone=LA, now=JUST_AFTER_MIDNIGHT) == "2026-12-01 23:59 PST"
+
+
+def test_describe_moment_shown_in_another_zone_where_it_was_not_yesterday() -> None:
+    moment = read("23:59 x", now=JUST_AFTER_MIDNIGHT, zone=LA)
+    # In Tokyo both the moment and now fall on 2 Dec: the full date is shown instead.
+    assert describe_moment(moment, zone="Asia/Tokyo", now=JUST_AFTER_MIDNIGHT) == (
+        "2026-12-02 16:59 JST"
+    )
+
+
+def test_describe_moment_yesterday_with_an_offset_zone_and_two_digit_day() -> None:
+    now = utc(2026, 11, 12, 0, 30)
+    moment = read("23:00 x", now=now, zone="Europe/Istanbul")  # 03:30 on the 12th there
+    assert moment.at == utc(2026, 11, 11, 20, 0)
+    assert describe_moment(moment, zone="Europe/Istanbul", now=now) == (
+        "yesterday, 11 Nov, 23:00 UTC+03:00"
+    )
+
+
+def test_describe_moment_needs_an_aware_now() -> None:
+    moment = read("14:05 x")
+    with pytest.raises(ValueError):
+        describe_moment(moment, zone="UTC", now=NOW.replace(tzinfo=None))
+
+
+# --- how far back ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2018-10-21 22:52 UTC outage", utc(2018, 10, 21, 22, 52)),
+        ("2025-11-01 09:00 UTC outage", utc(2025, 11, 1, 9, 0)),
+        ("1970-01-01 00:00 UTC outage", utc(1970, 1, 1, 0, 0)),
+        ("2018-07-01 09:00 PDT outage", utc(2018, 7, 1, 16, 0)),
+    ],
+)
+def test_full_dates_may_be_long_ago(text: str, expected: datetime) -> None:
+    assert parse(text, zone=LA) == (expected, "outage")
+
+
+def test_old_dates_in_the_authors_zone_use_that_years_rules() -> None:
+    assert parse("2018-10-21 15:52 outage", zone=LA)[0] == utc(2018, 10, 21, 22, 52)
+
+
+@pytest.mark.parametrize(
+    "text", ["1969-07-20 20:17 UTC x", "1970-01-01 00:30 +01:00 x", "0001-01-01 00:00 x"]
+)
+def test_moments_before_1970_are_refused(text: str) -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse(text)
+    assert str(caught.value) == TOO_OLD
+    assert "1970" in TOO_OLD
+
+
+def test_dates_overflowing_the_calendar_are_out_of_range() -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse("9999-12-31 23:59 -05:00 x")
+    assert str(caught.value) == OUT_OF_RANGE
+
+
+def test_without_a_date_a_weekday_reaches_back_at_most_a_week() -> None:
+    assert parse("friday 18:02 x")[0] == utc(2026, 11, 20, 18, 2)
+    assert NOW - parse("friday 18:02 x")[0] < timedelta(days=7)
+
+
+# --- starts_with_moment -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("14:05 x", True),
+        ("2:05pm x", True),
+        ("2026-11-27 14:05 x", True),
+        ("  9:30 x", True),
+        ("yesterday 23:10 x", True),
+        ("Yesterday\t23:10", True),
+        ("today 9:10", True),
+        ("Monday 9:30", True),
+        ("mon 9:30", True),
+        ("thurs 9:30", True),
+        ("last friday 14:05", True),
+        ("Last Fri 14:05", True),
+        ("least five nodes", False),
+        ("last night 23:10", False),
+        ("last", False),
+        ("noon", False),
+        ("todays", False),
+        ("today", False),
+        ("monday's standup", False),
+        ("yesterday", False),
+        ("", False),
+        ("   ", False),
+        ("the 14:05 deploy", False),
+        ("\u0661\u0664:05", False),  # Arabic-Indic digits are not the digits we read
+    ],
+)
+def test_starts_with_moment(text: str, expected: bool) -> None:
+    assert starts_with_moment(text) is expected
 
 
 # --- due dates ----------------------------------------------------------------------------------
