@@ -574,14 +574,24 @@ def _day_word(text: str) -> tuple[str, int] | None:
 def starts_with_moment(text: str) -> bool:
     """Whether ``text`` (what follows "at ") begins like a time rather than like prose.
 
-    True for a leading digit (``14:05 …``) or a day word followed by whitespace (``yesterday …``,
-    ``Mon …``, ``last friday …``); false for ``least five nodes``, ``noon`` or ``todays``.
+    True for a leading digit (``14:05 …``) or a day word followed by a digit, optionally after
+    "at" (``yesterday 23:10 …``, ``Mon 9:30 …``, ``last friday at 14:05 …``); false for
+    ``least five nodes``, ``noon``, ``todays`` or ``today we decided``, which are prose.
     """
     stripped = text.lstrip()
-    if stripped[:1].isascii() and stripped[:1].isdigit():
+    if _starts_with_digit(stripped):
         return True
     word = _day_word(stripped)
-    return word is not None and word[1] < len(stripped)
+    if word is None:
+        return False
+    after = stripped[word[1] :].lstrip()
+    if after[:2].lower() == "at" and after[2:3].isspace():
+        after = after[2:].lstrip()
+    return _starts_with_digit(after)
+
+
+def _starts_with_digit(text: str) -> bool:
+    return text[:1].isascii() and text[:1].isdigit()
 
 
 def _clock(match: re.Match[str], fragment: str) -> time:
