@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from incidentbot.emulator import Workspace, mention
 from incidentbot.local import LocalStack
-from incidentbot.models import Postmortem
+from incidentbot.models import EntryKind, Postmortem, TimelineEntry
 from incidentbot.slack import ids
 
 
@@ -174,7 +176,7 @@ def _play(stack: LocalStack, clock: SimulatedClock, narrator: Narrator) -> None:
     question = next(
         m
         for m in reversed(stack.workspace.messages(channel.id))
-        if any(block.get("type") == "actions" for block in m.blocks)
+        if "Did the impact start" in m.text
     )
     clock.advance(1)
     narrator.say("\nalice clicks “Yes” under that question: the impact began with the alert.")
@@ -201,6 +203,16 @@ def _play(stack: LocalStack, clock: SimulatedClock, narrator: Narrator) -> None:
     stack.settle()
     narrator.show_new("alice")
 
+    command("chandra", channel.id, "note Rollback finished on 21 pods", minutes=3)
+    narrator.say("\nchandra counted wrong, looks the entry up and corrects it.")
+    command("chandra", channel.id, "timeline", minutes=1)
+    with stack.runtime.uow() as uow:
+        typo = uow.session.scalars(
+            select(TimelineEntry.number)
+            .where(TimelineEntry.kind == EntryKind.NOTE, TimelineEntry.author_id == "UCHANDRA")
+            .order_by(TimelineEntry.number.desc())
+        ).first()
+    command("chandra", channel.id, f"edit {typo} Rollback finished on all 12 pods")
     command(
         "alice",
         channel.id,
@@ -221,6 +233,8 @@ def _play(stack: LocalStack, clock: SimulatedClock, narrator: Narrator) -> None:
         minutes=6,
     )
     command("alice", channel.id, "status monitoring", minutes=4)
+    mitigated = (clock() - timedelta(minutes=9)).astimezone(berlin)
+    command("bob", channel.id, f"mitigated at {mitigated:%H:%M} error rate back under 0.1%")
     command(
         "alice",
         channel.id,

@@ -235,6 +235,9 @@ def test_demo_plays_an_incident_and_writes_its_postmortem(tmp_path):
     ):
         assert shown in markdown and shown in html
     assert "/incident note at" in result.stdout and "Postmortem draft for INC-1" in result.stdout
+    # One correction, shown to the person and kept out of the document.
+    assert "/incident edit" in result.stdout and "is corrected" in result.stdout
+    assert "Rollback finished on all 12 pods" in markdown and "on 21 pods" not in markdown
     assert str(tmp_path / "out") in result.stdout
 
 
