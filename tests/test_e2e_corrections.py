@@ -300,3 +300,25 @@ def test_deleting_a_state_change_replays_the_incident(stack: LocalStack):
     change = entries(stack, EntryKind.SEVERITY)[0]
     run(stack, "alice", channel.id, f"delete {change.number} typo, it was never SEV1")
     assert the_incident(stack).severity == "SEV3"
+
+
+def test_a_time_read_as_yesterday_says_so_and_ambiguous_zones_name_their_meanings(
+    stack: LocalStack,
+):
+    channel = declare(stack, "Search is slow")
+    la_now = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles"))
+    # A time later today in Los Angeles (just after midnight there, 23:59 is still later).
+    later_today = la_now + timedelta(minutes=30)
+    if later_today.date() != la_now.date():
+        later_today = la_now.replace(hour=23, minute=59)
+    reply = run(stack, "alice", channel.id, f"note at {later_today:%H:%M} overnight batch failed")
+    yesterday = later_today - timedelta(days=1)
+    assert f"yesterday, {yesterday.day} {yesterday:%b}, {yesterday:%H:%M} P" in reply
+    before = snapshot(stack)
+    reply = run(stack, "alice", channel.id, "note at 09:00 CST standup")
+    assert "America/Chicago" in reply and "Asia/Shanghai" in reply
+    assert snapshot(stack) == before
+    stack.driver.join("chandra", channel.id)
+    run(stack, "chandra", channel.id, "note at 2026-11-30 19:15 IST seen from Bangalore")
+    note = entries(stack, EntryKind.NOTE)[-1]
+    assert note.occurred_at == datetime(2026, 11, 30, 13, 45, tzinfo=UTC)
