@@ -124,6 +124,29 @@ def test_channel_topic():
     assert blocks.channel_topic(incident(lead=None, status="closed")) == (
         "SEV2 | closed | lead: nobody"
     )
+    past = incident(status="resolved", after_the_fact=True)
+    assert blocks.channel_topic(past) == (
+        "SEV2 | resolved, recorded after the fact | lead: <@UBOB>"
+    )
+
+
+def test_home_tab_labels_an_incident_recorded_after_the_fact_with_its_impact_window():
+    past = incident(
+        status="resolved",
+        after_the_fact=True,
+        mitigated_at=DECLARED + timedelta(minutes=40),
+        resolved_at=DECLARED + timedelta(hours=1),
+    )
+    view = home_view(
+        [past], now=DECLARED + timedelta(days=3), zone="Europe/Berlin", base_url=BASE, token="t"
+    )
+    assert validate_view(view) == []
+    line = view["blocks"][3]["text"]["text"]
+    assert line.splitlines()[1] == (
+        "SEV2 · resolved · lead <@UBOB> · :memo: recorded after the fact, impact "
+        "2026-11-27 22:50 CET to 23:30 CET (40 min) · <#C0007>"
+    )
+    assert "open 3 d" not in line
 
 
 def test_timeline_shortcut_form():
@@ -172,3 +195,12 @@ def test_archive_notice():
     text = blocks.archive_notice(incident(), closed_days=1, page_url=f"{BASE}/incidents/7")
     assert text.startswith(":file_cabinet: INC-7 was closed 1 day ago, so I'm archiving")
     assert f"<{BASE}/incidents/7|the incident page>" in text and "unarchive" in text
+
+
+def test_declared_from_home_says_when_the_incident_was_recorded_after_the_fact():
+    view = blocks.declared_from_home(incident(status="resolved", after_the_fact=True))
+    assert validate_view(view) == []
+    assert view["title"]["text"] == "Incident recorded"
+    said = view["blocks"][0]["text"]["text"]
+    assert "recorded after the fact" in said and "Nobody was paged" in said
+    assert blocks.declared_from_home(incident())["title"]["text"] == "Incident declared"

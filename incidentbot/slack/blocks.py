@@ -56,6 +56,11 @@ def summary_blocks(
     others = [
         f"{role}: <@{user}>" for role, user in incident.current_roles().items() if role != "lead"
     ]
+    when = (
+        f"*Impact*\n{impact_window(incident, zone=zone)}"
+        if incident.after_the_fact
+        else f"*Declared*\n{format_moment(incident.declared_at, zone)}"
+    )
     fields = [
         {
             "type": "mrkdwn",
@@ -63,15 +68,17 @@ def summary_blocks(
         },
         {"type": "mrkdwn", "text": f"*Status*\n{incident.status}"},
         {"type": "mrkdwn", "text": f"*Lead*\n{f'<@{lead}>' if lead else 'nobody yet'}"},
-        {"type": "mrkdwn", "text": f"*Declared*\n{format_moment(incident.declared_at, zone)}"},
+        {"type": "mrkdwn", "text": when},
     ]
     blocks: list[dict] = [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": _header(incident), "emoji": True},
         },
-        {"type": "section", "fields": fields},
     ]
+    if incident.after_the_fact:
+        blocks.append(_context(f"{AFTER_THE_FACT_EMOJI} {AFTER_THE_FACT_NOTE}"))
+    blocks.append({"type": "section", "fields": fields})
     if others:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(others)}})
     if incident.summary:
@@ -88,25 +95,56 @@ def summary_blocks(
         )
     blocks.append(
         {
-            "type": "context",
+            "type": "actions",
             "elements": [
                 {
-                    "type": "mrkdwn",
-                    "text": f"<{page_url}|Incident page> · `/incident help` for commands",
+                    "type": "button",
+                    "action_id": ids.CORRECT_TIMELINE,
+                    "text": {"type": "plain_text", "text": "Correct the timeline"},
+                    "value": str(incident.number),
                 }
             ],
         }
     )
+    blocks.append(_context(f"<{page_url}|Incident page> · `/incident help` for commands"))
     return blocks
 
 
 def summary_text(incident: Incident) -> str:
     """The notification fallback for the summary message."""
     lead = incident.holder("lead")
+    label = incident_label(incident) + (
+        " (recorded after the fact)" if incident.after_the_fact else ""
+    )
     return (
-        f"{incident_label(incident)}: {safe_for_slack(incident.title)} | {incident.severity} | "
+        f"{label}: {safe_for_slack(incident.title)} | {incident.severity} | "
         f"{incident.status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
     )
+
+
+# How an incident entered once it was over is labelled wherever it is shown.
+AFTER_THE_FACT_EMOJI = ":memo:"
+AFTER_THE_FACT_NOTE = (
+    "*Recorded after the fact*: entered once it was over, so nobody was paged or reminded."
+)
+
+
+def impact_window(incident: Incident, *, zone: str) -> str:
+    """``2026-11-20 06:05 PST to 07:10 PST (1 h 5 min)``: from the impact start to its end
+    (the mitigation, else the resolution)."""
+    start = incident.impact_started_at
+    end = incident.mitigated_at or incident.resolved_at
+    began = format_moment(start, zone)
+    if end is None:
+        return f"since {began}"
+    ended = format_moment(end, zone)
+    if ended[:10] == began[:10]:
+        ended = ended[11:]  # the same day: its time and zone say enough
+    return f"{began} to {ended} ({humanize(end - start)})"
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _header(incident: Incident) -> str:
@@ -124,13 +162,54 @@ def _clip(text: str, limit: int = 2900) -> str:
     return clip(safe_for_slack(text), limit)
 
 
-def announcement(incident: Incident, *, declared_by: str) -> tuple[str, list[dict]]:
-    text = (
-        f"{SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
-        f"({incident.severity}) declared by <@{declared_by}>: {_clip(incident.title, 300)}\n"
-        f"Join <#{incident.channel_id}> to help."
-    )
+# What a form shows beside a field it refuses stays short: the field is the context.
+MAX_FIELD_ERROR = 150
+
+
+def field_error(message: str) -> str:
+    """A refusal to show beside a form's field (``response_action: "errors"``)."""
+    return clip(neutralize_mentions(message), MAX_FIELD_ERROR)
+
+
+def announcement(
+    incident: Incident, *, declared_by: str, zone: str = "UTC"
+) -> tuple[str, list[dict]]:
+    """The post in the announcement channel. One recorded after the fact is over: it names
+    nobody (no mention, no broadcast) and gives the impact window instead of a call to help."""
+    if incident.after_the_fact:
+        text = (
+            f"{AFTER_THE_FACT_EMOJI} *{incident_label(incident)}* ({incident.severity}) "
+            f"recorded after the fact: {_clip(incident.title, 300)}\n"
+            f"Impact {impact_window(incident, zone=zone)}. It is over and nobody is paged; "
+            f"its record is in <#{incident.channel_id}>."
+        )
+    else:
+        text = (
+            f"{SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
+            f"({incident.severity}) declared by <@{declared_by}>: {_clip(incident.title, 300)}\n"
+            f"Join <#{incident.channel_id}> to help."
+        )
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def channel_ready(incident: Incident, *, problem: str | None = None) -> str:
+    """The private answer to whoever declared or recorded the incident, once its channel is
+    open."""
+    label, channel = incident_label(incident), f"<#{incident.channel_id}>"
+    if incident.after_the_fact:
+        text = (
+            f"{label} is recorded after the fact in {channel}. Nobody was paged or mentioned and "
+            "no reminders will come. `/incident timeline` there lists its entries to correct."
+        )
+    else:
+        text = (
+            f"{label} is open in {channel}. Its pinned summary stays current; `/incident help` "
+            "lists what you can do there. For an incident that is already over, `/incident "
+            "record` opens the form that records it after the fact, paging nobody."
+        )
+    if problem:
+        text += f"\n:warning: It was not announced: {problem}"
+    return text
 
 
 def entry_message(entry: TimelineEntry, *, zone: str) -> str:
@@ -162,18 +241,22 @@ def update_announcement(incident: Incident, entry: TimelineEntry) -> str:
     )
 
 
-def incident_list(incidents: Sequence[Incident], *, now: datetime) -> str:
+def incident_list(incidents: Sequence[Incident], *, now: datetime, zone: str = "UTC") -> str:
     if not incidents:
         return "No open incidents. :relieved:"
     lines = ["*Open incidents*"]
     for incident in incidents:
         lead = incident.holder("lead")
         where = f"<#{incident.channel_id}>" if incident.channel_id else "(channel being created)"
+        age = (
+            f"recorded after the fact, impact {impact_window(incident, zone=zone)}"
+            if incident.after_the_fact
+            else f"open for {humanize(now - incident.declared_at)}"
+        )
         lines.append(
             f"• {SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
             f"{_clip(incident.title, 200)}: {incident.severity}, {incident.status}, "
-            f"lead {f'<@{lead}>' if lead else 'nobody'}, "
-            f"open for {humanize(now - incident.declared_at)}, {where}"
+            f"lead {f'<@{lead}>' if lead else 'nobody'}, {age}, {where}"
         )
     return "\n".join(lines)
 
@@ -181,13 +264,20 @@ def incident_list(incidents: Sequence[Incident], *, now: datetime) -> str:
 HELP = """*`/incident` commands*
 • `/incident declare <title>` declares an incident now (you lead it); \
 `/incident declare` alone opens a form
+• `/incident record <title>; started <time>; resolved <time>` records one that is already over \
+(add `; detected <time>`, `; mitigated <time>`, `; sev 2`); nobody is paged. \
+`/incident record` alone opens the form
 • `/incident sev <1-4>` changes severity (SEV1 is the most severe)
 • `/incident status <investigating|identified|monitoring|resolved>` moves the lifecycle on
 • `/incident lead @person` or `/incident role <lead|comms|scribe> @person` hands over a role
-• `/incident note <text>` adds a timeline entry; `/incident note at 14:05 <text>` backdates one \
-(your Slack time zone, or add one: `14:05 UTC`, `2026-11-27 2:05pm Europe/Berlin`)
-• `/incident summary <text>`, `/incident impact <text>` fill in the postmortem; \
-`/incident started at 14:05` sets when the impact began
+• `/incident note <text>` adds a timeline entry; `/incident note at 14:05 <text>` backdates one
+• `/incident sev <1-4> at <time>`, `status <state> at <time>`, `resolve at <time> [<text>]` \
+record a change when it happened; `started|detected|mitigated at <time>` set the milestones \
+the metrics use
+• `/incident timeline [page]` lists the entries with their numbers; `/incident edit <N> <text>`, \
+`edit <N> at <time>` or `delete <N> [reason]` corrects one (or *Correct the timeline* on the \
+pinned summary)
+• `/incident summary <text>`, `/incident impact <text>` fill in the postmortem
 • `/incident update <text>` posts a stakeholder update here and in the announcement
 • `/incident action <text> [@owner] [due <date>]` files an action item; \
 `/incident action <N> done`, `… type <prevent|mitigate|detect|process|other>`, `… link <url>`, \
@@ -199,90 +289,165 @@ HELP = """*`/incident` commands*
 • `/incident list` shows open incidents; `/incident link` gives you a link to the web pages
 • `/incident stats [30d|90d]` counts incidents by severity with median and p90 time to \
 acknowledge, mitigate and resolve (any number of days from 1 to 365; 30 by default)
+A `<time>` is `14:05`, `2:05pm`, `yesterday 23:10`, `friday 9:30` or `2026-11-27 14:05`, in your \
+Slack time zone unless you add one (`UTC`, `+01:00`, `Europe/Berlin` or your own zone's \
+abbreviation, such as `PST`).
 Pin a message, react with :pushpin: or use the message shortcut *Add to incident timeline* \
 to add it to the timeline."""
 
 
-def declare_modal(*, declared_by: str, private_metadata: dict) -> dict:
+def declare_modal(
+    *,
+    declared_by: str,
+    private_metadata: dict,
+    after_the_fact: bool = False,
+    zone: str | None = None,
+) -> dict:
+    """The declare form, with an optional "Already over?" group of times; ``zone`` is the
+    person's, named in the hints.
+
+    ``after_the_fact=True`` is the same form for ``/incident record``: titled "Record a past
+    incident", the times first, the impact start and resolution required.
+    """
     severities = [
         {"text": {"type": "plain_text", "text": f"{s} — {_SEVERITY_MEANING[s]}"}, "value": s}
         for s in Severity
     ]
     default = next(o for o in severities if o["value"] == "SEV3")
+    details = [
+        {
+            "type": "input",
+            "block_id": ids.TITLE_BLOCK,
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.TITLE_INPUT,
+                "max_length": 300,
+                "placeholder": {"type": "plain_text", "text": "Checkout API returning 500s"},
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.SEVERITY_BLOCK,
+            "label": {"type": "plain_text", "text": "Severity"},
+            "element": {
+                "type": "static_select",
+                "action_id": ids.SEVERITY_INPUT,
+                "options": severities,
+                "initial_option": default,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.SUMMARY_BLOCK,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Summary"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.SUMMARY_INPUT,
+                "multiline": True,
+                "max_length": 3000,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.LEAD_BLOCK,
+            "label": {"type": "plain_text", "text": "Lead"},
+            "element": {
+                "type": "users_select",
+                "action_id": ids.LEAD_INPUT,
+                "initial_user": declared_by,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.PRIVATE_BLOCK,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Visibility"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": ids.PRIVATE_INPUT,
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": "Private incident"},
+                        "description": {
+                            "type": "plain_text",
+                            "text": "A private channel, not announced publicly",
+                        },
+                        "value": "private",
+                    }
+                ],
+            },
+        },
+    ]
+    times = _past_times(zone=zone, after_the_fact=after_the_fact)
+    metadata = {**private_metadata, "after_the_fact": True} if after_the_fact else private_metadata
     return {
         "type": "modal",
         "callback_id": ids.DECLARE_VIEW,
-        "title": {"type": "plain_text", "text": "Declare an incident"},
-        "submit": {"type": "plain_text", "text": "Declare"},
+        "title": {
+            "type": "plain_text",
+            "text": "Record a past incident" if after_the_fact else "Declare an incident",
+        },
+        "submit": {"type": "plain_text", "text": "Record" if after_the_fact else "Declare"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(private_metadata),
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": ids.TITLE_BLOCK,
-                "label": {"type": "plain_text", "text": "Title"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.TITLE_INPUT,
-                    "max_length": 300,
-                    "placeholder": {"type": "plain_text", "text": "Checkout API returning 500s"},
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.SEVERITY_BLOCK,
-                "label": {"type": "plain_text", "text": "Severity"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.SEVERITY_INPUT,
-                    "options": severities,
-                    "initial_option": default,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.SUMMARY_BLOCK,
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Summary"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.SUMMARY_INPUT,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.LEAD_BLOCK,
-                "label": {"type": "plain_text", "text": "Lead"},
-                "element": {
-                    "type": "users_select",
-                    "action_id": ids.LEAD_INPUT,
-                    "initial_user": declared_by,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.PRIVATE_BLOCK,
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Visibility"},
-                "element": {
-                    "type": "checkboxes",
-                    "action_id": ids.PRIVATE_INPUT,
-                    "options": [
-                        {
-                            "text": {"type": "plain_text", "text": "Private incident"},
-                            "description": {
-                                "type": "plain_text",
-                                "text": "A private channel, not announced publicly",
-                            },
-                            "value": "private",
-                        }
-                    ],
-                },
-            },
-        ],
+        "private_metadata": json.dumps(metadata),
+        "blocks": [*times, *details] if after_the_fact else [*details, *times],
     }
+
+
+# The declare form's times: label, hint, and whether recording after the fact needs it.
+_PAST_TIMES = {
+    "started": ("Impact started", "When users were first affected", True),
+    "detected": ("Detected", "When someone or something first noticed", False),
+    "mitigated": ("Mitigated", "When the impact ended", False),
+    "resolved": ("Resolved", "When it was over; fill this in to record it after the fact", True),
+}
+
+
+def _past_times(*, zone: str | None, after_the_fact: bool) -> list[dict]:
+    where = f"{zone} time" if zone else "your Slack time zone"
+    if after_the_fact:
+        intro = (
+            "*When did it happen?* Nobody is paged for an incident recorded after the fact. "
+            f"Times such as `14:05`, `yesterday 23:10` or `2026-11-27 2:05pm UTC`; {where} "
+            "unless you type a zone."
+        )
+    else:
+        intro = (
+            "*Already over? Record it after the fact.* Fill in *Resolved* (and when the impact "
+            "started) and nobody is paged. Still going on but began earlier? Fill in only "
+            f"*Impact started*. Times such as `14:05` or `yesterday 23:10`; {where} unless you "
+            "type a zone."
+        )
+    blocks: list[dict] = [
+        {
+            "type": "section",
+            "block_id": ids.PAST_INTRO_BLOCK,
+            "text": {"type": "mrkdwn", "text": intro},
+        },
+    ]
+    for name, (label, meaning, needed) in _PAST_TIMES.items():
+        block_id, action_id = ids.PAST_TIMES[name]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": block_id,
+                "optional": not (after_the_fact and needed),
+                "label": {"type": "plain_text", "text": label},
+                "hint": {
+                    "type": "plain_text",
+                    "text": f"{meaning}. {where[0].upper()}{where[1:]} unless you type a zone.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": action_id,
+                    "max_length": 100,
+                    "placeholder": {"type": "plain_text", "text": "e.g. 14:05 or yesterday 23:10"},
+                },
+            }
+        )
+    return blocks
 
 
 _SEVERITY_MEANING = {
@@ -332,9 +497,15 @@ MAX_TOPIC = 250
 
 
 def channel_topic(incident: Incident) -> str:
-    """The incident channel's topic, e.g. ``SEV2 | identified | lead: <@U123>``."""
+    """The incident channel's topic, e.g. ``SEV2 | identified | lead: <@U123>``; one recorded
+    after the fact says so beside its status."""
     lead = incident.holder("lead")
-    topic = f"{incident.severity} | {incident.status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
+    status = (
+        f"{incident.status}, recorded after the fact"
+        if incident.after_the_fact
+        else (incident.status)
+    )
+    topic = f"{incident.severity} | {status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
     return topic[:MAX_TOPIC]
 
 
@@ -358,6 +529,16 @@ def declared_from_home(incident: Incident) -> dict:
     """What the declare form shows once submitted from the Home tab, which has no channel for
     a private reply: the Home tab itself is published again once the channel is open."""
     lead = incident.holder("lead")
+    if incident.after_the_fact:
+        return notice_modal(
+            title="Incident recorded",
+            text=(
+                f"{AFTER_THE_FACT_EMOJI} *{incident_label(incident)}* ({incident.severity}) is "
+                f"recorded after the fact: {_clip(incident.title, 300)}\nNobody was paged. Its "
+                "channel is being opened and you are added to it; your Home tab lists it, with "
+                "a link to the channel, in a moment."
+            ),
+        )
     return notice_modal(
         title="Incident declared",
         text=(

@@ -209,13 +209,7 @@ class Effects:
             problem = self._announce(job, incident)
         self._decorate_channel(incident, fresh=fresh)
         if isinstance(reply_to, str) and reply_to:
-            text = (
-                f"INC-{incident.number} is open in <#{incident.channel_id}>. "
-                "Its pinned summary stays current; `/incident help` lists what you can do there."
-            )
-            if problem:
-                text += f"\n:warning: It was not announced: {problem}"
-            self._reply(reply_to, text)
+            self._reply(reply_to, blocks.channel_ready(incident, problem=problem))
 
     def _announce(self, job: QueuedJob, incident: Incident) -> str | None:
         """Announce the incident; a misconfigured announcement channel is reported, not retried
@@ -232,7 +226,9 @@ class Effects:
             return None
         try:
             channel_id = self._channel_id(wanted)
-            text, message = blocks.announcement(incident, declared_by=incident.declared_by)
+            text, message = blocks.announcement(
+                incident, declared_by=incident.declared_by, zone=self._settings.timezone
+            )
             posted = self._post(job, "announcement", channel_id, text=text, blocks=message)
             crash_point("after:announcement")
         except (LookupError, SlackApiError) as error:
@@ -468,7 +464,8 @@ class Effects:
                 incident.announcement_channel_id,
                 text=blocks.update_announcement(incident, entry),
                 thread_ts=incident.announcement_ts,
-                reply_broadcast=incident.severity == Severity.SEV1,
+                # Only a live SEV1 is worth everyone's attention; the past pages nobody.
+                reply_broadcast=incident.severity == Severity.SEV1 and not incident.after_the_fact,
                 unfurl_links=False,
             )
 

@@ -12,7 +12,12 @@ from datetime import datetime
 from incidentbot.metrics import humanize
 from incidentbot.models import Incident
 from incidentbot.slack import ids
-from incidentbot.slack.blocks import SEVERITY_EMOJI, incident_label
+from incidentbot.slack.blocks import (
+    AFTER_THE_FACT_EMOJI,
+    SEVERITY_EMOJI,
+    impact_window,
+    incident_label,
+)
 from incidentbot.text import clip, safe_for_slack
 from incidentbot.timeparse import format_moment
 
@@ -53,7 +58,11 @@ def home_view(
         )
     for incident in incidents[:MAX_SHOWN]:
         blocks.append(
-            _section(incident_line(incident, now=now, page_url=_page(base_url, incident, token)))
+            _section(
+                incident_line(
+                    incident, now=now, page_url=_page(base_url, incident, token), zone=zone
+                )
+            )
         )
     if len(incidents) > MAX_SHOWN:
         more = len(incidents) - MAX_SHOWN
@@ -68,9 +77,10 @@ def home_view(
     return {"type": "home", "blocks": blocks}
 
 
-def incident_line(incident: Incident, *, now: datetime, page_url: str) -> str:
+def incident_line(incident: Incident, *, now: datetime, page_url: str, zone: str = "UTC") -> str:
     """``:red_circle: *INC-12* Checkout down`` over ``SEV1 · identified · lead … · open 2 h 5 min
-    · #channel``."""
+    · #channel``; one recorded after the fact shows that and its impact window instead of how
+    long it has been open."""
     title = clip(safe_for_slack(incident.title), MAX_TITLE_SHOWN)
     lead = incident.holder("lead")
     where = f"<#{incident.channel_id}>" if incident.channel_id else "channel being created"
@@ -80,7 +90,10 @@ def incident_line(incident: Incident, *, now: datetime, page_url: str) -> str:
             incident.severity,
             incident.status,
             f"lead {f'<@{lead}>' if lead else 'nobody yet'}",
-            f"open {humanize(now - incident.declared_at)}",
+            f"{AFTER_THE_FACT_EMOJI} recorded after the fact, impact "
+            f"{impact_window(incident, zone=zone)}"
+            if incident.after_the_fact
+            else f"open {humanize(now - incident.declared_at)}",
             where,
         ]
     )

@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from incidentbot.slack.actions import home, impact, reminders
+from incidentbot.slack.actions import corrections, home, impact, reminders
 from incidentbot.slack.deps import Deps
 
 
@@ -10,3 +10,4 @@ def register(app: App, deps: Deps) -> None:
     impact.register(app, deps)
     home.register(app, deps)
     reminders.register(app, deps)
+    corrections.register(app, deps)

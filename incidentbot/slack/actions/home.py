@@ -7,6 +7,7 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackClientError
 
+from incidentbot.errors import IncidentError
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.deps import Deps
 
@@ -25,9 +26,15 @@ def register(app: App, deps: Deps) -> None:
         if not user_id or not trigger_id:
             return
         try:
+            zone: str | None = deps.directory.zone_of(user_id)
+        except IncidentError:
+            zone = None  # the form's hints then say "your Slack time zone"
+        try:
             deps.interactive_client.views_open(
                 trigger_id=trigger_id,
-                view=blocks.declare_modal(declared_by=user_id, private_metadata=FROM_HOME),
+                view=blocks.declare_modal(
+                    declared_by=user_id, private_metadata=FROM_HOME, zone=zone
+                ),
             )
         except (SlackClientError, OSError):
             # The trigger lasts 3 seconds; the button can simply be clicked again.
