@@ -13,11 +13,11 @@ BOT_SCOPES = [
     "channels:join",  # conversations.join (announcement channel)
     "channels:manage",  # conversations.create/invite/setTopic/archive for public channels
     "channels:read",  # conversations.list/info (find the announcement channel)
-    "channels:history",  # conversations.history/replies (text of :pushpin:-ed messages)
+    "channels:history",  # conversations.history/replies, message.channels (captured messages)
     "chat:write",  # chat.postMessage/update/postEphemeral
     "commands",  # the slash command
     "files:write",  # files.getUploadURLExternal/completeUploadExternal (postmortem)
-    "groups:history",  # the same, in private incident channels
+    "groups:history",  # the same, in private incident channels (and message.groups)
     "groups:read",
     "groups:write",  # conversations.create/invite for private channels
     "im:write",  # conversations.open (reminders sent as direct messages)
@@ -35,6 +35,10 @@ BOT_EVENTS = [
     "member_joined_channel",
     "member_left_channel",
     "app_home_opened",
+    # A captured message edited or deleted in Slack changes its timeline entry. Slack sends
+    # these with every other message of the channels the bot is in; the bot ignores the rest.
+    "message.channels",
+    "message.groups",
 ]
 
 

@@ -8,6 +8,7 @@ driver tests send to a tiny stdlib receiver that verifies signatures with slack_
 from __future__ import annotations
 
 import json
+import pickle
 import socket
 import threading
 import time
@@ -38,6 +39,7 @@ from incidentbot.emulator import (
     Workspace,
     mention,
 )
+from incidentbot.manifest import BOT_EVENTS
 
 SECRET = "test-signing-secret"
 SAMPLES = Path("/work/shared/slack/payload-samples")
@@ -611,7 +613,8 @@ def test_user_actions_change_workspace_and_send_events(
 ) -> None:
     ws = slack.workspace
     ts = driver.post_message("alice", "#incidents", "DB failover started")
-    assert app.received == []  # no message event unless asked
+    assert app.received == []  # the bot is not in #incidents: Slack sends it none of its messages
+    assert [e["event"]["ts"] for e in driver.withheld] == [ts] and driver.last_delivery is None
     assert ws.messages("incidents")[-1].text == "DB failover started"
 
     driver.pin("bob", "incidents", ts)
@@ -636,22 +639,234 @@ def test_user_actions_change_workspace_and_send_events(
     with pytest.raises(EmulatorError):
         driver.react("chandra", "CINCIDENTS", ts)  # already reacted
 
-    reply_ts = driver.post_message("bob", "incidents", "ack", thread_ts=ts, send_event=True)
+    slack.client().conversations_join(channel="CINCIDENTS")
+    reply_ts = driver.post_message("bob", "incidents", "ack", thread_ts=ts)
     event = app.last.json()["event"]
     assert event["type"] == "message" and event["thread_ts"] == ts and event["ts"] == reply_ts
     assert event["channel_type"] == "channel" and event["parent_user_id"] == "UALICE"
+    assert event["text"] == "ack" and event["user"] == "UBOB" and event["event_ts"] == reply_ts
+    assert set(event) <= set(json.loads((SAMPLES / "MessagePayload.json").read_text())["event"])
+    assert driver.last_delivery is not None and driver.last_delivery.envelope["event"] == event
+    driver.post_message("bob", "incidents", "not for the app", send_event=False)
+    assert app.last.json()["event"]["ts"] == reply_ts
 
     channel = slack.client().conversations_create(name="inc-8")["channel"]["id"]
     with pytest.raises(EmulatorError):
         driver.post_message("dana", channel, "not a member yet")
     driver.join("dana", channel)
-    joined = app.last.json()["event"]
+    joined, join_message = (r.json()["event"] for r in app.received[-2:])
     assert joined["type"] == "member_joined_channel" and joined["user"] == "UDANA"
     assert "UDANA" in ws.members(channel)
+    # Slack's "has joined" line is a message event of its own, to an app in the channel.
+    assert (join_message["subtype"], join_message["user"]) == ("channel_join", "UDANA")
 
     driver.open_home("erik")
     home = app.last.json()["event"]
     assert home["type"] == "app_home_opened" and home["tab"] == "home"
+
+
+# ---------------------------------------------------------------------- driver: message events
+
+
+def message_events(app: Receiver) -> list[dict[str, Any]]:
+    return [r.json()["event"] for r in app.received if r.json()["event"]["type"] == "message"]
+
+
+def test_an_edit_changes_the_message_and_sends_message_changed(
+    slack: LocalSlack, driver: SlackDriver, app: Receiver, client: WebClient
+) -> None:
+    client.conversations_join(channel="CINCIDENTS")
+    ts = driver.post_message("alice", "incidents", "DB failover started")
+    delivery = driver.edit_message("alice", "incidents", ts, "DB failover finished")
+    assert delivery is not None and delivery.response.status == 200
+
+    message = slack.workspace.message("incidents", ts)
+    assert message is not None and message.text == "DB failover finished"
+    assert message.edited is not None and message.edited["user"] == "UALICE"
+    (history,) = client.conversations_history(channel="CINCIDENTS", limit=1)["messages"]
+    assert history["text"] == "DB failover finished" and history["edited"] == message.edited
+
+    event = app.last.json()["event"]
+    assert event == {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "message": event["message"],
+        "previous_message": event["previous_message"],
+        "channel": "CINCIDENTS",
+        "channel_type": "channel",
+        "ts": message.edited["ts"],
+        "event_ts": message.edited["ts"],
+    }
+    new, old = event["message"], event["previous_message"]
+    assert (new["type"], new["user"], new["ts"]) == ("message", "UALICE", ts)
+    assert (new["text"], new["edited"]) == ("DB failover finished", message.edited)
+    assert new["blocks"][0]["elements"][0]["elements"][0]["text"] == "DB failover finished"
+    assert (old["text"], old["ts"], "edited" in old) == ("DB failover started", ts, False)
+    sample = set(json.loads((SAMPLES / "MessagePayload.json").read_text())["event"])
+    assert set(new) <= sample and set(old) <= sample
+
+    private = client.conversations_create(name="inc-9", is_private=True)["channel"]["id"]
+    client.conversations_invite(channel=private, users="UBOB")
+    reply = driver.post_message("bob", private, "on it", thread_ts=None)
+    driver.edit_message("bob", private, reply, "on it, restarting")
+    assert app.last.json()["event"]["channel_type"] == "group"
+
+
+def test_people_edit_and_delete_only_what_slack_lets_them(
+    slack: LocalSlack, driver: SlackDriver, client: WebClient
+) -> None:
+    ts = driver.post_message("alice", "incidents", "mine")
+    with pytest.raises(EmulatorError, match="their own messages"):
+        driver.edit_message("bob", "incidents", ts, "not yours")
+    with pytest.raises(EmulatorError, match="their own messages"):
+        driver.delete_message("bob", "incidents", ts)
+    with pytest.raises(EmulatorError, match="no message"):
+        driver.edit_message("alice", "incidents", "1.000001", "gone")
+    client.conversations_join(channel="CINCIDENTS")
+    bots = client.chat_postMessage(channel="CINCIDENTS", text="SEV2 investigating")["ts"]
+    with pytest.raises(EmulatorError, match="their own messages"):
+        driver.edit_message("alice", "incidents", bots, "SEV1")
+    joined = slack.workspace.messages("incidents", include_system=True)[-2]
+    assert joined.subtype == "channel_join"
+    with pytest.raises(EmulatorError, match="no way to edit"):
+        driver.edit_message("alice", "incidents", joined.ts, "hi")
+    admin = slack.workspace.add_user("root", real_name="Workspace Admin")
+    admin.is_admin = True
+    slack.workspace.join("CINCIDENTS", admin.id)
+    driver.delete_message("root", "incidents", ts)  # admins may delete anyone's message
+    assert slack.workspace.message("incidents", ts) is None
+
+
+def test_a_deleted_message_leaves_history_and_slack_sends_message_deleted(
+    slack: LocalSlack, driver: SlackDriver, app: Receiver, client: WebClient
+) -> None:
+    client.conversations_join(channel="CINCIDENTS")
+    ts = driver.post_message("bob", "incidents", "wrong dashboard, ignore")
+    driver.pin("alice", "incidents", ts)
+    delivery = driver.delete_message("bob", "incidents", ts)
+    assert delivery is not None and delivery.response.status == 200
+
+    assert slack.workspace.message("incidents", ts) is None
+    assert ts not in [m.ts for m in slack.workspace.messages("incidents")]
+    assert ts not in [
+        m["ts"] for m in client.conversations_history(channel="CINCIDENTS")["messages"]
+    ]
+    assert slack.workspace.pins("incidents") == []
+    event = app.last.json()["event"]
+    assert event == {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "deleted_ts": ts,
+        "previous_message": event["previous_message"],
+        "channel": "CINCIDENTS",
+        "channel_type": "channel",
+        "ts": event["ts"],
+        "event_ts": event["ts"],
+    }
+    assert float(event["ts"]) > float(ts)
+    previous = event["previous_message"]
+    assert (previous["text"], previous["user"], previous["ts"]) == (
+        "wrong dashboard, ignore",
+        "UBOB",
+        ts,
+    )
+    with pytest.raises(EmulatorError, match="no message"):
+        driver.delete_message("bob", "incidents", ts)
+
+
+def test_a_deleted_message_that_heads_a_thread_stays_as_a_tombstone(
+    slack: LocalSlack, driver: SlackDriver, app: Receiver, client: WebClient
+) -> None:
+    """Slack keeps the replies in place under "This message was deleted." and tells apps
+    with a ``message_changed``, not a ``message_deleted``."""
+    client.conversations_join(channel="CINCIDENTS")
+    ts = driver.post_message("bob", "incidents", "p99 is 9 s")
+    client.chat_postMessage(channel="CINCIDENTS", thread_ts=ts, text=":pushpin: Added")
+    driver.delete_message("bob", "incidents", ts)
+
+    tombstone = slack.workspace.message("incidents", ts)
+    assert tombstone is not None and tombstone.is_tombstone
+    assert (tombstone.user, tombstone.text) == ("USLACKBOT", "This message was deleted.")
+    assert [m.text for m in slack.workspace.replies("incidents", ts)] == [":pushpin: Added"]
+    shown = client.conversations_history(channel="CINCIDENTS", limit=1)["messages"][0]
+    assert (shown["subtype"], shown["hidden"], shown["ts"]) == ("tombstone", True, ts)
+    event = app.last.json()["event"]
+    assert (event["subtype"], event["hidden"], event["channel"]) == (
+        "message_changed",
+        True,
+        "CINCIDENTS",
+    )
+    assert event["message"]["subtype"] == "tombstone" and event["message"]["user"] == "USLACKBOT"
+    assert event["message"]["text"] == "This message was deleted."
+    assert event["previous_message"]["text"] == "p99 is 9 s"
+    with pytest.raises(EmulatorError, match="no way to delete"):
+        driver.delete_message("bob", "incidents", ts)
+
+
+def test_message_events_reach_only_a_subscribed_app_in_the_conversation(
+    slack: LocalSlack, driver: SlackDriver, app: Receiver, client: WebClient
+) -> None:
+    ws = slack.workspace
+    assert ws.subscribed_events == set(BOT_EVENTS)
+    assert {"message.channels", "message.groups"} <= ws.subscribed_events
+    ts = driver.post_message("alice", "incidents", "before the bot joined")
+    assert driver.edit_message("alice", "incidents", ts, "edited before it joined") is None
+    assert message_events(app) == []
+    assert [e["event"].get("subtype") for e in driver.withheld] == [None, "message_changed"]
+
+    client.conversations_join(channel="CINCIDENTS")
+    assert driver.edit_message("alice", "incidents", ts, "edited after") is not None
+    ws.subscribed_events.discard("message.channels")
+    assert driver.edit_message("alice", "incidents", ts, "unsubscribed") is None
+    assert driver.delete_message("alice", "incidents", ts) is None
+    assert [e["message"]["text"] for e in message_events(app)] == ["edited after"]
+    assert [e["event"]["subtype"] for e in driver.withheld[-2:]] == [
+        "message_changed",
+        "message_deleted",
+    ]
+
+    private = client.conversations_create(name="inc-10", is_private=True)["channel"]["id"]
+    client.conversations_invite(channel=private, users="UDANA")
+    assert driver.edit_message("dana", private, driver.post_message("dana", private, "a"), "b")
+    ws.subscribed_events.discard("message.groups")
+    assert (
+        driver.edit_message("dana", private, driver.post_message("dana", private, "c"), "d") is None
+    )
+    dm = driver.dm("erik")  # the app subscribes to no direct messages
+    assert driver.post_message("erik", dm, "hello?") and driver.last_delivery is None
+
+
+def test_the_apps_own_message_changes_wait_until_their_events_are_delivered(
+    slack: LocalSlack, driver: SlackDriver, app: Receiver, client: WebClient
+) -> None:
+    ws = slack.workspace
+    client.conversations_join(channel="CINCIDENTS")
+    ts = client.chat_postMessage(channel="CINCIDENTS", text="SEV2 investigating")["ts"]
+    client.chat_update(channel="CINCIDENTS", ts=ts, text="SEV1 identified")
+    client.chat_delete(channel="CINCIDENTS", ts=ts)
+    person = driver.post_message("alice", "incidents", "people's messages are sent at once")
+    assert message_events(app)[-1]["ts"] == person
+    restored = pickle.loads(pickle.dumps(ws))  # a snapshot carries no undelivered events
+    assert list(restored.app_changes) == [] and restored.subscribed_events == set(BOT_EVENTS)
+
+    assert [c.kind for c in ws.app_changes] == ["posted", "posted", "changed", "deleted"]
+    sent = driver.deliver_app_changes()
+    assert list(ws.app_changes) == [] and driver.deliver_app_changes() == []
+    joined, posted, changed, deleted = (d.envelope["event"] for d in sent)
+    assert (joined["subtype"], joined["user"]) == ("channel_join", BOT_USER_ID)
+    assert (posted["user"], posted["bot_id"], posted["text"]) == (
+        BOT_USER_ID,
+        "BLOCAL0001",
+        "SEV2 investigating",
+    )
+    assert changed["subtype"] == "message_changed" and changed["message"]["user"] == BOT_USER_ID
+    assert changed["message"]["text"] == "SEV1 identified"
+    assert changed["previous_message"]["text"] == "SEV2 investigating"
+    assert changed["ts"] == changed["message"]["edited"]["ts"]
+    assert (deleted["subtype"], deleted["deleted_ts"]) == ("message_deleted", ts)
+    assert all(d.response.status == 200 for d in sent)
 
 
 # ---------------------------------------------------------------------- driver: interactivity

@@ -25,6 +25,7 @@ from slack_sdk.web import client as slack_web_client
 
 import incidentbot
 from incidentbot.config import Settings
+from incidentbot.emulator import Workspace
 from incidentbot.manifest import build_manifest
 from incidentbot.slack import ids
 from tests.test_cli import INCIDENTBOT, clean_env
@@ -232,13 +233,31 @@ def registered(kind: str) -> set[str]:
     return found
 
 
+# A ``message`` listener hears what these subscriptions bring: messages of public and private
+# channels. Direct messages (message.im, message.mpim) would bring every reply people type to
+# the bot's reminders, which it does not read.
+MESSAGE_SUBSCRIPTIONS = ["message.channels", "message.groups"]
+
+
+def subscribed_listeners(events: list[str]) -> list[str]:
+    """The listener each subscription needs: ``message.*`` subscriptions all need ``message``."""
+    return sorted({"message" if e.startswith("message.") else e for e in events})
+
+
 def test_the_manifest_subscribes_to_exactly_the_events_the_app_listens_to():
     listened = registered("event")
-    assert {"pin_added", "reaction_added", "member_joined_channel"} <= listened
+    assert {"pin_added", "reaction_added", "member_joined_channel", "message"} <= listened
     for socket_mode in (False, True):
         manifest = build_manifest(Settings(), socket_mode=socket_mode)
         events = manifest["settings"]["event_subscriptions"]["bot_events"]
-        assert sorted(events) == sorted(listened)
+        assert subscribed_listeners(events) == sorted(listened)
+        assert sorted(e for e in events if e.startswith("message.")) == MESSAGE_SUBSCRIPTIONS
+
+
+def test_the_local_workspace_delivers_what_the_manifest_subscribes_to():
+    """The local Slack workspace sends message events as the installed app subscribed."""
+    events = build_manifest(Settings())["settings"]["event_subscriptions"]["bot_events"]
+    assert Workspace().subscribed_events == set(events)
 
 
 def test_the_manifest_declares_the_shortcuts_the_app_listens_to():
@@ -336,6 +355,8 @@ EVENT_SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     "channel_archive": (any_of("channels:read"),),
     "member_joined_channel": BOTH_READ,
     "member_left_channel": BOTH_READ,
+    "message.channels": (any_of("channels:history"),),
+    "message.groups": (any_of("groups:history"),),
     "pin_added": (any_of("pins:read"),),
     "pin_removed": (any_of("pins:read"),),
     "reaction_added": (any_of("reactions:read"),),
@@ -558,6 +579,9 @@ def test_the_scope_checks_fail_on_a_missing_or_an_extra_scope():
 
     manifest["oauth_config"]["scopes"]["bot"] = [s for s in scopes if s != "pins:read"]
     assert "event pin_added needs one of ['pins:read']" in missing_scopes(manifest)
+
+    manifest["oauth_config"]["scopes"]["bot"] = [s for s in scopes if s != "groups:history"]
+    assert "event message.groups needs one of ['groups:history']" in missing_scopes(manifest)
 
     manifest["oauth_config"]["scopes"]["bot"] = [s for s in scopes if s != "commands"]
     assert "feature slash_commands needs one of ['commands']" in missing_scopes(manifest)

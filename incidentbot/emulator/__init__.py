@@ -18,7 +18,10 @@ served on its own).
 The emulator checks what Slack checks and answers with Slack's error codes (``not_in_channel``,
 ``name_taken``, ``invalid_blocks``, ``expired_trigger_id``...), and can inject faults (rate limits,
 5xx, timeouts, dropped connections) to test the bot's resilience. It never sends events on its
-own (not even for the bot's own API calls); only ``SlackDriver`` does.
+own; only ``SlackDriver`` does. ``message`` events go only as Slack sends them: to an app
+subscribed to them (``Workspace.subscribed_events``, by default the manifest's) whose bot is in
+the conversation. The events Slack sends about the app's own messages wait in
+``Workspace.app_changes`` until ``SlackDriver.deliver_app_changes()``.
 
 Typical use::
 

@@ -299,6 +299,8 @@ def message_api(ws: Workspace, message: Message, base_url: str) -> dict[str, Any
     body: dict[str, Any] = {"type": "message"}
     if message.subtype:
         body["subtype"] = message.subtype
+    if message.is_tombstone:
+        body["hidden"] = True
     body.update({"user": message.user, "text": message.text, "ts": message.ts, "team": TEAM_ID})
     if author is not None and author.is_bot:
         body["bot_id"] = author.bot_id
@@ -442,7 +444,7 @@ class WebAPI:
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method"}
         try:
-            with self.ws.lock:
+            with self.ws.recording_changes():
                 result = handler(self, req)
         except SlackError as err:
             return err.status, err.body()
@@ -1250,7 +1252,7 @@ class WebAPI:
     def respond(self, target_id: str, body: Any) -> tuple[int, dict[str, Any]]:
         """Handle a POST to a ``response_url`` as Slack does; returns (HTTP status, JSON)."""
         ws = self.ws
-        with ws.lock:
+        with ws.recording_changes():
             target = ws.response_targets.get(target_id)
             if target is None or ws.now() - target.created > _RESPONSE_URL_LIFETIME:
                 return 404, {"ok": False, "error": "expired_url"}

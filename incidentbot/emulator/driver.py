@@ -5,10 +5,17 @@ Every request is signed like Slack signs it (``X-Slack-Request-Timestamp`` and
 samples in ``shared/slack/payload-samples``: slash commands form-encoded, Events API envelopes as
 JSON, interactivity form-encoded with one ``payload`` field holding JSON.
 
-User actions (``post_message``, ``pin``, ``react``, ``join`` ...) change the workspace first and
-then deliver the event Slack would deliver. The emulator never sends events on its own, and in
-particular not for the bot's own Web API calls (``pins.add`` by the bot sends no ``pin_added``);
-only the methods of this class send anything to the app.
+User actions (``post_message``, ``edit_message``, ``delete_message``, ``pin``, ``react``,
+``join`` ...) change the workspace first and then deliver the event Slack would deliver.
+``message`` events (new, edited and deleted messages, joins) go only where Slack sends them: to
+an app subscribed to that kind of conversation's messages whose bot is in the conversation
+(``Workspace.delivers_messages``); the others are kept in ``withheld``.
+
+The emulator never sends events on its own: only the methods of this class send anything to the
+app. The bot's own Web API calls send nothing by themselves (``pins.add`` by the bot sends no
+``pin_added``), but Slack does tell an app of its own messages: the messages the app posts,
+updates and deletes (and the joins and topic changes its calls cause) are kept as the
+workspace's ``app_changes``, and ``deliver_app_changes()`` sends their events, as Slack would have.
 
 Whatever the app answers to a slash command or an action (the HTTP ack body) is applied as Slack
 applies it: text/blocks become an ephemeral message for the person (or an in-channel message for
@@ -38,13 +45,16 @@ from slack_sdk.signature import SignatureVerifier
 
 from .api import message_api, permalink
 from .blockkit import element_value, find_element, state_values, validate_view
+from .events import message_event
 from .workspace import (
     APP_ID,
     BOT_USER_ID,
+    SYSTEM_SUBTYPES,
     TEAM_DOMAIN,
     TEAM_ID,
     Channel,
     Message,
+    MessageChange,
     SlackError,
     User,
     ViewRecord,
@@ -147,6 +157,9 @@ class SlackDriver:
         self.timeout = timeout if timeout is not None else (30.0 if transport == "http" else 10.0)
         self.deliveries: list[Delivery] = []
         self.last_delivery: Delivery | None = None
+        #: Envelopes of ``message`` events Slack would not send this app (not subscribed, or
+        #: its bot is not in the conversation), oldest first.
+        self.withheld: list[dict[str, Any]] = []
         self._submissions: dict[str, dict[str, Any]] = {}
         self._event_counter = itertools.count(1)
 
@@ -362,7 +375,8 @@ class SlackDriver:
         text = str(data.get("text") or "")
         blocks = data.get("blocks") or []
         if data.get("response_type") == "in_channel":
-            self.ws.post_message(channel_id, BOT_USER_ID, text, blocks=blocks)
+            with self.ws.recording_changes():  # the app's message: Slack tells it of it too
+                self.ws.post_message(channel_id, BOT_USER_ID, text, blocks=blocks)
             return
         ephemeral = self.ws.add_ephemeral(
             channel_id, user_id, text=text, blocks=blocks, source="ack"
@@ -468,54 +482,96 @@ class SlackDriver:
         text: str,
         thread_ts: str | None = None,
         *,
-        send_event: bool = False,
+        send_event: bool = True,
     ) -> str:
         """``user`` writes ``text`` in ``channel`` (or a thread); returns the message ts.
 
-        The ``message`` event goes to the app only with ``send_event=True`` (the app may not
-        subscribe to messages); the delivery is then in ``last_delivery``.
+        The ``message`` event goes to the app as Slack sends it: only if it subscribes to the
+        channel's messages and its bot is in the channel. ``last_delivery`` is then that
+        delivery, or None when nothing was sent. ``send_event=False`` keeps the event back even
+        so, for tests that set up history the app must not see arrive.
         """
         person = self._user(user)
         ch = self._member_channel(person, channel)
-        message = self.ws.post_message(
-            ch.id,
-            person.id,
-            text,
-            thread_ts=thread_ts,
-            blocks=[
-                {
-                    "type": "rich_text",
-                    "block_id": secrets.token_urlsafe(4)[:5],
-                    "elements": [
-                        {
-                            "type": "rich_text_section",
-                            "elements": [{"type": "text", "text": text}],
-                        }
-                    ],
-                }
-            ],
-            client_msg_id=_uuid(),
-        )
-        if send_event:
-            event: dict[str, Any] = {
-                "type": "message",
-                "client_msg_id": message.client_msg_id,
-                "text": text,
-                "user": person.id,
-                "ts": message.ts,
-                "blocks": message.blocks,
-                "team": TEAM_ID,
-                "channel": ch.id,
-                "event_ts": message.ts,
-                "channel_type": ch.channel_type,
-            }
-            if message.is_reply:
-                parent = ch.message(message.thread_ts or "")
-                event["thread_ts"] = message.thread_ts
-                if parent is not None:
-                    event["parent_user_id"] = parent.user
-            self.event(event)
+        changes: list[MessageChange] = []
+        with self.ws.recording_changes(changes):
+            message = self.ws.post_message(
+                ch.id,
+                person.id,
+                text,
+                thread_ts=thread_ts,
+                blocks=_rich_text(text),
+                client_msg_id=_uuid(),
+            )
+        self.last_delivery = self._deliver_changes(changes) if send_event else None
         return message.ts
+
+    def edit_message(self, user: str, channel: str, ts: str, text: str) -> Delivery | None:
+        """``user`` edits their message ``ts`` to say ``text``; Slack marks it ``edited`` and
+        sends ``message_changed`` (None when Slack would send this app nothing)."""
+        person = self._user(user)
+        ch = self._member_channel(person, channel)
+        message = self._own_message(person, ch, ts, doing="edit")
+        changes: list[MessageChange] = []
+        with self.ws.recording_changes(changes):
+            self.ws.update_message(
+                ch.id, message.ts, editor=person.id, text=text, blocks=_rich_text(text)
+            )
+        return self._deliver_changes(changes)
+
+    def delete_message(self, user: str, channel: str, ts: str) -> Delivery | None:
+        """``user`` deletes their message ``ts`` (a workspace admin may delete anyone's).
+
+        Slack sends ``message_deleted`` and the message leaves history; a message that heads a
+        thread stays as a tombstone instead, and the event is a ``message_changed`` carrying it.
+        None when Slack would send this app nothing.
+        """
+        person = self._user(user)
+        ch = self._member_channel(person, channel)
+        message = self._own_message(person, ch, ts, doing="delete")
+        changes: list[MessageChange] = []
+        with self.ws.recording_changes(changes):
+            self.ws.delete_message(ch.id, message.ts)
+        return self._deliver_changes(changes)
+
+    def deliver_app_changes(self) -> list[Delivery]:
+        """Send the events of the app's own message changes so far (``Workspace.app_changes``), as
+        Slack sends them: only those of conversations the app gets message events from."""
+        sent = []
+        for change in self.ws.take_app_changes():
+            delivery = self._deliver_changes([change])
+            if delivery is not None:
+                sent.append(delivery)
+        return sent
+
+    def _own_message(self, person: User, ch: Channel, ts: str, *, doing: str) -> Message:
+        """The message ``person`` may ``edit``/``delete``: their own (admins delete any)."""
+        message = ch.message(ts)
+        if message is None:
+            raise EmulatorError(f"no message {ts} in #{ch.name}")
+        if ch.is_archived:
+            raise EmulatorError(f"#{ch.name} is archived: its messages are read-only")
+        if message.is_tombstone or message.subtype in SYSTEM_SUBTYPES:
+            raise EmulatorError(f"Slack offers no way to {doing} message {ts} ({message.subtype})")
+        if message.user != person.id and not (doing == "delete" and person.is_admin):
+            raise EmulatorError(
+                f"{person.name} cannot {doing} message {ts}: it is {message.user}'s, and people "
+                f"{doing} their own messages only"
+            )
+        return message
+
+    def _deliver_changes(self, changes: list[MessageChange]) -> Delivery | None:
+        """Deliver the ``message`` events of ``changes`` where Slack would (see
+        ``Workspace.delivers_messages``), keep the others in ``withheld``; returns the last
+        delivery, None if nothing was sent."""
+        delivered = None
+        for change in changes:
+            envelope = self.envelope(message_event(self.ws, change, self.slack.base_url))
+            if self.ws.delivers_messages(change.channel):
+                delivered = self.deliver(envelope)
+            else:
+                self.withheld.append(envelope)
+        return delivered
 
     def pin(self, user: str, channel: str, ts: str) -> Delivery:
         """``user`` pins message ``ts``; sends ``pin_added``."""
@@ -616,8 +672,10 @@ class SlackDriver:
             raise EmulatorError(f"#{ch.name} is private: someone in it must invite {person.name}")
         if inviter_id is not None and inviter_id not in ch.members:
             raise EmulatorError(f"the inviter is not a member of #{ch.name}")
-        if not self.ws.join(ch.id, person.id, inviter=inviter_id):
-            raise EmulatorError(f"{person.name} is already a member of #{ch.name}")
+        joined: list[MessageChange] = []
+        with self.ws.recording_changes(joined):
+            if not self.ws.join(ch.id, person.id, inviter=inviter_id):
+                raise EmulatorError(f"{person.name} is already a member of #{ch.name}")
         event: dict[str, Any] = {
             "type": "member_joined_channel",
             "user": person.id,
@@ -628,7 +686,10 @@ class SlackDriver:
         }
         if inviter_id:
             event["inviter"] = inviter_id
-        return self.event(event)
+        delivery = self.event(event)
+        # Slack also posts "<@U…> has joined the channel", a message event of its own.
+        self._deliver_changes(joined)
+        return delivery
 
     def open_home(self, user: str) -> Delivery:
         """``user`` opens the app's Home tab; sends ``app_home_opened``."""
@@ -904,6 +965,19 @@ class SlackDriver:
             "trigger_id": self.ws.issue_trigger(person.id),
         }
         return self._interactive(payload)
+
+
+def _rich_text(text: str) -> list[dict[str, Any]]:
+    """The blocks Slack's composer gives a plain message."""
+    return [
+        {
+            "type": "rich_text",
+            "block_id": secrets.token_urlsafe(4)[:5],
+            "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+            ],
+        }
+    ]
 
 
 def _uuid() -> str:

@@ -11,15 +11,20 @@ them (use the driver or the Web API to change the workspace, as a real user or a
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from incidentbot.manifest import BOT_EVENTS
 
 __all__ = [
     "APP_ID",
@@ -28,6 +33,8 @@ __all__ = [
     "BOT_USER_ID",
     "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
+    "MESSAGE_SUBSCRIPTIONS",
+    "SLACKBOT_USER_ID",
     "SYSTEM_SUBTYPES",
     "TEAM_DOMAIN",
     "TEAM_ID",
@@ -38,6 +45,7 @@ __all__ = [
     "Fault",
     "File",
     "Message",
+    "MessageChange",
     "ResponseTarget",
     "SlackError",
     "Trigger",
@@ -56,6 +64,18 @@ APP_ID = "ALOCAL0001"
 BOT_ID = "BLOCAL0001"
 BOT_USER_ID = "UBOT"
 BOT_NAME = "incidentbot"
+#: Who a tombstone is from: Slack itself, not a member of the workspace's user list.
+SLACKBOT_USER_ID = "USLACKBOT"
+TOMBSTONE = "tombstone"
+TOMBSTONE_TEXT = "This message was deleted."
+
+#: The event subscription an app needs for the message events of each kind of conversation.
+MESSAGE_SUBSCRIPTIONS = {
+    "channel": "message.channels",
+    "group": "message.groups",
+    "im": "message.im",
+    "mpim": "message.mpim",
+}
 
 #: Message subtypes Slack itself posts (joins, topic changes...). ``Workspace.messages`` leaves
 #: them out unless asked, so tests can index "the messages people and the bot posted".
@@ -254,6 +274,28 @@ class Message:
         """Shown in the channel itself: not a reply, or a reply also sent to the channel."""
         return not self.is_reply or self.reply_broadcast
 
+    @property
+    def is_tombstone(self) -> bool:
+        """A deleted message that still heads a thread ("This message was deleted.")."""
+        return self.subtype == TOMBSTONE
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """A message posted, changed or deleted, as Slack tells apps of it in a ``message`` event.
+
+    ``kind`` is ``posted``, ``changed`` or ``deleted``; ``message`` is the message right after
+    the change (a tombstone when a deleted message still heads a thread), ``previous`` right
+    before it (None for a new message); both are copies, which later changes leave alone.
+    ``at`` is the change's own ts (the event's ``ts``/``event_ts``).
+    """
+
+    kind: str
+    channel: str
+    message: Message
+    previous: Message | None
+    at: str
+
 
 @dataclass
 class Channel:
@@ -408,6 +450,11 @@ class Fault:
     remaining: int = 1
 
 
+# The app's own changes wait until a test sends their events; a run that never does keeps
+# only the latest.
+_APP_CHANGES_LIMIT = 10_000
+
+
 def _ts(micros: int) -> str:
     return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
@@ -421,6 +468,13 @@ class Workspace:
     joined, like an app with the ``chat:write.public`` scope; by default it must join first.
     ``app_token`` is the app-level token: only ``apps.connections.open`` (Socket Mode) accepts it,
     and that method accepts nothing else.
+
+    ``subscribed_events`` are the installed app's event subscriptions (its manifest's
+    ``bot_events``; by default incidentbot's own, ``incidentbot.manifest.BOT_EVENTS``). Slack
+    sends ``message`` events only as they allow (``delivers_messages``); a test may change the
+    set, e.g. ``ws.subscribed_events.discard("message.channels")``, to see what an app without
+    that subscription gets. ``app_changes`` holds the changes the app made to messages through
+    the Web API, whose events Slack would send it too (``SlackDriver.deliver_app_changes``).
     """
 
     def __init__(
@@ -432,6 +486,7 @@ class Workspace:
         trigger_ttl: float = 3.0,
         chat_write_public: bool = False,
         seed: bool = True,
+        subscribed_events: Iterable[str] = BOT_EVENTS,
     ) -> None:
         self.lock = threading.RLock()
         self.bot_token = bot_token
@@ -439,7 +494,9 @@ class Workspace:
         self.clock = clock
         self.trigger_ttl = trigger_ttl
         self.chat_write_public = chat_write_public
+        self.subscribed_events: set[str] = set(subscribed_events)
         self._seed = seed
+        self._change_sink: list[MessageChange] | deque[MessageChange] | None = None
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -447,8 +504,10 @@ class Workspace:
     # A pickled workspace is a snapshot of what people and the app see (``incidentbot
     # playground`` keeps one to continue a drill after a restart). The lock, the clock and the
     # call log belong to the running process: a restored workspace gets a fresh lock, the real
-    # clock and an empty log. Pickle while holding ``lock`` so the snapshot is consistent.
-    _TRANSIENT = ("lock", "clock", "call_log")
+    # clock and an empty log; likewise the app's subscriptions (a restart may bring a new
+    # manifest) and the app's own changes whose events were not sent yet. Pickle while holding
+    # ``lock`` so the snapshot is consistent.
+    _TRANSIENT = ("lock", "clock", "call_log", "subscribed_events", "app_changes", "_change_sink")
 
     def __getstate__(self) -> dict[str, Any]:
         with self.lock:
@@ -459,6 +518,9 @@ class Workspace:
         self.lock = threading.RLock()
         self.clock = time.time
         self.call_log = []
+        self.subscribed_events = set(BOT_EVENTS)
+        self.app_changes = deque(maxlen=_APP_CHANGES_LIMIT)
+        self._change_sink = None
 
     def reset(self) -> None:
         """Forget everything and seed again (same ids as a fresh workspace)."""
@@ -476,6 +538,7 @@ class Workspace:
             self.triggers: dict[str, Trigger] = {}
             self.response_targets: dict[str, ResponseTarget] = {}
             self.call_log: list[Call] = []
+            self.app_changes: deque[MessageChange] = deque(maxlen=_APP_CHANGES_LIMIT)
             self.faults: dict[str, list[Fault]] = {}
             self._last_ts = 0
             self._counters: dict[str, int] = {}
@@ -746,8 +809,7 @@ class Workspace:
                 return False
             ch.members.add(user_id)
             text = f"<@{user_id}> has joined the channel"
-            self.post_message(ch.id, user_id, text, subtype="channel_join")
-            ch.messages[-1].inviter = inviter
+            self.post_message(ch.id, user_id, text, subtype="channel_join", inviter=inviter)
             return True
 
     # ------------------------------------------------------------------ messages
@@ -766,6 +828,7 @@ class Workspace:
         files: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         client_msg_id: str | None = None,
+        inviter: str | None = None,
     ) -> Message:
         """Store a message with a fresh ts. No permission checks: callers (API/driver) do them."""
         with self.lock:
@@ -792,6 +855,7 @@ class Workspace:
                 files=list(files or []),
                 metadata=metadata,
                 client_msg_id=client_msg_id,
+                inviter=inviter,
             )
             if parent is not None:
                 parent.replies.append(message.ts)
@@ -799,6 +863,7 @@ class Workspace:
                     parent.thread_ts = parent.ts
             ch.messages.append(message)
             ch._by_ts[message.ts] = message
+            self._record_change("posted", message)
             return message
 
     def message(self, channel: str, ts: str) -> Message | None:
@@ -842,6 +907,7 @@ class Workspace:
     ) -> Message:
         with self.lock:
             message = self.get_message(channel, ts)
+            previous = copy.deepcopy(message)
             if text is not None:
                 message.text = text
             if blocks is not None:
@@ -849,16 +915,85 @@ class Workspace:
             if attachments is not None:
                 message.attachments = list(attachments)
             message.edited = {"user": editor, "ts": self.next_ts()}
+            self._record_change("changed", message, previous)
             return message
 
     def delete_message(self, channel: str, ts: str) -> Message:
+        """Delete a message as Slack does: it leaves history, unpinned; but a message that
+        still heads a thread stays, as a tombstone ("This message was deleted.", from Slack
+        itself), so that its replies keep their place."""
         with self.lock:
-            message = self.get_message(channel, ts)
-            message.deleted = True
             ch = self.resolve_channel(channel)
+            message = self.get_message(ch.id, ts)
+            previous = copy.deepcopy(message)
+            if not message.is_reply and any(ch.message(reply) for reply in message.replies):
+                message.subtype = TOMBSTONE
+                message.user = SLACKBOT_USER_ID
+                message.text = TOMBSTONE_TEXT
+                message.blocks, message.attachments, message.files = [], [], []
+                message.reactions = {}
+                message.bot_id = message.client_msg_id = message.metadata = message.edited = None
+                self._record_change("changed", message, previous)
+            else:
+                message.deleted = True
+                self._record_change("deleted", message, previous)
             if ts in ch.pins:
                 ch.pins.remove(ts)
+            ch.pin_info.pop(ts, None)
             return message
+
+    # ------------------------------------------------------------------ which events Slack sends
+
+    def delivers_messages(self, channel: str) -> bool:
+        """Whether Slack sends the app the ``message`` events of ``channel``: only with the
+        subscription for that kind of conversation (``MESSAGE_SUBSCRIPTIONS``), and only while
+        the app's bot user is a member."""
+        with self.lock:
+            ch = self.resolve_channel(channel)
+            return (
+                MESSAGE_SUBSCRIPTIONS[ch.channel_type] in self.subscribed_events
+                and BOT_USER_ID in ch.members
+            )
+
+    @contextmanager
+    def recording_changes(
+        self, into: list[MessageChange] | None = None
+    ) -> Iterator[list[MessageChange] | deque[MessageChange]]:
+        """While held, every message posted, changed or deleted is kept as a ``MessageChange``
+        in ``into``, or by default in ``app_changes``.
+
+        The Web API holds it around each call: Slack sends the app the events of its own
+        posts, edits and deletions too, and ``SlackDriver.deliver_app_changes()`` sends them. The
+        driver collects people's changes ``into`` a list of its own and sends them at once.
+        """
+        with self.lock:
+            outer = self._change_sink
+            self._change_sink = self.app_changes if into is None else into
+            try:
+                yield self._change_sink
+            finally:
+                self._change_sink = outer
+
+    def _record_change(self, kind: str, message: Message, previous: Message | None = None) -> None:
+        if self._change_sink is None:
+            return
+        if kind == "posted":
+            at = message.ts
+        elif kind == "changed" and message.edited and not message.is_tombstone:
+            at = message.edited["ts"]
+        else:
+            at = self.next_ts()
+        self._change_sink.append(
+            MessageChange(kind, message.channel, copy.deepcopy(message), previous, at)
+        )
+
+    def take_app_changes(self) -> list[MessageChange]:
+        """The app's own message changes whose events are not sent yet, oldest first; taking
+        them empties the queue."""
+        with self.lock:
+            taken = list(self.app_changes)
+            self.app_changes.clear()
+            return taken
 
     # ------------------------------------------------------------------ pins, reactions, bookmarks
 
