@@ -322,3 +322,27 @@ def test_a_time_read_as_yesterday_says_so_and_ambiguous_zones_name_their_meaning
     run(stack, "chandra", channel.id, "note at 2026-11-30 19:15 IST seen from Bangalore")
     note = entries(stack, EntryKind.NOTE)[-1]
     assert note.occurred_at == datetime(2026, 11, 30, 13, 45, tzinfo=UTC)
+
+
+def test_record_alone_opens_the_record_form_which_records_after_the_fact(stack: LocalStack):
+    from incidentbot.slack import ids
+
+    assert stack.driver.command("erik", "#general", "record").status == 200
+    (form,) = stack.workspace.open_views("erik")
+    assert form.view["title"]["text"] == "Record a past incident"
+    response = stack.driver.submit_view(
+        "erik",
+        form.id,
+        {
+            ids.TITLE_INPUT: "Queue backlog",
+            ids.PAST_STARTED_INPUT: "2026-11-20 09:00",
+            ids.PAST_RESOLVED_INPUT: "2026-11-20 10:30",
+        },
+    )
+    assert response.status == 200
+    stack.settle()
+    recorded = the_incident(stack)
+    assert recorded.after_the_fact and recorded.status == "resolved"
+    # erik is in London: GMT in November.
+    assert recorded.impact_started_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert recorded.resolved_at == datetime(2026, 11, 20, 10, 30, tzinfo=UTC)

@@ -151,8 +151,10 @@ def record_past_incident(
     private: bool = False,
     request_key: str | None = None,
     reply_to: str | None = None,
+    lead: str | None = None,
 ) -> Incident:
-    """Record an incident that is over, at the moments it had; ``recorded_by`` leads it."""
+    """Record an incident that is over, at the moments it had; ``lead`` (by default
+    ``recorded_by``) led it from its declaration."""
     check_past_order(past, zone=zone)
     declared_at = past.declared or past.detected or past.started
     incident = declare_incident(
@@ -164,6 +166,7 @@ def record_past_incident(
         private=private,
         request_key=request_key,
         reply_to=reply_to,
+        lead=lead,
         declared_at=declared_at,
         after_the_fact=True,
     )

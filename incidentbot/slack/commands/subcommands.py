@@ -75,20 +75,27 @@ RECORD_INSTEAD = (
 )
 
 
+def _open_declare_form(invocation: Invocation, deps: Deps, *, after_the_fact: bool) -> Reply:
+    zone = deps.directory.zone_of(invocation.user_id)
+    return Reply(
+        text=None,
+        then=lambda: deps.interactive_client.views_open(
+            trigger_id=invocation.trigger_id,
+            view=blocks.declare_modal(
+                declared_by=invocation.user_id,
+                private_metadata={"reply_to": invocation.response_url},
+                after_the_fact=after_the_fact,
+                zone=zone,
+            ),
+        ),
+    )
+
+
 def declare(invocation: Invocation, deps: Deps) -> Reply:
     if _at_moment(invocation.args) is not None:
         raise IncidentError(RECORD_INSTEAD)
     if not invocation.args:
-        return Reply(
-            text=None,
-            then=lambda: deps.interactive_client.views_open(
-                trigger_id=invocation.trigger_id,
-                view=blocks.declare_modal(
-                    declared_by=invocation.user_id,
-                    private_metadata={"reply_to": invocation.response_url},
-                ),
-            ),
-        )
+        return _open_declare_form(invocation, deps, after_the_fact=False)
     with deps.uow_factory() as uow:
         waiting = services.retry_unopened(
             uow=uow, title=invocation.args, declared_by=invocation.user_id
@@ -637,7 +644,7 @@ def _confirm_early_start(moment: Moment, zone: str, declared_at: datetime, deps:
 def record(invocation: Invocation, deps: Deps) -> Reply:
     """``record <title>; started <time>; …; resolved <time>``: an incident that is over."""
     if not invocation.args:
-        raise IncidentError(f"Record an incident that already happened: {services.past_usage()}")
+        return _open_declare_form(invocation, deps, after_the_fact=True)
     zone = deps.directory.zone_of(invocation.user_id)
     past = services.parse_past_incident(invocation.args, now=deps.clock(), zone=zone)
     with deps.uow_factory() as uow:
@@ -755,9 +762,10 @@ def stats(invocation: Invocation, deps: Deps) -> Reply:
 
 
 def list_open(invocation: Invocation, deps: Deps) -> Reply:
+    zone = deps.directory.zone_of(invocation.user_id)
     with deps.uow_factory() as uow:
         incidents = services.open_incidents(uow=uow, viewer=invocation.user_id)
-        return Reply(blocks.incident_list(incidents, now=uow.now()))
+        return Reply(blocks.incident_list(incidents, now=uow.now(), zone=zone))
 
 
 def link(invocation: Invocation, deps: Deps) -> Reply:

@@ -160,17 +160,8 @@ def declare_submitted_incident(
                 private=submission.private,
                 request_key=submission.request_key,
                 reply_to=submission.reply_to,
+                lead=submission.lead,
             )
-            if first and submission.lead != user_id:
-                field = ids.LEAD_BLOCK
-                services.assign_role(
-                    uow=uow,
-                    incident=incident,
-                    role="lead",
-                    user_id=submission.lead,
-                    assigned_by=user_id,
-                    policy=policy,
-                )
             return incident
         incident = services.declare_incident(
             uow=uow,
