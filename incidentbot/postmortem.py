@@ -9,12 +9,13 @@ broken or hostile template stops the process at start-up rather than failing mid
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -115,6 +116,8 @@ class IncidentFacts:
     declared_by: str
     declared_at: str
     impact_started_at: str
+    # None when no detection was recorded: it was detected when it was declared.
+    detected_at: str | None
     mitigated_at: str | None
     resolved_at: str | None
     closed_at: str | None
@@ -124,6 +127,9 @@ class IncidentFacts:
     document_status: str
     reopened: bool
     reopened_count: int
+    # Entered once it was over (``/incident record``), on ``recorded_at``.
+    after_the_fact: bool
+    recorded_at: str | None
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,7 @@ class TimelineItem:
     permalink: str | None
     backdated: bool
     recorded_when: str
+    edited: bool
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,66 @@ class TimelineDay:
     date: str
     label: str
     entries: list[TimelineItem]
+
+
+@dataclass(frozen=True)
+class AroundMilestones:
+    """People's entries near each milestone, offered as a starting point for the narrative
+    sections; ``AROUND`` says which. ``all`` holds them all once, in the order they happened."""
+
+    impact_start: list[TimelineItem]
+    detection: list[TimelineItem]
+    mitigation: list[TimelineItem]
+    resolution: list[TimelineItem]
+    all: list[TimelineItem]
+
+
+@dataclass(frozen=True)
+class Around:
+    """What "around a milestone" means for the narrative starting points (``around``).
+
+    The milestones are the impact start, the detection, the mitigation and the resolution, at
+    the moments the metrics use. An entry is offered for a milestone when:
+
+    - people wrote or brought it in: a note, a pinned message, an update or an alert
+      (``kinds``). The bot's own records of what changed are the milestones themselves;
+    - it happened within ``window`` of the milestone, before or after;
+    - that milestone is the one nearest to it (of two as near, the earlier milestone), so no
+      entry is offered twice, and the start is never offered what came after the resolution;
+    - it is one of the ``at_most`` entries nearest the milestone (of two as near, the earlier
+      entry). They are listed in the order they happened.
+
+    A milestone not reached yet (no mitigation, no resolution) has none.
+    """
+
+    kinds: frozenset[str]
+    window: timedelta
+    at_most: int
+
+
+AROUND = Around(
+    kinds=frozenset({EntryKind.NOTE, EntryKind.PINNED, EntryKind.UPDATE, EntryKind.ALERT}),
+    window=timedelta(minutes=15),
+    at_most=3,
+)
+
+# Entries that keep the record rather than tell the story (the summary or impact text set, an
+# action item added, the postmortem's own changes): the incident's page lists them, the
+# postmortem's timeline leaves them out (its own sections show what they set).
+BOOKKEEPING_KINDS = frozenset(
+    {EntryKind.SUMMARY, EntryKind.IMPACT, EntryKind.ACTION, EntryKind.POSTMORTEM}
+)
+# The entries ``key_moments`` holds: the declaration, what changed and the milestones set.
+KEY_KINDS = frozenset(
+    {
+        EntryKind.DECLARED,
+        EntryKind.SEVERITY,
+        EntryKind.STATUS,
+        EntryKind.IMPACT_START,
+        EntryKind.DETECTED,
+        EntryKind.MITIGATED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -247,6 +314,7 @@ _CONTEXT_FIELDS: dict[type, frozenset[str]] = {
         RoleChange,
         TimelineItem,
         TimelineDay,
+        AroundMilestones,
         ActionItemView,
         MetricRow,
         SeverityTime,
@@ -268,6 +336,7 @@ CONTEXT_VARIABLES = (
     "updates",
     "pinned",
     "resolution",
+    "around",
     "action_items",
     "metrics",
     "summary",
@@ -291,14 +360,18 @@ def build_context(
     review: Sequence[object] = (),
     template: str = "default",
     timeline: Sequence[TimelineRecord] | None = None,
+    edited: Collection[int] = (),
 ) -> dict[str, object]:
     """Everything a postmortem template may use, as plain strings and small dataclasses.
 
-    ``timeline`` is the incident's timeline if the caller has read it already (as rows, say).
+    ``timeline`` is the incident's timeline if the caller has read it already (as rows, say);
+    deleted entries are left out. ``edited`` holds the ids of entries whose text or time was
+    corrected, which the timeline marks.
     """
     tz = _zone(zone)
     if timeline is None:
         timeline = incident.timeline
+    timeline = [entry for entry in timeline if getattr(entry, "deleted_at", None) is None]
     names = {user_id: person.display_name for user_id, person in people.items()}
 
     def name(user_id: str | None) -> str:
@@ -313,7 +386,10 @@ def build_context(
         return mention_to_plain(text or "", names).strip()
 
     metrics = compute_metrics(incident, now=now, timeline=timeline)
+    entries = _chronological(timeline)
     lead_id = incident.holder("lead")
+    after_the_fact = bool(incident.after_the_fact)
+    declaration = next((entry for entry in entries if entry.kind == EntryKind.DECLARED), None)
     first_day = metrics.impact_started_at.astimezone(tz).date()
     last_day = (metrics.resolved_at or metrics.closed_at or now).astimezone(tz).date()
     facts = IncidentFacts(
@@ -333,6 +409,11 @@ def build_context(
         declared_by=name(incident.declared_by),
         declared_at=_format(incident.declared_at, tz),
         impact_started_at=_format(metrics.impact_started_at, tz),
+        detected_at=(
+            moment(incident.detected_at)
+            if incident.detected_at is not None and incident.detected_at != incident.declared_at
+            else None
+        ),
         mitigated_at=moment(metrics.mitigated_at),
         resolved_at=moment(incident.resolved_at),
         closed_at=moment(incident.closed_at),
@@ -346,6 +427,12 @@ def build_context(
         document_status=_document_status(incident.postmortem_status),
         reopened=metrics.reopened,
         reopened_count=metrics.reopened_count,
+        after_the_fact=after_the_fact,
+        recorded_at=(
+            moment(declaration.recorded_at or declaration.occurred_at)
+            if after_the_fact and declaration is not None
+            else None
+        ),
     )
 
     roles = [
@@ -359,6 +446,8 @@ def build_context(
         for assignment in sorted(incident.roles, key=lambda held: held.role != "lead")
         if assignment.ended_at is None
     ]
+    # A role still held when the incident closed was held until the close, not until now.
+    roles_end = incident.closed_at if incident.status == Status.CLOSED else None
     role_history = [
         RoleChange(
             role=assignment.role,
@@ -366,18 +455,24 @@ def build_context(
             person=name(assignment.user_id),
             assigned_by=name(assignment.assigned_by),
             started_at=_format(assignment.started_at, tz),
-            ended_at=moment(assignment.ended_at),
+            ended_at=moment(assignment.ended_at or roles_end),
         )
         for assignment in incident.roles
     ]
     authors = list(dict.fromkeys(name(assignment.user_id) for assignment in incident.roles))
 
-    entries = _chronological(timeline)
     minutes = _Minutes(tz)
+    edited = set(edited)
     items: list[TimelineItem] = []
+    told: list[TimelineRecord] = []
     timeline_days: list[TimelineDay] = []
+    # Who took part, in the order they first did: bookkeeping counts, though it is not shown.
+    involved: list[str] = []
     previous_day: _Day | None = None
     for entry in entries:
+        if entry.kind in BOOKKEEPING_KINDS:
+            involved.append(name(entry.source_author_id or entry.author_id))
+            continue
         occurred, recorded = entry.occurred_at, entry.recorded_at
         shown = minutes.of(occurred)
         item = TimelineItem(
@@ -396,25 +491,27 @@ def build_context(
                 else _with_notes(readable(entry.text), entry.details["notes"], name, readable)
             ),
             permalink=_safe_url(entry.permalink),
-            backdated=_backdated(occurred, recorded),
+            backdated=backdated(occurred, recorded),
             recorded_when=(
                 shown.when
                 if recorded is None or recorded == occurred
                 else minutes.of(recorded).when
             ),
+            edited=entry.id in edited,
         )
         if item.day_changed:
             timeline_days.append(TimelineDay(date=item.date, label=item.day_label, entries=[]))
         timeline_days[-1].entries.append(item)
         items.append(item)
+        told.append(entry)
+        involved.append(item.author)
         previous_day = shown.day
     participants = [
         person
-        for person in dict.fromkeys(item.author for item in items)
+        for person in dict.fromkeys(involved)
         if person not in authors and person != "incidentbot"
     ]
-    paired = list(zip(entries, items, strict=True))
-    key_kinds = {EntryKind.DECLARED, EntryKind.SEVERITY, EntryKind.STATUS}
+    paired = list(zip(told, items, strict=True))
 
     today = now.astimezone(tz).date()
     action_items = []
@@ -443,10 +540,11 @@ def build_context(
         "role_history": role_history,
         "timeline": items,
         "timeline_days": timeline_days,
-        "key_moments": [item for entry, item in paired if entry.kind in key_kinds],
+        "key_moments": [item for entry, item in paired if entry.kind in KEY_KINDS],
         "updates": [item for entry, item in paired if entry.kind == EntryKind.UPDATE],
         "pinned": [item for entry, item in paired if entry.kind == EntryKind.PINNED],
         "resolution": [item for entry, item in paired if _ends_impact(entry)],
+        "around": _around(paired, metrics),
         "action_items": action_items,
         "metrics": _metrics_view(metrics, tz),
         "summary": readable(incident.summary) or None,
@@ -457,6 +555,36 @@ def build_context(
         "version": version,
         "template": template,
     }
+
+
+def _around(
+    paired: Sequence[tuple[TimelineRecord, TimelineItem]], metrics: Metrics
+) -> AroundMilestones:
+    """The entries ``AROUND`` offers for each milestone."""
+    milestones = {
+        "impact_start": metrics.impact_started_at,
+        "detection": metrics.detected_at,
+        "mitigation": metrics.mitigated_at,
+        "resolution": metrics.resolved_at,
+    }
+    reached = [(key, moment) for key, moment in milestones.items() if moment is not None]
+    near: dict[str, list[tuple[timedelta, int]]] = {key: [] for key in milestones}
+    for index, (entry, _item) in enumerate(paired):
+        if entry.kind not in AROUND.kinds or not reached:
+            continue
+        # min keeps the first of equals: the earlier milestone.
+        key, moment = min(reached, key=lambda milestone: abs(entry.occurred_at - milestone[1]))
+        distance = abs(entry.occurred_at - moment)
+        if distance <= AROUND.window:
+            near[key].append((distance, index))
+    chosen = {
+        key: sorted(index for _distance, index in heapq.nsmallest(AROUND.at_most, found))
+        for key, found in near.items()
+    }
+    return AroundMilestones(
+        **{key: [paired[index][1] for index in indexes] for key, indexes in chosen.items()},
+        all=[paired[index][1] for index in sorted(i for found in chosen.values() for i in found)],
+    )
 
 
 def _with_notes(
@@ -617,12 +745,14 @@ class PostmortemRenderer:
         version: int | None = None,
         review: Sequence[object] = (),
         timeline: Sequence[TimelineRecord] | None = None,
+        edited: Collection[int] = (),
     ) -> str:
         """The postmortem as text; ``review`` holds blameless-language flags to list.
 
         A team template that fails here (on a branch ``check`` could not reach) is logged and
         replaced by the built-in one, so closing an incident never fails on a template.
-        ``timeline`` is the incident's timeline if the caller has read it already.
+        ``timeline`` is the incident's timeline if the caller has read it already; ``edited``
+        the ids of entries that were corrected.
         """
         self._require(template, fmt)
         context = self.context(
@@ -633,6 +763,7 @@ class PostmortemRenderer:
             version=version,
             review=review,
             timeline=timeline,
+            edited=edited,
         )
         return self.render_context(context, fmt=fmt)
 
@@ -646,6 +777,7 @@ class PostmortemRenderer:
         version: int | None = None,
         review: Sequence[object] = (),
         timeline: Sequence[TimelineRecord] | None = None,
+        edited: Collection[int] = (),
     ) -> dict[str, object]:
         """What the templates see, in this renderer's zone; ``render_context`` renders it.
 
@@ -662,6 +794,7 @@ class PostmortemRenderer:
             review=review,
             template=template,
             timeline=timeline,
+            edited=edited,
         )
 
     def render_context(self, context: Mapping[str, object], *, fmt: str) -> str:
@@ -733,11 +866,10 @@ class PostmortemRenderer:
                 base_url=self.base_url,
                 now=SAMPLE_NOW,
                 version=version,
-                review=review,
+                # The first sample has review notes; the others show the "none found" branch.
+                review=sample_review() if version == 1 else (),
             )
-            for version, (incident, review) in enumerate(
-                zip(sample_incidents(), (sample_review(), ()), strict=True), start=1
-            )
+            for version, incident in enumerate(sample_incidents(), start=1)
         ]
         for name in self.available_templates():
             if not builtin and not any(self._is_team(f"{name}.{f}.j2") for f in FORMATS):
@@ -866,6 +998,7 @@ _OBJECT_NAMES = {
     "SeverityTime": "a severity time",
     "TimelineItem": "a timeline entry",
     "TimelineDay": "a timeline day",
+    "AroundMilestones": "around",
     "ActionItemView": "an action item",
     "RoleHolder": "a role holder",
     "RoleChange": "a role change",
@@ -952,7 +1085,10 @@ def _chronological(timeline: Iterable[TimelineRecord]) -> list[TimelineRecord]:
 
 
 def _ends_impact(entry: TimelineRecord) -> bool:
-    """A move to monitoring or resolved, or closing an incident nobody had marked resolved."""
+    """A recorded mitigation, a move to monitoring or resolved, or closing an incident nobody
+    had marked resolved."""
+    if entry.kind == EntryKind.MITIGATED:
+        return True
     if entry.kind != EntryKind.STATUS:
         return False
     details = entry.details or {}
@@ -1048,7 +1184,7 @@ def _document_status(status: str | None) -> str:
         return status.capitalize()
 
 
-def _backdated(occurred_at: datetime, recorded_at: datetime | None) -> bool:
+def backdated(occurred_at: datetime, recorded_at: datetime | None) -> bool:
     """Recorded noticeably later than it happened, e.g. a ``note at`` or a late pin."""
     return recorded_at is not None and (recorded_at - occurred_at).total_seconds() > 300
 

@@ -1,9 +1,10 @@
 """Sample incidents that ``PostmortemRenderer.check`` renders every template against.
 
 Two extremes, so that a template's branches for "known" and "nothing known yet" both run: a
-closed incident with everything (several days, reopened, severity changes, a handover, pinned
-messages, updates, action items with and without owners) and one declared a minute ago with
-nothing at all. In-memory model objects only; no database.
+closed incident with everything (several days, reopened, severity changes, a handover, recorded
+milestones with notes around them, pinned messages, updates, action items with and without
+owners) and one declared a minute ago with nothing at all; and a third recorded after the fact,
+whose acknowledgement is not measured. In-memory model objects only; no database.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def sample_review() -> list[SampleFlag]:
 
 
 def sample_incidents() -> list[Incident]:
-    return [sample_incident(), sample_fresh_incident()]
+    return [sample_incident(), sample_fresh_incident(), sample_past_incident()]
 
 
 def _at(minutes: float) -> datetime:
@@ -112,6 +113,7 @@ def sample_incident() -> Incident:
         channel_name="inc-1-sample-card-payments-failing",
         declared_at=_at(10),
         impact_started_at=_at(0),
+        detected_at=_at(5),
         mitigated_at=_at(day + 60),
         resolved_at=_at(day + 90),
         closed_at=_at(day + 120),
@@ -136,6 +138,8 @@ def sample_incident() -> Incident:
     permalink = "https://example.slack.com/archives/CSAMPLE/p1773173100000100"
     incident.timeline = [
         _entry(10, EntryKind.DECLARED, "Incident declared", details={"severity": "SEV3"}),
+        _entry(0, EntryKind.IMPACT_START, "Impact started", recorded=35),
+        _entry(5, EntryKind.DETECTED, "Detected: the payments alert fired", recorded=35),
         _entry(2, EntryKind.NOTE, "First alerts fired", "USAMPLE3", recorded=30),
         _entry(12, EntryKind.ROLE, "kim is now comms", details={"role": "comms"}),
         _entry(15, EntryKind.SEVERITY, "SEV3 → SEV1", details={"from": "SEV3", "to": "SEV1"}),
@@ -159,6 +163,7 @@ def sample_incident() -> Incident:
             details={"from": "resolved", "to": "investigating"},
         ),
         _entry(day, EntryKind.ROLE, "ravi is now lead", details={"role": "lead"}),
+        _entry(day + 55, EntryKind.NOTE, "Failed over to the standby gateway", "USAMPLE3"),
         _entry(
             day + 60,
             EntryKind.STATUS,
@@ -173,6 +178,7 @@ def sample_incident() -> Incident:
             "USAMPLE3",
             details={"from": "monitoring", "to": "resolved"},
         ),
+        _entry(day + 95, EntryKind.UPDATE, "Card payments are working again.", "USAMPLE2"),
         _entry(
             day + 120,
             EntryKind.STATUS,
@@ -221,5 +227,56 @@ def sample_fresh_incident() -> Incident:
     )
     incident.roles = []
     incident.timeline = []
+    incident.action_items = []
+    return incident
+
+
+def sample_past_incident() -> Incident:
+    """Recorded the day before ``SAMPLE_NOW``, about an outage a week earlier that is over."""
+    start = _START - timedelta(days=7)
+    recorded = SAMPLE_NOW - timedelta(days=1)
+
+    def past(minutes: float, kind: str, text: str, **details: str) -> TimelineEntry:
+        return TimelineEntry(
+            occurred_at=start + timedelta(minutes=minutes),
+            recorded_at=recorded,
+            kind=kind,
+            author_id="USAMPLE2",
+            text=text,
+            details=details or None,
+        )
+
+    incident = Incident(
+        number=3,
+        title="Sample: search outage, recorded after the fact",
+        severity=Severity.SEV3,
+        status=Status.RESOLVED,
+        private=False,
+        summary=None,
+        impact=None,
+        declared_by="USAMPLE2",
+        channel_id="CPAST",
+        channel_name="inc-3-sample-search-outage",
+        declared_at=start + timedelta(minutes=20),
+        impact_started_at=start,
+        detected_at=start + timedelta(minutes=20),
+        mitigated_at=start + timedelta(minutes=50),
+        resolved_at=start + timedelta(minutes=70),
+        closed_at=None,
+        reopened_count=0,
+        after_the_fact=True,
+        postmortem_status=None,
+    )
+    incident.roles = [
+        RoleAssignment(role="lead", user_id="USAMPLE2", assigned_by="USAMPLE2", started_at=recorded)
+    ]
+    incident.timeline = [
+        past(20, EntryKind.DECLARED, "Incident recorded after the fact", severity="SEV3"),
+        past(0, EntryKind.IMPACT_START, "Impact started"),
+        past(20, EntryKind.DETECTED, "Detected"),
+        past(10, EntryKind.NOTE, "Search latency climbed after the index rebuild"),
+        past(50, EntryKind.MITIGATED, "Mitigated: the impact ended"),
+        past(70, EntryKind.STATUS, "investigating → resolved", to="resolved"),
+    ]
     incident.action_items = []
     return incident

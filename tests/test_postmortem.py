@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from incidentbot.errors import IncidentError
+from incidentbot.metrics import DEFINITIONS
 from incidentbot.models import (
     ActionItem,
     Base,
@@ -238,7 +239,7 @@ def test_a_multi_day_incident_shows_each_entrys_date() -> None:
 
     assert rows[-1][0] == "2026-11-28 15:50 PST"
     assert rows[0][0].startswith("2026-11-27 ")
-    assert "| Duration | 1 d 6 h |" in markdown
+    assert "| Impact duration | 1 d 5 h |" in markdown, "impact ends at mitigation"
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
@@ -358,12 +359,13 @@ def test_no_action_items_prompts_for_some() -> None:
 def test_metrics_section_shows_values_with_definitions() -> None:
     metrics = render(checkout_incident()).split("## Metrics", 1)[1]
 
-    assert "| Time to detect | 15 min | From impact start to declaration. |" in metrics
-    assert "| Time to acknowledge | 3 min |" in metrics, "carol was made comms at 14:08"
+    assert f"| Time to detect | 15 min | {DEFINITIONS['time_to_detect']} |" in metrics
+    # Carol being made comms at 14:08 is alice's action; bob's note at 14:10 is his own.
+    assert "| Time to acknowledge | 5 min |" in metrics
     assert "| Time to mitigate | 1 h 10 min |" in metrics
     assert "| Time to resolve | 1 h 35 min |" in metrics
-    assert "| Duration | 1 h 35 min |" in metrics
-    assert "| SEV3 | 15 min |" in metrics
+    assert f"| Impact duration | 1 h 10 min | {DEFINITIONS['duration']} |" in metrics
+    assert "| SEV3 | 30 min |" in metrics, "from impact start"
     assert "| SEV2 | 1 h 5 min |" in metrics
 
 
@@ -376,7 +378,7 @@ def test_unresolved_incident_says_so() -> None:
     assert "**Resolved:** not yet" in markdown
     assert "_Not resolved yet._" in markdown
     assert "| Time to resolve | — |" in markdown
-    assert "has lasted 5 h so far" in markdown
+    assert "and has lasted 5 h so far, not mitigated yet." in markdown
 
 
 def test_html_is_a_standalone_document_with_tables() -> None:
