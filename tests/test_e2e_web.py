@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 from urllib.error import HTTPError
 from urllib.request import HTTPCookieProcessor, build_opener, urlopen
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from incidentbot import services
 from incidentbot.local import LocalStack
-from tests.e2e import declare, ephemeral_texts
+from incidentbot.models import TimelineEntry
+from tests.e2e import declare, ephemeral_texts, incident_channel
 
 
 def link_from_slack(stack: LocalStack, user: str, channel: str) -> str:
@@ -95,3 +100,113 @@ def test_the_shared_read_token_shows_public_incidents_only(db_url):
         with pytest.raises(HTTPError) as hidden:
             opener.open(f"{stack.base_url}/incidents/2")
         assert hidden.value.code == 404
+
+
+def entry_number(stack: LocalStack, text: str) -> int:
+    with stack.runtime.uow(read_only=True) as uow:
+        number = uow.session.scalar(
+            select(TimelineEntry.number).where(TimelineEntry.text.startswith(text))
+        )
+    assert number is not None, f"no entry saying {text!r}"
+    return number
+
+
+def row_of(html: str, number: int) -> str:
+    """The incident page's timeline row of entry ``#number``."""
+    for row in re.findall(r"<tr id=\"entry-\d+\".*?</tr>", html, flags=re.DOTALL):
+        if f"<td>#{number}</td>" in row:
+            return row
+    raise AssertionError(f"no row for #{number}")
+
+
+def test_the_incident_page_shows_every_entry_numbered_with_its_corrections(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    run = stack.driver.command
+    run("alice", channel.id, "note Restarted serach-7 <b>now</b>")
+    run("alice", channel.id, "note Cache looks cold")
+    run("alice", channel.id, "action Alert on search latency")
+    stack.settle()
+    typo, wrong = entry_number(stack, "Restarted"), entry_number(stack, "Cache looks")
+    run("alice", channel.id, f"edit {typo} Restarted search-7 <i>again</i>")
+    run("alice", channel.id, f"delete {wrong} it was the <script>DNS</script> after all")
+    ts = stack.driver.post_message("alice", channel.id, "Rolling back the index")
+    stack.driver.pin("alice", channel.id, ts)
+    stack.settle()
+    with stack.runtime.uow() as uow:
+        services.follow_slack_delete(uow=uow, channel_id=channel.id, ts=ts)
+        uow.commit()
+    pinned = entry_number(stack, "Rolling back")
+    run("alice", channel.id, "close")
+    stack.settle()
+
+    opener = browser()
+    with opener.open(link_from_slack(stack, "alice", channel.id)) as page:
+        html = page.read().decode()
+
+    numbers = [int(n) for n in re.findall(r"<td>#(\d+)</td>", html)]
+    assert numbers[0] == 1 and len(numbers) == len(set(numbers)) >= 6
+    assert "Action item: Alert on search latency" in html, "bookkeeping is on the page"
+    edited = row_of(html, typo)
+    assert "Restarted search-7 &lt;i&gt;again&lt;/i&gt;" in edited
+    assert "“Restarted serach-7 &lt;b&gt;now&lt;/b&gt;” → “Restarted search-7" in edited
+    assert "alice" in edited.split("<details", 1)[1]
+    deleted = row_of(html, wrong)
+    assert 'class="deleted"' in deleted and "<del>Cache looks cold</del>" in deleted
+    assert "by alice: it was the &lt;script&gt;DNS&lt;/script&gt; after all" in deleted
+    assert "Deleted in Slack" in row_of(html, pinned)
+    assert "<script>" not in html
+
+    with opener.open(f"{stack.base_url}/incidents/1/postmortem") as page:
+        postmortem = page.read().decode()
+    timeline = postmortem.split('id="timeline"', 1)[1]
+    assert "Restarted search-7 &lt;i&gt;again&lt;/i&gt;" in timeline
+    for gone in ("serach-7", "Cache looks cold", "Rolling back the index", "Action item:"):
+        assert gone not in timeline, f"{gone!r} is in the postmortem's timeline"
+
+
+def test_an_incident_recorded_after_the_fact_is_labelled_on_its_page_with_its_detection(
+    stack: LocalStack,
+):
+    response = stack.driver.command(
+        "alice",
+        "#general",
+        "record Search outage; started 2026-11-20 14:05 UTC; detected 2026-11-20 14:20 UTC; "
+        "mitigated 2026-11-20 15:00 UTC; resolved 2026-11-20 15:10 UTC",
+    )
+    assert response.status == 200, response.body
+    stack.settle()
+    channel = incident_channel(stack, 1)
+    stack.driver.command("alice", channel.id, "close")
+    stack.settle()
+
+    with browser().open(link_from_slack(stack, "alice", channel.id)) as page:
+        html = page.read().decode()
+
+    assert '<p class="notice">Recorded after the fact on ' in html
+    assert "<dd>2026-11-20 06:20 PST (recorded after the fact)</dd>" in html, (
+        "declared at detection"
+    )
+    assert "<dt>Impact duration</dt><dd>55 min " in html, "impact ends at mitigation"
+    declared = row_of(html, 1)
+    assert "2026-11-20 06:20 PST" in declared and "recorded 20" in declared
+    roles = html.split("<h2>Roles</h2>", 1)[1].split("</table>", 1)[0]
+    assert "now" not in roles, "a role held at the close ends at the close"
+
+
+def test_the_page_shows_a_recorded_detection_apart_from_the_declaration(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    now = datetime.now(UTC)
+    started, detected = now - timedelta(minutes=20), now - timedelta(minutes=10)
+    stack.driver.command("alice", channel.id, f"started at {started:%Y-%m-%d %H:%M} UTC")
+    stack.driver.command("alice", channel.id, f"detected at {detected:%Y-%m-%d %H:%M} UTC")
+    stack.settle()
+
+    with browser().open(link_from_slack(stack, "alice", channel.id)) as page:
+        html = page.read().decode()
+
+    la = ZoneInfo("America/Los_Angeles")
+    shown = f"{detected.astimezone(la):%Y-%m-%d %H:%M %Z}"
+    assert f"<dt>Detected</dt><dd>{shown}</dd>" in html
+    assert "Recorded after the fact" not in html
+    roles = html.split("<h2>Roles</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<td>now</td>" in roles, "a role still held while the incident is open"

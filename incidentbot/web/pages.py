@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -15,12 +16,21 @@ from markupsafe import Markup
 
 from incidentbot import links, services
 from incidentbot.errors import IncidentError
-from incidentbot.metrics import compute_metrics, humanize
-from incidentbot.models import Incident, Severity, Status
+from incidentbot.metrics import DEFINITIONS, LABELS, compute_metrics, humanize
+from incidentbot.models import (
+    EntryKind,
+    Incident,
+    RevisionChange,
+    Severity,
+    Status,
+    TimelineEntry,
+    TimelineRevision,
+)
+from incidentbot.postmortem import backdated
 from incidentbot.runtime import Runtime
 from incidentbot.services.people import people_by_id
 from incidentbot.services.postmortems import mentioned_people
-from incidentbot.text import mention_to_plain
+from incidentbot.text import mention_to_plain, parse_user_mentions
 from incidentbot.timeparse import format_moment
 
 SECURITY_HEADERS = {
@@ -146,7 +156,8 @@ def register(app: Flask, runtime: Runtime) -> None:
             if severity and incident.severity != severity:
                 continue
             lead = incident.holder("lead")
-            end = incident.resolved_at or now
+            # Only the impact duration is shown, which needs none of the timeline.
+            metrics = compute_metrics(incident, now=now, timeline=())
             rows.append(
                 {
                     "number": incident.number,
@@ -155,12 +166,14 @@ def register(app: Flask, runtime: Runtime) -> None:
                     "status": incident.status,
                     "lead": names.get(lead, lead) if lead else "—",
                     "declared": moment(incident.declared_at),
-                    "duration": humanize(end - incident.impact_started_at),
+                    "duration": humanize(metrics.duration),
                 }
             )
         return render_template(
             "index.html",
             rows=rows,
+            duration_label=LABELS["duration"],
+            duration_definition=DEFINITIONS["duration"],
             query=query,
             status=status,
             severity=severity,
@@ -181,15 +194,44 @@ def register(app: Flask, runtime: Runtime) -> None:
         from incidentbot.web.charts import timeline_svg
 
         incident, names = load(number)
-        now = runtime.deps.uow_factory().now()
+        with runtime.uow(read_only=True) as uow:
+            corrections = services.revisions(uow=uow, incident_id=incident.id)
+            unnamed = _people_in_corrections(incident.timeline, corrections) - set(names)
+            names.update(
+                (user_id, person.display_name)
+                for user_id, person in people_by_id(uow=uow, user_ids=unnamed).items()
+            )
+            entries = _entry_rows(incident.timeline, corrections, names=names, moment=moment)
+            now = uow.now()
         metrics = compute_metrics(incident, now=now)
+        declaration = next(
+            (
+                entry
+                for entry in incident.timeline
+                if entry.kind == EntryKind.DECLARED and entry.deleted_at is None
+            ),
+            None,
+        )
         return render_template(
             "incident.html",
             incident=incident,
             name=lambda user_id: names.get(user_id, user_id) if user_id else "—",
             plain=lambda text: mention_to_plain(text, names),
             zone=settings.timezone,
+            entries=entries,
+            detected_at=(
+                incident.detected_at if incident.detected_at != incident.declared_at else None
+            ),
+            recorded_at=(
+                declaration.recorded_at
+                if incident.after_the_fact and declaration is not None
+                else None
+            ),
+            # A role still held when the incident closed was held until the close.
+            roles_end=incident.closed_at if incident.status == Status.CLOSED else None,
             duration=humanize(metrics.duration),
+            duration_label=LABELS["duration"],
+            duration_definition=DEFINITIONS["duration"],
             timeline_svg=timeline_svg(incident, zone=settings.timezone, names=names, now=now),
         )
 
@@ -263,6 +305,124 @@ def register(app: Flask, runtime: Runtime) -> None:
             )
             now = uow.now()
         return render_insights(incidents=incidents, timelines=timelines, settings=settings, now=now)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One revision of a timeline entry, as the incident page shows it."""
+
+    when: str
+    who: str
+    change: str
+    old: str | None
+    new: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One timeline entry on the incident page, with its history: nothing is hidden here."""
+
+    id: int
+    number: int | None
+    when: str
+    recorded: str | None
+    author: str
+    kind: str
+    text: str
+    permalink: str | None
+    # The deletion in force, if the entry is deleted.
+    deleted: Correction | None
+    deleted_in_slack: bool
+    history: list[Correction]
+
+
+def _people_in_corrections(
+    timeline: Sequence[TimelineEntry], corrections: Mapping[int, Sequence[TimelineRevision]]
+) -> set[str]:
+    """Who corrected or deleted entries, and whom their old and new texts mention."""
+    ids = {entry.deleted_by for entry in timeline if entry.deleted_by}
+    for revisions in corrections.values():
+        for revision in revisions:
+            if revision.revised_by:
+                ids.add(revision.revised_by)
+            for text in (revision.old_text, revision.new_text):
+                ids.update(parse_user_mentions(text or ""))
+    return ids
+
+
+def _entry_rows(
+    timeline: Sequence[TimelineEntry],
+    corrections: Mapping[int, Sequence[TimelineRevision]],
+    *,
+    names: Mapping[str, str],
+    moment: Callable[[Any], str],
+) -> list[EntryRow]:
+    """Every entry, deleted ones included, each with what was changed, by whom and when."""
+
+    def person(user_id: str | None) -> str:
+        return names.get(user_id, user_id) if user_id else "—"
+
+    def shown(revision: TimelineRevision) -> Correction:
+        if revision.change == RevisionChange.TIME:
+            old, new = moment(revision.old_occurred_at), moment(revision.new_occurred_at)
+        else:
+            old = mention_to_plain(revision.old_text, names) if revision.old_text else None
+            new = mention_to_plain(revision.new_text, names) if revision.new_text else None
+        who = person(revision.revised_by) if revision.revised_by else "Slack"
+        if revision.revised_by and revision.source == "slack":
+            who += " in Slack"
+        return Correction(
+            when=moment(revision.revised_at),
+            who=who,
+            change=str(revision.change),
+            old=old,
+            new=new,
+            reason=revision.reason,
+        )
+
+    rows = []
+    for entry in timeline:
+        revisions = list(corrections.get(entry.id, ()))
+        deleted = None
+        if entry.deleted_at is not None:
+            # The deletion in force is the last; an earlier one was undone and stays in history.
+            deletion = next(
+                (r for r in reversed(revisions) if r.change == RevisionChange.DELETE), None
+            )
+            if deletion is not None:
+                revisions.remove(deletion)
+                deleted = shown(deletion)
+            else:
+                deleted = Correction(
+                    when=moment(entry.deleted_at),
+                    who=person(entry.deleted_by) if entry.deleted_by else "Slack",
+                    change=str(RevisionChange.DELETE),
+                    old=None,
+                    new=None,
+                    reason=None,
+                )
+        rows.append(
+            EntryRow(
+                id=entry.id,
+                number=entry.number,
+                when=moment(entry.occurred_at),
+                recorded=(
+                    moment(entry.recorded_at)
+                    if backdated(entry.occurred_at, entry.recorded_at)
+                    else None
+                ),
+                author=person(entry.source_author_id or entry.author_id),
+                kind=entry.kind,
+                text=mention_to_plain(entry.text, names),
+                permalink=entry.permalink,
+                deleted=deleted,
+                # Slack says a message was deleted, not who deleted it.
+                deleted_in_slack=entry.deleted_at is not None and entry.deleted_by is None,
+                history=[shown(revision) for revision in revisions],
+            )
+        )
+    return rows
 
 
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", flags=re.DOTALL | re.IGNORECASE)
