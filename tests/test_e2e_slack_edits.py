@@ -189,6 +189,22 @@ def test_a_redelivered_edit_is_recorded_once_even_after_a_later_edit(stack: Loca
     ]
 
 
+def test_an_older_edit_delivered_late_does_not_undo_a_newer_one(stack: LocalStack):
+    channel = declare(stack, "Search is slow")
+    ts = pinned_message(stack, channel.id, "bob", "error rate 40%")
+    first = stack.driver.edit_message("bob", channel.id, ts, "error rate 45%")
+    stack.driver.edit_message("bob", channel.id, ts, "error rate 50%")
+    assert first is not None
+    # Slack's deliveries are not ordered: the first edit arrives again as a separate event.
+    late = {**first.envelope, "event_id": "EvLATE0001"}
+    assert stack.driver.deliver(late).response.status == 200
+    stack.settle()
+
+    (entry,) = captured(stack)
+    assert entry.text == "error rate 50%"
+    assert len(revisions(stack)) == 2
+
+
 def test_unpinning_or_unreacting_an_edited_message_keeps_its_entry(stack: LocalStack):
     channel = declare(stack, "Search is slow")
     ts = pinned_message(stack, channel.id, "bob", "cache hit rate fell to 3%")

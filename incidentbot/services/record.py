@@ -319,24 +319,24 @@ def edit_entry_time(
     return entry
 
 
+_MILESTONE_OF_KIND = {
+    EntryKind.IMPACT_START: "impact_started_at",
+    EntryKind.DETECTED: "detected_at",
+    EntryKind.MITIGATED: "mitigated_at",
+    EntryKind.DECLARED: "declared_at",
+}
+_MILESTONE_OF_STATUS = {
+    Status.MONITORING: "mitigated_at",
+    Status.RESOLVED: "resolved_at",
+    Status.CLOSED: "closed_at",
+}
+
+
 def _milestone(entry: TimelineEntry) -> str | None:
     """Which milestone moving this entry moves, if it names one."""
-    to = str((entry.details or {}).get("to") or "")
-    return {
-        EntryKind.IMPACT_START: "impact_started_at",
-        EntryKind.DETECTED: "detected_at",
-        EntryKind.MITIGATED: "mitigated_at",
-        EntryKind.DECLARED: "declared_at",
-    }.get(
-        EntryKind(entry.kind),
-        {
-            Status.MONITORING: "mitigated_at",
-            Status.RESOLVED: "resolved_at",
-            Status.CLOSED: "closed_at",
-        }.get(to)
-        if entry.kind == EntryKind.STATUS
-        else None,
-    )
+    if entry.kind == EntryKind.STATUS:
+        return _MILESTONE_OF_STATUS.get(str((entry.details or {}).get("to") or ""))
+    return _MILESTONE_OF_KIND.get(str(entry.kind))
 
 
 def delete_entry(
@@ -400,9 +400,19 @@ def _captured_in_channel(
 
 
 def follow_slack_edit(
-    *, uow: UnitOfWork, channel_id: str, ts: str, text: str, edited_by: str | None
+    *,
+    uow: UnitOfWork,
+    channel_id: str,
+    ts: str,
+    text: str,
+    edited_by: str | None,
+    edited_ts: str | None = None,
 ) -> TimelineEntry | None:
-    """A captured message was edited in Slack: its entry says what the message says now."""
+    """A captured message was edited in Slack: its entry says what the message says now.
+
+    ``edited_ts`` is Slack's time of the edit: an edit older than the last one followed (Slack
+    delivered them out of order) changes nothing.
+    """
     found = _captured_in_channel(uow, channel_id, ts)
     if found is None:
         return None
@@ -410,6 +420,11 @@ def follow_slack_edit(
     text = printable(text or "").strip() or "(message without text)"
     if entry.deleted_at is not None or text == entry.text:
         return None
+    followed = (entry.details or {}).get("slack_edited_ts")
+    if edited_ts and followed and _slack_ts(edited_ts) <= _slack_ts(followed):
+        return None
+    if edited_ts:
+        entry.details = {**(entry.details or {}), "slack_edited_ts": edited_ts}
     revise(
         uow,
         entry,
@@ -422,6 +437,13 @@ def follow_slack_edit(
     )
     entry.text = text
     return entry
+
+
+def _slack_ts(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return 0.0
 
 
 def follow_slack_delete(*, uow: UnitOfWork, channel_id: str, ts: str) -> TimelineEntry | None:

@@ -68,6 +68,7 @@ def follow_slack(
                 ts=ts,
                 text=message.get("text") or "",
                 edited_by=(message.get("edited") or {}).get("user") or message.get("user"),
+                edited_ts=(message.get("edited") or {}).get("ts") or event.get("ts"),
             )
         if entry is None or (event_id and not services.claim_event(uow=uow, event_id=event_id)):
             return  # nothing to do, or a redelivery: what was changed goes uncommitted
