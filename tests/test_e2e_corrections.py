@@ -346,3 +346,22 @@ def test_record_alone_opens_the_record_form_which_records_after_the_fact(stack: 
     # erik is in London: GMT in November.
     assert recorded.impact_started_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     assert recorded.resolved_at == datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+
+
+def test_a_missed_note_can_be_added_to_a_closed_incident_for_a_moment_before_its_close(
+    stack: LocalStack,
+):
+    channel = declare(stack, "Search is slow")
+    run(stack, "alice", channel.id, "close")
+    stack.settle()
+    before = snapshot(stack)
+    assert "is closed" in run(stack, "alice", channel.id, "note a late thought")
+    later = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+    assert "was closed at" in run(stack, "alice", channel.id, f"note at {later} UTC too late")
+    assert snapshot(stack) == before
+    earlier = local_minutes_ago(30)
+    reply = run(stack, "alice", channel.id, f"note at {earlier:%H:%M} the first alert we missed")
+    assert "Added" in reply
+    incident = the_incident(stack)
+    assert incident.status == "closed" and incident.reopened_count == 0
+    assert entries(stack, EntryKind.NOTE)[-1].text == "the first alert we missed"

@@ -23,7 +23,7 @@ from incidentbot.services.record import (
     state_entries,
 )
 from incidentbot.services.reminders import incident_changed
-from incidentbot.services.timeline import ensure_changeable, record
+from incidentbot.services.timeline import ensure_changeable_at, record
 from incidentbot.timeparse import format_moment
 from incidentbot.uow import UnitOfWork
 
@@ -39,7 +39,7 @@ def change_severity(
     policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """Change the severity now, or ``at`` the moment it changed (``sev 1 at 22:55``)."""
-    _ensure_changeable_at(incident, at, zone=zone)
+    ensure_changeable_at(incident, at, zone=zone)
     policy.check(incident, changed_by, Action.SEVERITY)
     moment = at or uow.now()
     entries = state_entries(uow=uow, incident=incident)
@@ -70,18 +70,6 @@ def _backdated(at: datetime | None) -> dict[str, bool]:
     return {} if at is None else {"backdated": True}
 
 
-def _ensure_changeable_at(incident: Incident, at: datetime | None, *, zone: str) -> None:
-    """Closed incidents take changes only for moments before their close: the record of what
-    happened can be completed after the fact, the incident itself needs reopening."""
-    if at is None or incident.closed_at is None:
-        ensure_changeable(incident)
-    elif at > incident.closed_at:
-        raise IncidentError(
-            f"INC-{incident.number} was closed at {format_moment(incident.closed_at, zone)}, "
-            "before that time. Use `/incident reopen` first if it needs more work."
-        )
-
-
 def replay_of(incident: Incident, entries: list[TimelineEntry]) -> Lifecycle:
     return replay(
         entries,
@@ -109,7 +97,7 @@ def change_status(
 
     Metrics use the latest mitigation and resolution, so moving back clears them.
     """
-    _ensure_changeable_at(incident, at, zone=zone)
+    ensure_changeable_at(incident, at, zone=zone)
     policy.check(incident, changed_by, Action.STATUS)
     if status == Status.CLOSED:
         raise IncidentError("To close the incident, use `/incident close`.")

@@ -24,7 +24,7 @@ from incidentbot.models import (
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.reminders import incident_changed
 from incidentbot.text import printable
-from incidentbot.timeparse import parse_moment
+from incidentbot.timeparse import format_moment, parse_moment
 from incidentbot.uow import UnitOfWork
 
 MAX_TEXT = 4000
@@ -251,6 +251,19 @@ def ensure_changeable(incident: Incident) -> None:
         )
 
 
+def ensure_changeable_at(incident: Incident, at: datetime | None, *, zone: str = "UTC") -> None:
+    """Closed incidents take changes only for moments before their close: the record of what
+    happened can be completed after the fact (a missed note, a severity change typed late),
+    the incident itself needs reopening."""
+    if at is None or incident.closed_at is None:
+        ensure_changeable(incident)
+    elif at > incident.closed_at:
+        raise IncidentError(
+            f"INC-{incident.number} was closed at {format_moment(incident.closed_at, zone)}, "
+            "before that time. Use `/incident reopen` first if it needs more work."
+        )
+
+
 def clean_text(text: str, *, what: str, example: str) -> str:
     text = text.strip()
     if not text:
@@ -310,9 +323,9 @@ def add_note_at(
     policy: Policy = DEFAULT_POLICY,
 ) -> TimelineEntry:
     """A note about something that happened at ``occurred_at`` (already read from what the
-    author typed)."""
+    author typed); a closed incident takes one from before its close."""
     policy.check(incident, author_id, Action.NOTES)
-    ensure_changeable(incident)
+    ensure_changeable_at(incident, occurred_at)
     text = clean_text(
         text, what="note", example="/incident note at 14:05 Error rate started rising"
     )
