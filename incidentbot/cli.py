@@ -110,10 +110,13 @@ def _render(args: argparse.Namespace) -> int:
             stored = services.latest_postmortem(incident=incident, version=args.version)
             sys.stdout.write(stored.markdown if args.format == "md" else stored.html)
             return 0
-        people = services.people_by_id(uow=uow, user_ids=mentioned_people(incident))
+        timeline = services.read_timeline(uow=uow, incident=incident)
+        people = services.people_by_id(
+            uow=uow, user_ids=mentioned_people(incident, timeline=timeline)
+        )
         names = {user_id: person.display_name for user_id, person in people.items()}
         review = blameless.review(
-            passages_to_review(incident, names=names, zone=settings.timezone),
+            passages_to_review(incident, names=names, zone=settings.timezone, timeline=timeline),
             rules=blameless.load_rules(extra=settings.blameless_rules),
             names=names.values(),
         )
@@ -125,6 +128,8 @@ def _render(args: argparse.Namespace) -> int:
                 template=args.template,
                 now=utcnow(),
                 review=review,
+                timeline=timeline,
+                edited=services.edited_entry_ids(uow=uow, incident_id=incident.id),
             )
         )
     return 0

@@ -265,6 +265,8 @@ def test_edit_and_delete_keep_every_old_value(stack: LocalStack):
     ]
     assert "restarted search-7" in document and "serch-7" not in document
     assert "wrong incident" not in document
+    (row,) = [line for line in document.splitlines() if "restarted search-7 " in line]
+    assert "_(edited)_" in row
 
 
 def test_corrections_are_for_the_author_role_holders_and_admins(stack: LocalStack):

@@ -78,8 +78,9 @@ def test_postmortem_timeline_is_in_the_order_things_happened(stack: LocalStack):
     stack.driver.command("alice", channel.id, "close")
     stack.settle()
     ((_, markdown),) = uploaded_postmortems(stack, channel.id)
-    assert markdown.index("first: alerts fired") < markdown.index("Incident declared")
-    assert markdown.index("Incident declared") < markdown.index("second: failover started")
+    timeline = markdown.split("\n## Timeline\n", 1)[1].split("\n## ", 1)[0]
+    assert timeline.index("first: alerts fired") < timeline.index("Incident declared")
+    assert timeline.index("Incident declared") < timeline.index("second: failover started")
 
 
 def test_typed_text_that_looks_like_templates_or_mass_mentions_is_harmless(stack: LocalStack):

@@ -16,6 +16,7 @@ from incidentbot.errors import IncidentError
 from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem, TimelineRecord
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.people import people_by_id, people_in
+from incidentbot.services.record import edited_entry_ids
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import read_timeline, record
 from incidentbot.text import parse_user_mentions
@@ -135,6 +136,7 @@ def draft_postmortem(
         version=version,
         review=review,
         timeline=timeline,
+        edited=edited_entry_ids(uow=uow, incident_id=incident.id),
     )
     # Rendering a long timeline needs the memory its rows hold, and only the context reads them.
     del timeline

@@ -542,3 +542,15 @@ def revisions(*, uow: UnitOfWork, incident_id: int) -> dict[int, list[TimelineRe
     ):
         found.setdefault(revision.entry_id, []).append(revision)
     return found
+
+
+def edited_entry_ids(*, uow: UnitOfWork, incident_id: int) -> set[int]:
+    """The incident's entries whose text or time was corrected (the postmortem marks them)."""
+    return set(
+        uow.session.scalars(
+            select(TimelineRevision.entry_id).where(
+                TimelineRevision.incident_id == incident_id,
+                TimelineRevision.change.in_([RevisionChange.TEXT, RevisionChange.TIME]),
+            )
+        )
+    )

@@ -83,6 +83,8 @@ KIND_COLOURS: dict[str, str] = {
     EntryKind.SUMMARY: "#9d174d",
     EntryKind.IMPACT: "#7c2d12",
     EntryKind.IMPACT_START: "#6b0f0f",
+    EntryKind.DETECTED: "#0e7490",
+    EntryKind.MITIGATED: "#166534",
     EntryKind.POSTMORTEM: "#1e3a8a",
     EntryKind.ALERT: "#c2410c",
 }
@@ -532,7 +534,10 @@ def timeline_svg(
     ``names`` maps user ids to display names (missing ones show the id).
     """
     now = now.astimezone(UTC)
-    entries = sorted(incident.timeline, key=_entry_key)
+    # Deleted entries are in the page's history, not on its picture of what happened.
+    entries = sorted(
+        (entry for entry in incident.timeline if entry.deleted_at is None), key=_entry_key
+    )
     declared_at = incident.declared_at.astimezone(UTC)
     impact_at = (incident.impact_started_at or incident.declared_at).astimezone(UTC)
     moments = [e.occurred_at.astimezone(UTC) for e in entries]
