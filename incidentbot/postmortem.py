@@ -48,6 +48,7 @@ from incidentbot.metrics import (
     compute_metrics,
     humanize,
 )
+from incidentbot.milestones import STATE_KINDS
 from incidentbot.models import (
     ActionStatus,
     DocumentStatus,
@@ -226,16 +227,7 @@ BOOKKEEPING_KINDS = frozenset(
     {EntryKind.SUMMARY, EntryKind.IMPACT, EntryKind.ACTION, EntryKind.POSTMORTEM}
 )
 # The entries ``key_moments`` holds: the declaration, what changed and the milestones set.
-KEY_KINDS = frozenset(
-    {
-        EntryKind.DECLARED,
-        EntryKind.SEVERITY,
-        EntryKind.STATUS,
-        EntryKind.IMPACT_START,
-        EntryKind.DETECTED,
-        EntryKind.MITIGATED,
-    }
-)
+KEY_KINDS = STATE_KINDS
 
 
 @dataclass(frozen=True)

@@ -35,3 +35,68 @@ def test_downgrade_to_base_removes_every_table(db_url: str) -> None:
     command.downgrade(db.alembic_config(engine), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(db_url: str):
+    """A database from before corrections: entries get their numbers in the order they were
+    recorded, per incident, and an impact-start entry moves to the impact start it set."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    config = db.alembic_config(engine)
+    command.upgrade(config, "0006")
+    with engine.begin() as conn:
+        for number in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (id, number, title, severity, status, private, "
+                    "declared_by, declared_at, impact_started_at, reopened_count, "
+                    "postmortem_status) VALUES (:id, :id, 'x', 'SEV3', 'investigating', "
+                    ":false, 'UA', :t, :t, 0, 'draft')"
+                ),
+                {"id": number, "t": "2026-11-27 10:00:00+00:00", "false": False},
+            )
+        rows = [  # (id, incident, kind, occurred_at, details)
+            (1, 1, "declared", "2026-11-27 10:00:00+00:00", None),
+            (2, 2, "declared", "2026-11-27 10:00:00+00:00", None),
+            (3, 1, "note", "2026-11-27 10:05:00+00:00", None),
+            (
+                4,
+                1,
+                "impact start",
+                "2026-11-27 10:20:00+00:00",
+                '{"from": "2026-11-27T10:00:00+00:00", "to": "2026-11-27T09:40:00+00:00"}',
+            ),
+            (5, 2, "note", "2026-11-27 10:30:00+00:00", None),
+        ]
+        for entry_id, incident_id, kind, occurred, details in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO timeline_entries (id, incident_id, occurred_at, recorded_at, "
+                    "kind, author_id, text, details, also_marked_by) VALUES (:id, :incident, "
+                    ":occurred, :occurred, :kind, 'UA', 't', :details, '[]')"
+                ),
+                {
+                    "id": entry_id,
+                    "incident": incident_id,
+                    "occurred": occurred,
+                    "kind": kind,
+                    "details": details,
+                },
+            )
+    command.upgrade(config, "head")
+    with db.make_session_factory(engine)() as session:
+        from incidentbot.models import TimelineEntry
+
+        entries = {e.id: e for e in session.scalars(select(TimelineEntry))}
+        assert {i: (e.incident_id, e.number) for i, e in entries.items()} == {
+            1: (1, 1),
+            2: (2, 1),
+            3: (1, 2),
+            4: (1, 3),
+            5: (2, 2),
+        }
+        assert entries[4].occurred_at.isoformat() == "2026-11-27T09:40:00+00:00"
+        assert all(e.deleted_at is None for e in entries.values())
+    engine.dispose()

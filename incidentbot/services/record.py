@@ -48,18 +48,7 @@ from incidentbot.uow import UnitOfWork
 TEXT_EDITABLE = frozenset({EntryKind.NOTE, EntryKind.UPDATE, EntryKind.PINNED})
 # Entries whose moment people chose, and may correct. A captured message or an alert sits at
 # the moment Slack or the monitoring says it happened.
-TIME_EDITABLE = frozenset(
-    {
-        EntryKind.NOTE,
-        EntryKind.UPDATE,
-        EntryKind.DECLARED,
-        EntryKind.SEVERITY,
-        EntryKind.STATUS,
-        EntryKind.IMPACT_START,
-        EntryKind.DETECTED,
-        EntryKind.MITIGATED,
-    }
-)
+TIME_EDITABLE = STATE_KINDS | {EntryKind.NOTE, EntryKind.UPDATE}
 # What each kind that cannot be deleted is changed with instead.
 NOT_DELETABLE = {
     EntryKind.DECLARED: (

@@ -16,6 +16,7 @@ from incidentbot.services.timeline import message_time
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.client import answer_privately
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.payloads import private_metadata
 from incidentbot.text import printable
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,8 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.TIMELINE_VIEW)
     def timeline_form_submitted(ack: Ack, body: dict, view: dict) -> None:
         user_id = (body.get("user") or {}).get("id")
-        try:
-            target = json.loads(view.get("private_metadata") or "")
-        except ValueError:
-            target = None
-        if not user_id or not view.get("id") or not isinstance(target, dict):
+        target = private_metadata(view)
+        if not user_id or not view.get("id") or target is None:
             ack()
             return
         note = (

@@ -6,7 +6,6 @@ form and the person is told privately, in the channel, what changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from slack_bolt import Ack, App
@@ -16,6 +15,7 @@ from incidentbot.errors import IncidentError
 from incidentbot.policy import NotAllowed
 from incidentbot.slack import blocks, corrections, ids
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.payloads import private_metadata
 from incidentbot.slack.views.times import read_time
 from incidentbot.text import printable
 
@@ -83,11 +83,8 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.CORRECTION_VIEW)
     def correction_submitted(ack: Ack, body: dict, view: dict) -> None:
         user_id = (body.get("user") or {}).get("id")
-        try:
-            target = json.loads(view.get("private_metadata") or "")
-        except ValueError:
-            target = None
-        if not user_id or not view.get("id") or not isinstance(target, dict):
+        target = private_metadata(view)
+        if not user_id or not view.get("id") or target is None:
             ack()
             return
         channel_id = str(target.get("channel"))

@@ -8,7 +8,6 @@ nothing is recorded.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from incidentbot.policy import Policy
 from incidentbot.services.incidents import clean_title
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.payloads import private_metadata
 from incidentbot.slack.views.times import read_time
 from incidentbot.text import printable
 from incidentbot.uow import UnitOfWork
@@ -232,11 +232,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _metadata(view: dict) -> dict:
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return metadata if isinstance(metadata, dict) else {}
+    return private_metadata(view) or {}
 
 
 def _submission(
