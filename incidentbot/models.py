@@ -161,6 +161,8 @@ class Incident(Base):
     # Entered once it was over (``/incident record``): nobody is paged or nudged for the past,
     # and it is labelled so wherever it is shown.
     after_the_fact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # How many timeline entries it has had: the next one's number is this plus one.
+    last_entry_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the bot asked whether the impact started earlier (it asks once per incident).
     impact_question_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # None: the default for the incident's severity.

@@ -36,7 +36,9 @@ def test_stats_show_counts_medians_and_p90s_to_the_asker_only(clocked):
     stack, clock = clocked
     first = declare(stack, "Checkout errors")
     clock.advance(minutes=4)
+    # Handing bob a role is alice's action; bob acknowledges by acting himself.
     command(stack, "alice", first.id, f"lead {stack.driver.mention('bob')}")
+    command(stack, "bob", first.id, "note looking at the checkout logs")
     clock.advance(minutes=56)
     command(stack, "alice", first.id, "resolve")
 
@@ -44,6 +46,7 @@ def test_stats_show_counts_medians_and_p90s_to_the_asker_only(clocked):
     second = declare(stack, "Search is slow", number=2)
     clock.advance(minutes=10)
     command(stack, "alice", second.id, f"role comms {stack.driver.mention('bob')}")
+    command(stack, "bob", second.id, "update Search is slow for some users; on it")
     clock.advance(hours=2)
     command(stack, "alice", second.id, "resolve")
 

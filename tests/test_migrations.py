@@ -98,5 +98,9 @@ def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(d
             5: (2, 2),
         }
         assert entries[4].occurred_at.isoformat() == "2026-11-27T09:40:00+00:00"
+        from incidentbot.models import Incident
+
+        counts = {i.id: i.last_entry_number for i in session.scalars(select(Incident))}
+        assert counts == {1: 3, 2: 2}  # the next entries are #4 and #3
         assert all(e.deleted_at is None for e in entries.values())
     engine.dispose()

@@ -31,8 +31,8 @@ def make(
     impact_before: float = 0,
     raised_to: str | None = None,
 ) -> Incident:
-    """Declared by UALICE at ``declared_at``. ``ack``: minutes after declaring that UBOB
-    responded (a note, or taking a role); ``mitigate``/``resolve``: minutes from impact start."""
+    """Declared by UALICE at ``declared_at``. ``ack``: minutes after declaring that UBOB acted
+    (a note, or handing out a role); ``mitigate``/``resolve``: minutes from impact start."""
     impact = declared_at - minutes(impact_before)
     resolved_at = impact + minutes(resolve) if resolve is not None else None
     incident = Incident(
@@ -64,9 +64,19 @@ def make(
         incident.roles.append(
             RoleAssignment(
                 role="comms",
-                user_id="UBOB",
-                assigned_by="UALICE",
+                user_id="UCAROL",
+                assigned_by="UBOB",
                 started_at=declared_at + minutes(ack),
+            )
+        )
+        incident.timeline.append(
+            TimelineEntry(
+                occurred_at=declared_at + minutes(ack),
+                recorded_at=declared_at + minutes(ack),
+                kind=EntryKind.ROLE,
+                author_id="UBOB",
+                text="<@UCAROL> is now comms",
+                details={"role": "comms", "to": "UCAROL"},
             )
         )
     elif ack is not None:
@@ -377,7 +387,7 @@ def test_the_reply_is_a_monospace_table_with_dashes_where_there_is_no_data():
     # Columns line up: each figure starts where its heading does.
     assert table[3].index("7m") == table[1].index("median")
     assert max(len(row) for row in table) <= 60
-    assert "from declaration to the first response by someone else" in text
+    assert "from declaration to the first action by someone else" in text
     assert "Private incidents count only if you are in their channel." in text
 
 

@@ -96,6 +96,7 @@ def declare_incident(
         impact_started_at=now,
         reopened_count=0,
         after_the_fact=after_the_fact,
+        last_entry_number=1,  # the declaration, added below
     )
     uow.session.add(incident)
     try:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, inspect, or_, select
+from sqlalchemy import bindparam, exists, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -94,25 +94,55 @@ def _record(
 
 
 _ENTRIES = TimelineEntry.__table__
-# The next number within the incident, taken in the insert itself. Two transactions adding to
-# one incident at once can pick the same number; the unique (incident, number) then lets one
-# insert through and the other insert nothing, and that one tries again with the next number.
-_NEXT_NUMBER = (
-    select(func.coalesce(func.max(_ENTRIES.c.number), 0) + 1)
-    .where(_ENTRIES.c.incident_id == bindparam("numbered_in"))
-    .scalar_subquery()
+_INCIDENTS = Incident.__table__
+_ENTRY_FIELDS = (
+    "incident_id",
+    "occurred_at",
+    "recorded_at",
+    "kind",
+    "author_id",
+    "text",
+    "details",
+    "also_marked_by",
+    "source_key",
 )
-# Nothing in the insert conflicts unless a number was taken meanwhile, or what is recorded
-# under a source_key (a captured message, an alert's state) is there already: a pin and a
-# :pushpin:, two deliveries, two replicas. Either way it inserts nothing and returns no row.
-_INSERT_ENTRY = {
-    name: dialect.insert(_ENTRIES)
-    .values(number=_NEXT_NUMBER)
+# An entry's number is the incident's count of entries, taken by counting it on the incident's
+# row: writers to one incident take turns on that row lock, each reading the count the one
+# before it left, so no two get one number. It is not counted when it would record what the
+# incident has under its source_key already (a captured message, an alert's state): a pin and
+# a :pushpin:, two deliveries, two replicas. Then nothing is inserted and no row comes back.
+_COUNT_ENTRY = (
+    update(_INCIDENTS)
+    .where(
+        _INCIDENTS.c.id == bindparam("numbered_in"),
+        ~exists().where(
+            _ENTRIES.c.incident_id == bindparam("numbered_in"),
+            _ENTRIES.c.source_key == bindparam("source_key"),
+        ),
+    )
+    .values(last_entry_number=_INCIDENTS.c.last_entry_number + 1)
+    .returning(_INCIDENTS.c.last_entry_number)
+)
+# PostgreSQL counts and inserts in one statement (one round trip); SQLite, in-process and with
+# one writer at a time, in two.
+_COUNTED = _COUNT_ENTRY.cte("counted")
+_INSERT_COUNTED = (
+    postgresql.insert(_ENTRIES)
+    .from_select(
+        [*_ENTRY_FIELDS, "number"],
+        select(
+            *(bindparam(name, type_=_ENTRIES.c[name].type) for name in _ENTRY_FIELDS),
+            _COUNTED.c.last_entry_number,
+        ),
+    )
+    .add_cte(_COUNTED)
+    # A concurrent delivery of the same source_key, counted before it committed: one insert.
     .on_conflict_do_nothing()
     .returning(_ENTRIES.c.id, _ENTRIES.c.number)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-_NUMBER_ATTEMPTS = 20
+)
+_INSERT_NUMBERED = (
+    sqlite.insert(_ENTRIES).on_conflict_do_nothing().returning(_ENTRIES.c.id, _ENTRIES.c.number)
+)
 
 
 def _insert_entry(uow: UnitOfWork, incident: Incident, values: dict) -> TimelineEntry | None:
@@ -125,16 +155,18 @@ def _insert_entry(uow: UnitOfWork, incident: Incident, values: dict) -> Timeline
     reloaded when next used.
     """
     uow.session.flush()  # anything pending first, as the ORM would
-    statement = _INSERT_ENTRY[uow.session.get_bind().dialect.name]
-    for _ in range(_NUMBER_ATTEMPTS):
-        row = uow.session.execute(statement, {**values, "numbered_in": values["incident_id"]})
-        inserted = row.first()
-        if inserted is not None:
-            break
-        if values.get("source_key") is not None and _captured(uow, incident, values["source_key"]):
-            return None
+    params = {**values, "numbered_in": values["incident_id"]}
+    if uow.session.get_bind().dialect.name == "postgresql":
+        inserted = uow.session.execute(_INSERT_COUNTED, params).first()
     else:
-        raise RuntimeError(f"no free entry number in incident {incident.id}")
+        number = uow.session.execute(_COUNT_ENTRY, params).scalar()
+        inserted = (
+            None
+            if number is None
+            else uow.session.execute(_INSERT_NUMBERED, {**values, "number": number}).first()
+        )
+    if inserted is None:
+        return None
     entry = TimelineEntry(id=inserted.id, number=inserted.number, **values)
     make_transient_to_detached(entry)
     uow.session.add(entry)

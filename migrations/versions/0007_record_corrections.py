@@ -35,6 +35,9 @@ _entries = sa.table(
     sa.column("details", sa.JSON),
     sa.column("occurred_at", incidentbot.models.UTCDateTime()),
 )
+_incidents = sa.table(
+    "incidents", sa.column("id", sa.Integer), sa.column("last_entry_number", sa.Integer)
+)
 
 
 def upgrade() -> None:
@@ -47,6 +50,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(
             sa.Column("impact_question_at", incidentbot.models.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("last_entry_number", sa.Integer(), server_default="0", nullable=False)
         )
     with op.batch_alter_table("timeline_entries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("number", sa.Integer(), nullable=True))
@@ -69,6 +75,12 @@ def upgrade() -> None:
             .where(_entries.c.id == sa.bindparam("entry_id"))
             .values(number=sa.bindparam("number")),
             updates,
+        )
+        connection.execute(
+            _incidents.update()
+            .where(_incidents.c.id == sa.bindparam("incident"))
+            .values(last_entry_number=sa.bindparam("count")),
+            [{"incident": incident, "count": count} for incident, count in numbers.items()],
         )
     moves = []
     for entry_id, details in connection.execute(
@@ -138,6 +150,7 @@ def downgrade() -> None:
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("number")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_column("last_entry_number")
         batch_op.drop_column("impact_question_at")
         batch_op.drop_column("after_the_fact")
         batch_op.drop_column("detected_at")
