@@ -105,6 +105,8 @@ _ENTRY_FIELDS = (
     "details",
     "also_marked_by",
     "source_key",
+    "source_author_id",
+    "permalink",
 )
 # An entry's number is the incident's count of entries, taken by counting it on the incident's
 # row: writers to one incident take turns on that row lock, each reading the count the one
@@ -155,7 +157,13 @@ def _insert_entry(uow: UnitOfWork, incident: Incident, values: dict) -> Timeline
     reloaded when next used.
     """
     uow.session.flush()  # anything pending first, as the ORM would
-    params = {**values, "numbered_in": values["incident_id"]}
+    unknown = set(values) - set(_ENTRY_FIELDS)
+    if unknown:
+        raise ValueError(f"timeline entries have no {sorted(unknown)}")
+    params = {
+        **{name: values.get(name) for name in _ENTRY_FIELDS},
+        "numbered_in": values["incident_id"],
+    }
     if uow.session.get_bind().dialect.name == "postgresql":
         inserted = uow.session.execute(_INSERT_COUNTED, params).first()
     else:
