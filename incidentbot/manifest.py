@@ -20,6 +20,7 @@ BOT_SCOPES = [
     "groups:history",  # the same, in private incident channels (and message.groups)
     "groups:read",
     "groups:write",  # conversations.create/invite for private channels
+    "im:history",  # conversations.history on a reminder DM: a retry finds its earlier post
     "im:write",  # conversations.open (reminders sent as direct messages)
     "pins:read",
     "pins:write",  # pins.add (the summary message)

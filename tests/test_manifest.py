@@ -308,7 +308,9 @@ METHOD_SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     "chat.update": (any_of("chat:write"),),
     "conversations.archive": (PUBLIC_WRITE, PRIVATE_WRITE),
     "conversations.create": (PUBLIC_WRITE, PRIVATE_WRITE),
-    "conversations.history": BOTH_HISTORY,
+    # Also on the bot's direct messages: a retried reminder looks for its own earlier post
+    # there (effects._post / _find_post) before posting again.
+    "conversations.history": (*BOTH_HISTORY, any_of("im:history")),
     "conversations.info": BOTH_READ,
     "conversations.invite": (
         any_of("channels:manage", "channels:write.invites"),
