@@ -12,10 +12,10 @@ from datetime import datetime
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.milestones import MILESTONE_NAMES, replay
+from incidentbot.milestones import MILESTONE_NAMES
 from incidentbot.models import EntryKind, Incident, RevisionChange, TimelineEntry
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
-from incidentbot.services.record import revise, settle, state_entries
+from incidentbot.services.record import replay_of, revise, settle, state_entries
 from incidentbot.services.timeline import record
 from incidentbot.text import printable
 from incidentbot.timeparse import SKEW_TOLERANCE, format_moment, parse_moment
@@ -51,12 +51,7 @@ def set_milestone(
         raise IncidentError("That is in the future; a milestone is something that happened.")
     label, name = _MILESTONES[kind]
     entries = state_entries(uow=uow, incident=incident)
-    before = replay(
-        entries,
-        declared_at=incident.declared_at,
-        severity=str(incident.severity),
-        status=str(incident.status),
-    )
+    before = replay_of(incident, entries)
     existing = _current(entries, kind, since=before.last_reopened_at)
     comment = printable(comment or "").strip() or None
     text = f"{label}: {comment}" if comment else label

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from incidentbot import jobs
 from incidentbot.errors import IncidentError
-from incidentbot.milestones import Lifecycle, replay, severity_at, status_at
+from incidentbot.milestones import severity_at, status_at
 from incidentbot.models import (
     EntryKind,
     Incident,
@@ -19,6 +19,7 @@ from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.record import (
     lifecycle_of,
     refuse_before_impact,
+    replay_of,
     settle,
     state_entries,
 )
@@ -68,15 +69,6 @@ def change_severity(
 
 def _backdated(at: datetime | None) -> dict[str, bool]:
     return {} if at is None else {"backdated": True}
-
-
-def replay_of(incident: Incident, entries: list[TimelineEntry]) -> Lifecycle:
-    return replay(
-        entries,
-        declared_at=incident.declared_at,
-        severity=str(incident.severity),
-        status=str(incident.status),
-    )
 
 
 _SETS = {Status.MONITORING: "mitigated_at", Status.RESOLVED: "resolved_at"}

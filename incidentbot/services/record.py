@@ -79,14 +79,20 @@ def state_entries(*, uow: UnitOfWork, incident: Incident) -> list[TimelineEntry]
     )
 
 
-def lifecycle_of(*, uow: UnitOfWork, incident: Incident) -> Lifecycle:
-    """The incident as its timeline tells it now."""
+def replay_of(incident: Incident, entries: list[TimelineEntry]) -> Lifecycle:
+    """The incident its state entries describe, its stored fields standing in for a missing
+    declaration."""
     return replay(
-        state_entries(uow=uow, incident=incident),
+        entries,
         declared_at=incident.declared_at,
         severity=str(incident.severity),
         status=str(incident.status),
     )
+
+
+def lifecycle_of(*, uow: UnitOfWork, incident: Incident) -> Lifecycle:
+    """The incident as its timeline tells it now."""
+    return replay_of(incident, state_entries(uow=uow, incident=incident))
 
 
 def settle(
