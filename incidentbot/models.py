@@ -425,6 +425,9 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who holds the lease: a fresh value with every claim. Finishing or giving back a job
+    # checks it, so a worker whose lease ran out (and was claimed again) changes nothing.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -482,3 +485,30 @@ class Reminder(Base):
     snoozed_by: Mapped[str | None] = mapped_column(String(32))
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlackPace(Base):
+    """When the next call of a Slack rate-limit bucket may go out, shared by every worker of
+    every replica (``incidentbot.slack.pacing``).
+
+    A bucket is a Web API method (its tier sets the spacing) or a method and a channel, for
+    limits Slack sets per channel such as one message a second. A caller reserves the slot
+    with one compare-and-set UPDATE and moves ``next_at`` one spacing on.
+    """
+
+    __tablename__ = "slack_pace"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SlackFact(Base):
+    """Something learned from Slack that is slow to learn again and changes rarely, such as
+    the id behind a configured ``#name`` (found by paging ``conversations.list``): kept once
+    for every replica and restart."""
+
+    __tablename__ = "slack_facts"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime)
