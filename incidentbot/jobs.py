@@ -66,6 +66,12 @@ class RetryLater(Exception):
         self.delay = delay
 
 
+class GiveUp(Exception):
+    """Raised by a handler for a failure that trying again cannot mend (Slack refusing for good:
+    a missing scope, a guest who may not join). The job is dead at once, with the reason kept as
+    its last error; whoever asked was told by the handler."""
+
+
 def rearm(session: Session, *, incident_id: int, kind: str, now: datetime) -> int:
     """Make an incident's waiting or abandoned jobs of ``kind`` due now, with fresh attempts.
 
@@ -449,6 +455,9 @@ class JobRunner:
             handler(job)
         except RetryLater as retry:
             self._finish(job, error=str(retry), retry_in=retry.delay)
+        except GiveUp as refused:
+            log.error("job %s (%s) given up: %s", job.id, job.kind, refused)
+            self._finish(job, error=str(refused), retry_in=None, final=True)
         except Exception as error:
             log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempt)
             backoff = timedelta(seconds=min(2 ** (job.attempt - 1), 300))
@@ -456,14 +465,22 @@ class JobRunner:
         else:
             self._finish(job, error=None, retry_in=None)
 
-    def _finish(self, job: QueuedJob, *, error: str | None, retry_in: timedelta | None) -> None:
+    def _finish(
+        self,
+        job: QueuedJob,
+        *,
+        error: str | None,
+        retry_in: timedelta | None,
+        final: bool = False,
+    ) -> None:
         now = self._clock()
         if error is None:
             with self._session_factory() as session, session.begin():
                 session.execute(_DONE, {"job_id": job.id, "now": now})
             return
-        if job.attempt >= self._max_attempts:
-            log.error("job %s (%s) gave up after %s attempts", job.id, job.kind, job.attempt)
+        if final or job.attempt >= self._max_attempts:
+            if not final:
+                log.error("job %s (%s) gave up after %s attempts", job.id, job.kind, job.attempt)
             values: dict[str, object] = {
                 "state": JobState.DEAD,
                 "finished_at": now,
