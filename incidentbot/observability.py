@@ -65,6 +65,14 @@ class Telemetry:
             registry=self.registry,
         )
 
+        self.slack_refusals = Counter(
+            "incidentbot_slack_refusals",
+            "Steps given up because Slack refused them for good (a missing scope, a guest who "
+            "may not join, ...), by method and Slack's error; see docs/reliability.md.",
+            ["method", "error"],
+            registry=self.registry,
+        )
+
     def observe_request(
         self, *, route: str, payload_type: str, status: int, seconds: float, slack: bool
     ) -> None:
@@ -77,6 +85,9 @@ class Telemetry:
         self.slack_calls.labels(method=method).inc()
         if error is not None:
             self.slack_errors.labels(method=method, error=error).inc()
+
+    def observe_refusal(self, method: str, *, error: str) -> None:
+        self.slack_refusals.labels(method=method, error=error).inc()
 
     def watch_database(
         self, session_factory: sessionmaker[Session], *, clock: Callable[[], datetime]

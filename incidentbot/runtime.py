@@ -106,6 +106,7 @@ def create_runtime(
         review_rules=review_rules,
         interactive_client=interactive_client,
         clock=clock,
+        telemetry=telemetry,
     )
     effects = Effects(deps=deps, client=client)
     traffic = Traffic()

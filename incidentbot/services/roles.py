@@ -44,7 +44,9 @@ def assign_role(
         text=text,
         details={"role": role, "to": user_id, "from": previous},
     )
-    uow.enqueue(jobs.INVITE, incident=incident, user_id=user_id)
+    uow.enqueue(
+        jobs.INVITE, incident=incident, user_id=user_id, role=role, requested_by=assigned_by
+    )
     uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
     if role == "lead":

@@ -9,6 +9,7 @@ from datetime import datetime
 from incidentbot.metrics import humanize
 from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
 from incidentbot.slack import ids
+from incidentbot.slack.refusals import Refusal
 from incidentbot.text import clip, neutralize_mentions, safe_for_slack
 from incidentbot.timeparse import format_moment
 
@@ -192,7 +193,9 @@ def announcement(
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
-def channel_ready(incident: Incident, *, problem: str | None = None) -> str:
+def channel_ready(
+    incident: Incident, *, problem: str | None = None, refused: Sequence[Refusal] = ()
+) -> str:
     """The private answer to whoever declared or recorded the incident, once its channel is
     open."""
     label, channel = incident_label(incident), f"<#{incident.channel_id}>"
@@ -207,6 +210,8 @@ def channel_ready(incident: Incident, *, problem: str | None = None) -> str:
             "lists what you can do there. For an incident that is already over, `/incident "
             "record` opens the form that records it after the fact, paging nobody."
         )
+    for refusal in refused:
+        text += f"\n:warning: {refusal.sentence()}"
     if problem:
         text += f"\n:warning: It was not announced: {problem}"
     return text

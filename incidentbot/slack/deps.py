@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from incidentbot.blameless import Rule
 from incidentbot.config import Settings
 from incidentbot.models import utcnow
+from incidentbot.observability import Telemetry
 from incidentbot.postmortem import PostmortemRenderer
 from incidentbot.slack.directory import Directory
 from incidentbot.uow import UnitOfWorkFactory
@@ -27,3 +28,5 @@ class Deps:
     interactive_client: WebClient
     # The units of work's clock: what "now" is when a command reads a time people typed.
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Where refusals are counted for /metrics; none in tests that build Deps by hand.
+    telemetry: Telemetry | None = None

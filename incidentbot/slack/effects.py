@@ -7,6 +7,7 @@ or a Slack failure finishes the work instead of repeating it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from incidentbot import jobs, links, services
 from incidentbot.channel_names import channel_name, with_suffix
 from incidentbot.failpoints import crash_point
-from incidentbot.jobs import Handler, QueuedJob, RetryLater
+from incidentbot.jobs import GiveUp, Handler, QueuedJob, RetryLater
 from incidentbot.models import (
     Incident,
     Job,
@@ -34,8 +35,9 @@ from incidentbot.models import (
 )
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.services.timeline import fill_captured, read_timeline
-from incidentbot.slack import blocks, home
+from incidentbot.slack import blocks, home, refusals
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.refusals import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,18 @@ def slack_call(timeout: float = 10.0) -> Iterator[None]:
         if code == "ratelimited" or status == 429:
             delay = timedelta(seconds=_retry_after(error.response.headers))
             raise RetryLater(f"rate limited: {code}", delay=delay) from None
-        if status >= 500 or code in {"internal_error", "fatal_error", "service_unavailable"}:
+        if refusals.is_temporary(error):
             raise RetryLater(f"Slack failed: {code or status}") from None
         raise
 
+
+# What Slack says of an announcement channel that is misconfigured rather than refused.
+CHANNEL_UNUSABLE = {
+    "channel_not_found",
+    "is_archived",
+    "method_not_supported_for_channel_type",
+    "not_in_channel",
+}
 
 # The conversation or message is gone (archived or deleted): what it would have shown is kept in
 # the database, so retrying would only hold up the incident's later work.
@@ -99,6 +109,12 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}"
 
 
+def _method_of(error: SlackApiError) -> str:
+    """The Web API method a refusal answered ("conversations.invite"), from its URL."""
+    url = getattr(error.response, "api_url", "") or ""
+    return url.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
 def _retry_after(headers: dict | None) -> int:
     # Slack sends Retry-After with every 429; a "ratelimited" body without one retries soon.
     value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "1")
@@ -118,6 +134,29 @@ class Effects:
         self._channel_ids: dict[str, str] = {}
 
     def handlers(self) -> dict[str, Handler]:
+        return {
+            kind: self.ending_on_refusal(handler)
+            for kind, handler in self._handlers().items()
+        }
+
+    def ending_on_refusal(self, handler: Handler) -> Handler:
+        """A refusal Slack will repeat ends the job at once (logged, counted), rather than
+        eight tries over two minutes that hold up the incident's later work. Steps a person
+        is waiting on catch their refusals themselves and tell them."""
+
+        @functools.wraps(handler)
+        def run(job: QueuedJob) -> None:
+            try:
+                handler(job)
+            except SlackApiError as error:
+                if not refusals.is_final(error):
+                    raise
+                refusal = self._refused(error, step=f"run {job.kind}")
+                raise GiveUp(refusal.log_line()) from None
+
+        return run
+
+    def _handlers(self) -> dict[str, Handler]:
         return {
             jobs.OPEN_CHANNEL: self.open_channel,
             jobs.REFRESH_SUMMARY: self.refresh_summary,
@@ -172,14 +211,20 @@ class Effects:
         if incident.channel_id is None:
             try:
                 channel = self._create_channel(incident, retrying=job.attempt > 1)
-            except Exception as error:
-                if job.attempt == 1 and isinstance(reply_to, str) and reply_to:
+            except SlackApiError as error:
+                if not refusals.is_final(error):
+                    self._keep_trying(job, incident, error)
+                    raise
+                refusal = self._refused(error, step="create the incident's channel")
+                if isinstance(reply_to, str) and reply_to:
                     self._reply(
                         reply_to,
-                        f":warning: INC-{incident.number} is recorded, but Slack has not created "
-                        f"its channel yet ({_describe(error)}). I'll keep trying in the background;"
-                        " typing the same `/incident declare` again retries now.",
+                        f":warning: INC-{incident.number} is recorded, but {refusal.sentence()} "
+                        "Typing the same `/incident declare` again tries again.",
                     )
+                raise GiveUp(refusal.log_line()) from None
+            except Exception as error:
+                self._keep_trying(job, incident, error)
                 raise
             crash_point("after:conversations.create")
             self._save(incident.id, channel_id=channel["id"], channel_name=channel["name"])
@@ -188,28 +233,62 @@ class Effects:
         if incident.holder("lead") is None:
             # Declared for an alert, by the bot itself, which is in the channel it created.
             invitees = [user_id for user_id in invitees if user_id != self._bot_user_id()]
-        for user_id in dict.fromkeys(invitees):
-            if user_id:
-                self._invite(incident.channel_id, user_id)
+        # A refusal of one step is told, not retried, and never stops the steps that do not
+        # depend on it: a guest who may not join still gets a channel with a summary.
+        problems = [
+            refusal
+            for user_id in dict.fromkeys(invitees)
+            if user_id and (refusal := self._invite(incident.channel_id, user_id)) is not None
+        ]
         if incident.summary_ts is None:
-            posted = self._post(
-                job,
-                "summary",
-                incident.channel_id,
-                text=blocks.summary_text(incident),
-                blocks=self._summary_blocks(incident),
-                unfurl_links=False,
-            )
-            crash_point("after:summary")
-            self._save(incident.id, summary_ts=posted["ts"])
-            incident.summary_ts = posted["ts"]
-            self._pin(incident.channel_id, posted["ts"])
+            try:
+                posted = self._post(
+                    job,
+                    "summary",
+                    incident.channel_id,
+                    text=blocks.summary_text(incident),
+                    blocks=self._summary_blocks(incident),
+                    unfurl_links=False,
+                )
+            except SlackApiError as error:
+                if not refusals.is_final(error):
+                    raise
+                problems.append(self._refused(error, step="post the incident's summary"))
+            else:
+                crash_point("after:summary")
+                self._save(incident.id, summary_ts=posted["ts"])
+                incident.summary_ts = posted["ts"]
+                try:
+                    self._pin(incident.channel_id, posted["ts"])
+                except SlackApiError as error:
+                    if not refusals.is_final(error):
+                        raise
+                    problems.append(self._refused(error, step="pin the summary"))
         problem = None
         if incident.announcement_ts is None:
             problem = self._announce(job, incident)
         self._decorate_channel(incident, fresh=fresh)
         if isinstance(reply_to, str) and reply_to:
-            self._reply(reply_to, blocks.channel_ready(incident, problem=problem))
+            self._reply(reply_to, blocks.channel_ready(incident, problem=problem, refused=problems))
+        elif problems:
+            # Nobody typed this one (an alert declared it): the channel is where people look.
+            self._post(
+                job,
+                "refusals",
+                incident.channel_id,
+                text="\n".join(f":warning: {refusal.sentence()}" for refusal in problems),
+            )
+
+    def _keep_trying(self, job: QueuedJob, incident: Incident, error: Exception) -> None:
+        """Tell the declarer, once, that the channel is late and being retried."""
+        reply_to = job.payload.get("reply_to")
+        if job.attempt == 1 and isinstance(reply_to, str) and reply_to:
+            self._reply(
+                reply_to,
+                f":warning: INC-{incident.number} is recorded, but Slack has not created "
+                f"its channel yet ({_describe(error)}). I'll keep trying in the background;"
+                " typing the same `/incident declare` again retries now.",
+            )
 
     def _announce(self, job: QueuedJob, incident: Incident) -> str | None:
         """Announce the incident; a misconfigured announcement channel is reported, not retried
@@ -232,18 +311,22 @@ class Effects:
             posted = self._post(job, "announcement", channel_id, text=text, blocks=message)
             crash_point("after:announcement")
         except (LookupError, SlackApiError) as error:
-            if isinstance(error, SlackApiError) and error.response.get("error") not in {
-                "channel_not_found",
-                "is_archived",
-                "method_not_supported_for_channel_type",
-                "not_in_channel",
-            }:
+            if isinstance(error, SlackApiError) and not refusals.is_final(error):
                 raise
-            problem = (
-                f"the announcement channel {wanted} cannot be used ({_describe(error)}); "
-                "check INCIDENTBOT_ANNOUNCE_CHANNEL"
-                + (" and INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL" if incident.private else "")
+            setting = "INCIDENTBOT_ANNOUNCE_CHANNEL" + (
+                " and INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL" if incident.private else ""
             )
+            if (
+                isinstance(error, SlackApiError)
+                and error.response.get("error") not in CHANNEL_UNUSABLE
+            ):
+                refusal = self._refused(error, step=f"announce it in {wanted}")
+                problem = f"{refusal.what}. What you can do: {refusal.remedy}; or check {setting}"
+            else:
+                problem = (
+                    f"the announcement channel {wanted} cannot be used ({_describe(error)}); "
+                    f"check {setting}"
+                )
             log.error("INC-%s was not announced: %s", incident.number, problem)
             return problem
         self._save(incident.id, announcement_channel_id=channel_id, announcement_ts=posted["ts"])
@@ -290,13 +373,20 @@ class Effects:
         with slack_call(self._settings.slack_timeout):
             return self._deps.directory.bot_user_id()
 
-    def _invite(self, channel_id: str, user_id: str) -> None:
+    def _invite(self, channel_id: str, user_id: str) -> Refusal | None:
+        """Add someone to an incident's channel and count them in; what Slack refuses for good
+        (a guest, someone from another organisation) is returned to tell whoever asked."""
         try:
             with slack_call(self._settings.slack_timeout):
                 self._client.conversations_invite(channel=channel_id, users=user_id)
         except SlackApiError as error:
-            if error.response.get("error") not in {"already_in_channel", "cant_invite_self"}:
+            code = error.response.get("error")
+            if code in GONE or not refusals.is_final(error):
                 raise
+            if code not in {"already_in_channel", "cant_invite_self"}:
+                return self._refused(
+                    error, step=f"add <@{user_id}> to the channel", who=f"<@{user_id}>"
+                )
         with self._deps.uow_factory() as uow:
             incident_id = uow.session.scalar(
                 select(Incident.id).where(Incident.channel_id == channel_id)
@@ -304,6 +394,15 @@ class Effects:
             if incident_id is not None:
                 services.add_member(uow=uow, incident_id=incident_id, user_id=user_id)
                 uow.commit()
+        return None
+
+    def _refused(self, error: SlackApiError, *, step: str, who: str | None = None) -> Refusal:
+        """Log and count a step Slack refused for good; the refusal, to tell a person."""
+        refusal = Refusal.of(error, step=step, who=who)
+        log.warning("%s", refusal.log_line())
+        if self._deps.telemetry is not None:
+            self._deps.telemetry.observe_refusal(_method_of(error), error=refusal.code)
+        return refusal
 
     def _pin(self, channel_id: str, ts: str) -> None:
         try:
@@ -470,10 +569,25 @@ class Effects:
             )
 
     def invite(self, job: QueuedJob) -> None:
+        """Bring someone handed a role into the channel; if Slack will not have them, whoever
+        handed it over is told (the role stays theirs: the record does not depend on Slack)."""
         with unless_gone("inviting someone"):
             incident = self._incident(job.incident_id)
-            if incident.channel_id is not None:
-                self._invite(incident.channel_id, str(job.payload["user_id"]))
+            if incident.channel_id is None:
+                return
+            user_id = str(job.payload["user_id"])
+            refusal = self._invite(incident.channel_id, user_id)
+            if refusal is None:
+                return
+            role = job.payload.get("role")
+            text = f":warning: {refusal.sentence()}" + (
+                f" <@{user_id}> is still the {role} of INC-{incident.number}." if role else ""
+            )
+            asked_by = job.payload.get("requested_by")
+            if isinstance(asked_by, str) and asked_by:
+                self._tell(incident.channel_id, asked_by, text)
+            else:
+                self._post(job, "refusal", incident.channel_id, text=text)
 
     def ask_impact_start(self, job: QueuedJob) -> None:
         with unless_gone("asking about the impact start"):
@@ -701,13 +815,14 @@ class Effects:
 
     def tell_privately(self, job: QueuedJob) -> None:
         """An ephemeral message to one person in a channel, e.g. what a form they sent did."""
+        self._tell(
+            str(job.payload["channel_id"]), str(job.payload["user_id"]), str(job.payload["text"])
+        )
+
+    def _tell(self, channel_id: str, user_id: str, text: str) -> None:
         try:
             with slack_call(self._settings.slack_timeout):
-                self._client.chat_postEphemeral(
-                    channel=str(job.payload["channel_id"]),
-                    user=str(job.payload["user_id"]),
-                    text=str(job.payload["text"]),
-                )
+                self._client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
         except SlackApiError as error:
             # They left, or the channel is gone: what they did is recorded all the same.
             if error.response.get("error") not in {"user_not_in_channel", *GONE}:

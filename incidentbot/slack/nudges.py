@@ -43,7 +43,7 @@ class Nudges:
         self._settings = settings
 
     def handlers(self) -> dict[str, Handler]:
-        return {jobs.SEND_REMINDER: self.send_reminder}
+        return {jobs.SEND_REMINDER: self._effects.ending_on_refusal(self.send_reminder)}
 
     def send_reminder(self, job: QueuedJob) -> None:
         payload = job.payload
