@@ -4,12 +4,18 @@ A job is claimed with one compare-and-set UPDATE ... RETURNING (it works the sam
 PostgreSQL and needs no lock held while the job runs); a claim is a lease, so a job whose
 process died is taken up again once its lease runs out. Jobs of one incident run one at a time,
 oldest first, so that e.g. the channel exists before anything is posted to it.
+
+Each claim also sets a fresh lease token, and everything the runner writes for a claimed job
+checks it: a worker whose lease ran out while another took the job up changes nothing. No
+worker sleeps while holding a lease: a handler that must wait (Slack's Retry-After, pacing)
+gives the job back with a later due time (``RetryLater``). See docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from incidentbot import db
@@ -58,12 +65,43 @@ IDLE_GRACE = timedelta(seconds=2)
 GATHER_WINDOW = {ECHO_ENTRY: timedelta(milliseconds=500)}
 
 
-class RetryLater(Exception):
-    """Raised by a handler for a temporary failure; the job runs again after ``delay``."""
+# A job given back uncounted (``RetryLater(counts=False)``) is still given up, logged at ERROR,
+# once it has been given back more than this many times, or over longer than this since its
+# first give-back: a rate limit that never lifts, or a handler that gives back in a loop.
+# Generous, because a storm of incidents can have a job paced many times for good reason.
+MAX_GIVE_BACKS = 1000
+GIVE_BACK_PERIOD = timedelta(days=1)
+# How long a worker keeps trying to record how its job ended while the database is away
+# (a restart, a dropped connection, a lock held past the busy timeout), pausing from
+# FIRST_PAUSE up to MAX_PAUSE between tries. Only stopping the runner cuts it short.
+FINISH_PATIENCE = timedelta(minutes=2)
+FIRST_PAUSE = 0.05
+MAX_PAUSE = 5.0
+# Where a job's payload keeps its uncounted give-backs (``{"times": n, "since": iso}``);
+# handlers never see it.
+GIVEN_BACK = "_given_back"
 
-    def __init__(self, reason: str, *, delay: timedelta = timedelta(seconds=5)) -> None:
+
+class RetryLater(Exception):
+    """Raised by a handler for a temporary failure; the job runs again after ``delay``.
+
+    With ``counts=False`` the attempt is given back: for waiting that says nothing about
+    whether the job can succeed (Slack's rate limits, pacing), so that a storm of them never
+    uses up ``max_attempts``. Such give-backs have their own bound (``MAX_GIVE_BACKS``,
+    ``GIVE_BACK_PERIOD``).
+    """
+
+    def __init__(
+        self, reason: str, *, delay: timedelta = timedelta(seconds=5), counts: bool = True
+    ) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.counts = counts
+
+
+class LeaseLost(Exception):
+    """This worker's lease on its job ran out and another claim took the job: it must change
+    nothing more. Raised by ``gather``; the runner logs it and records nothing."""
 
 
 class GiveUp(Exception):
@@ -78,13 +116,24 @@ def rearm(session: Session, *, incident_id: int, kind: str, now: datetime) -> in
     For a person asking again (``declare`` typed a second time): a retry they can see beats
     waiting out a backoff. Returns how many jobs were re-armed.
     """
+    waiting = (
+        Job.incident_id == incident_id,
+        Job.kind == kind,
+        Job.state.in_([JobState.PENDING, JobState.DEAD]),
+    )
+    # Fresh attempts include fresh give-backs: a job given up after a day of rate limits
+    # must not be given up again at its next one.
+    for row in session.execute(select(Job.id, Job.payload).where(*waiting)).all():
+        if GIVEN_BACK in (row.payload or {}):
+            session.execute(
+                update(Job)
+                .where(Job.id == row.id)
+                .values(payload=_handler_payload(row.payload))
+                .execution_options(synchronize_session=False)
+            )
     result = session.execute(
         update(Job)
-        .where(
-            Job.incident_id == incident_id,
-            Job.kind == kind,
-            Job.state.in_([JobState.PENDING, JobState.DEAD]),
-        )
+        .where(*waiting)
         .values(state=JobState.PENDING, run_after=now, attempts=0, finished_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -93,14 +142,37 @@ def rearm(session: Session, *, incident_id: int, kind: str, now: datetime) -> in
 
 @dataclass(frozen=True)
 class QueuedJob:
+    """A claimed job, as its handler sees it."""
+
     id: int
     kind: str
     incident_id: int | None
     payload: Mapping[str, object]
+    # Which run of the job this is, from 1; more than 1 means an earlier run may have done
+    # part of the work. Runs given back uncounted are included.
     attempt: int
+    # This claim's: whatever the runner writes for the job checks it (see ``_held``).
+    lease_token: str
+    # How many earlier runs were given back without counting toward ``max_attempts``.
+    given_back: int = 0
+
+    @property
+    def counted_attempts(self) -> int:
+        """The attempts that count toward ``max_attempts``, this one included."""
+        return self.attempt - self.given_back
 
 
 Handler = Callable[[QueuedJob], None]
+
+
+def _handler_payload(payload: Mapping[str, object] | None) -> dict[str, object]:
+    """A stored payload without the runner's own bookkeeping."""
+    return {key: value for key, value in (payload or {}).items() if key != GIVEN_BACK}
+
+
+def _held(job: QueuedJob):  # type: ignore[no-untyped-def]
+    """Matches ``job``'s row only while the claim that handed it out still holds it."""
+    return and_(Job.id == job.id, Job.lease_token == job.lease_token, Job.state == JobState.RUNNING)
 
 
 def gather(
@@ -114,12 +186,16 @@ def gather(
     when many are added at once. Only never-tried jobs with nothing of another kind between
     them are taken, so the incident's work keeps its order. What was taken is stored with
     ``job``, so that a retry of ``job`` does the same work, no more and no less.
+
+    Raises ``LeaseLost`` if ``job`` is no longer this worker's to change.
     """
-    stored = session.get(Job, job.id)
-    assert stored is not None
-    if "gathered" in stored.payload:
-        return list(stored.payload["gathered"])
-    gathered: list[Mapping[str, object]] = [dict(stored.payload)]
+    stored = session.execute(select(Job.payload).where(_held(job))).first()
+    if stored is None:
+        raise LeaseLost(f"job {job.id} was claimed again before it gathered its work")
+    payload = _handler_payload(stored.payload)
+    if "gathered" in payload:
+        return list(payload["gathered"])  # type: ignore[call-overload]
+    gathered: list[Mapping[str, object]] = [payload]
     taken = _jobs_behind(session, job, limit=limit - 1)
     if taken:
         result = session.execute(
@@ -128,6 +204,7 @@ def gather(
                 Job.id.in_([row.id for row in taken]),
                 Job.state == JobState.PENDING,
                 Job.attempts == 0,
+                Job.last_error.is_(None),
             )
             .values(state=JobState.DONE, finished_at=now, attempts=1)
             .execution_options(synchronize_session=False)
@@ -136,16 +213,25 @@ def gather(
             session.rollback()  # one was claimed meanwhile: take none
             return gathered
         gathered += [dict(row.payload) for row in taken]
-    stored.payload = {**stored.payload, "gathered": gathered}
+    kept = session.execute(
+        update(Job)
+        .where(_held(job))
+        .values(payload={**(stored.payload or {}), "gathered": gathered})
+        .execution_options(synchronize_session=False)
+    )
+    if kept.rowcount != 1:
+        session.rollback()
+        raise LeaseLost(f"job {job.id} was claimed again while it gathered its work")
     return gathered
 
 
 def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # type: ignore[type-arg]
-    """The never-tried jobs of ``job``'s kind right behind it in its incident's queue."""
+    """The never-tried jobs of ``job``'s kind right behind it in its incident's queue (a job
+    given back uncounted has no attempts, but has its last error)."""
     if job.incident_id is None or limit < 1:
         return []
     behind = session.execute(
-        select(Job.id, Job.kind, Job.payload, Job.state, Job.attempts)
+        select(Job.id, Job.kind, Job.payload, Job.state, Job.attempts, Job.last_error)
         .where(
             Job.incident_id == job.incident_id,
             Job.id > job.id,
@@ -156,7 +242,12 @@ def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # ty
     ).all()
     taken = []
     for row in behind:
-        if row.kind != job.kind or row.state != JobState.PENDING or row.attempts:
+        if (
+            row.kind != job.kind
+            or row.state != JobState.PENDING
+            or row.attempts
+            or row.last_error is not None
+        ):
             break
         taken.append(row)
     return taken
@@ -165,7 +256,10 @@ def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # ty
 @functools.cache
 def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
     """Claim up to ``limit`` due jobs, each not behind an unfinished job of its incident, taking
-    the time as ``:now`` and the lease's end as ``:lease_end``.
+    the time as ``:now``, the lease's end as ``:lease_end`` and its token as ``:lease_token``.
+
+    The token is one per claim: every row it takes is told apart by its id, which every check
+    of the token goes with, and a later claim of the same row always brings a new token.
 
     The UPDATE re-checks that each job is still due, so two replicas choosing the same job
     cannot both claim it; on PostgreSQL, candidates another replica is claiming are skipped
@@ -202,21 +296,23 @@ def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
         .values(
             state=JobState.RUNNING,
             locked_until=bindparam("lease_end", type_=jobs.locked_until.type),
+            lease_token=bindparam("lease_token", type_=jobs.lease_token.type),
             attempts=jobs.attempts + 1,
         )
         .returning(jobs.id, jobs.kind, jobs.incident_id, jobs.payload, jobs.attempts)
     )
 
 
-_DONE = (
-    update(Job.__table__)
-    .where(Job.__table__.c.id == bindparam("job_id"))
-    .values(
-        state=JobState.DONE,
-        finished_at=bindparam("now", type_=Job.__table__.c.finished_at.type),
-        locked_until=None,
-    )
-)
+def _database_away(error: DBAPIError) -> bool:
+    """Whether ``error`` says the database cannot be reached right now (restarting, a dropped
+    connection, locked past the busy timeout), rather than that the statement is wrong."""
+    return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+
+
+def _brief(error: DBAPIError) -> str:
+    """The driver's own first line, without the statement and its parameters."""
+    first = str(error.orig).strip().splitlines()[:1]
+    return f"{type(error.orig).__name__}: {first[0] if first else ''}"
 
 
 class Traffic:
@@ -259,6 +355,9 @@ class JobRunner:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 8,
         traffic: Traffic | None = None,
+        finish_patience: timedelta = FINISH_PATIENCE,
+        max_give_backs: int = MAX_GIVE_BACKS,
+        give_back_period: timedelta = GIVE_BACK_PERIOD,
     ) -> None:
         self._session_factory = session_factory
         self._traffic = traffic
@@ -268,6 +367,9 @@ class JobRunner:
         self._poll_interval = poll_interval
         self._lease = lease
         self._max_attempts = max_attempts
+        self._finish_patience = finish_patience
+        self._max_give_backs = max_give_backs
+        self._give_back_period = give_back_period
         self._wake = threading.Event()
         self._stop = threading.Event()
         # What the dispatcher was woken for: work due now, or a job due later (the earliest).
@@ -348,6 +450,7 @@ class JobRunner:
                 .where(
                     Job.state == JobState.PENDING,
                     Job.attempts == 0,
+                    Job.last_error.is_(None),  # given back: it keeps its Retry-After
                     Job.run_after > now,
                     Job.run_after <= now + ahead,
                 )
@@ -419,6 +522,14 @@ class JobRunner:
     def _run_in_pool(self, job: QueuedJob) -> None:
         try:
             self._run(job)
+        except Exception:
+            # Nobody waits on a pool thread's future: unlogged here, this would vanish.
+            log.exception(
+                "job %s (%s): its worker failed before recording how it ended; the job is "
+                "taken up again when its lease runs out",
+                job.id,
+                job.kind,
+            )
         finally:
             self._slots.release()
             with self._in_flight_lock:
@@ -431,20 +542,27 @@ class JobRunner:
         """Take up to ``limit`` due jobs in one statement: each the oldest unfinished job of
         its incident (if it has one), marked running under a lease."""
         now = self._clock()
+        token = secrets.token_hex(16)
         with self._session_factory() as session, session.begin():
             rows = session.execute(
-                _claim_statement(limit), {"now": now, "lease_end": now + self._lease}
+                _claim_statement(limit),
+                {"now": now, "lease_end": now + self._lease, "lease_token": token},
             ).all()
-        return [
-            QueuedJob(
-                id=row.id,
-                kind=row.kind,
-                incident_id=row.incident_id,
-                payload=dict(row.payload or {}),
-                attempt=row.attempts,
+        claimed = []
+        for row in sorted(rows, key=lambda row: row.id):
+            given_back = int(((row.payload or {}).get(GIVEN_BACK) or {}).get("times", 0))
+            claimed.append(
+                QueuedJob(
+                    id=row.id,
+                    kind=row.kind,
+                    incident_id=row.incident_id,
+                    payload=_handler_payload(row.payload),
+                    attempt=row.attempts + given_back,
+                    lease_token=token,
+                    given_back=given_back,
+                )
             )
-            for row in sorted(rows, key=lambda row: row.id)
-        ]
+        return claimed
 
     def _run(self, job: QueuedJob) -> None:
         crash_point(f"before:{job.kind}")
@@ -453,14 +571,17 @@ class JobRunner:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             handler(job)
+        except LeaseLost as lost:
+            log.warning("job %s (%s) stopped, changing nothing: %s", job.id, job.kind, lost)
         except RetryLater as retry:
-            self._finish(job, error=str(retry), retry_in=retry.delay)
+            self._finish(job, error=str(retry), retry_in=retry.delay, counts=retry.counts)
         except GiveUp as refused:
             log.error("job %s (%s) given up: %s", job.id, job.kind, refused)
             self._finish(job, error=str(refused), retry_in=None, final=True)
         except Exception as error:
-            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempt)
-            backoff = timedelta(seconds=min(2 ** (job.attempt - 1), 300))
+            attempt = job.counted_attempts
+            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, attempt)
+            backoff = timedelta(seconds=min(2 ** (attempt - 1), 300))
             self._finish(job, error=f"{type(error).__name__}: {error}", retry_in=backoff)
         else:
             self._finish(job, error=None, retry_in=None)
@@ -472,27 +593,115 @@ class JobRunner:
         error: str | None,
         retry_in: timedelta | None,
         final: bool = False,
+        counts: bool = True,
     ) -> None:
-        now = self._clock()
-        if error is None:
-            with self._session_factory() as session, session.begin():
-                session.execute(_DONE, {"job_id": job.id, "now": now})
+        """Record how ``job``'s run ended: done (``error`` None), dead (``final``, or out of
+        attempts or give-backs), or due again after ``retry_in``, uncounted unless ``counts``.
+
+        Written only while this worker still holds the job; a result nobody may write any
+        more is logged and dropped. While the database is away, tries again with backoff for
+        up to ``finish_patience`` (each failure logged), so that the job is not left running,
+        holding back its incident's queue, until its lease runs out.
+        """
+        deadline = time.monotonic() + self._finish_patience.total_seconds()
+        pause = FIRST_PAUSE
+        failures = 0
+        while True:
+            try:
+                with self._session_factory() as session, session.begin():
+                    held, due, gave_up = self._record(
+                        session, job, error=error, retry_in=retry_in, final=final, counts=counts
+                    )
+                break
+            except DBAPIError as problem:
+                if not _database_away(problem):
+                    raise
+                failures += 1
+                log.warning(
+                    "job %s (%s): could not record how it ended (try %s: %s); trying again "
+                    "in %.2f s",
+                    job.id,
+                    job.kind,
+                    failures,
+                    _brief(problem),
+                    pause,
+                )
+                if time.monotonic() + pause > deadline or self._stop.wait(pause):
+                    raise
+                pause = min(pause * 2, MAX_PAUSE)
+        if failures:
+            log.warning("job %s (%s): recorded after %s failed tries", job.id, job.kind, failures)
+        if not held:
+            log.warning(
+                "job %s (%s): its lease ran out and it was claimed again; this worker's result "
+                "(%s) was discarded",
+                job.id,
+                job.kind,
+                error or "done",
+            )
             return
-        if final or job.attempt >= self._max_attempts:
+        if gave_up is not None:
+            log.error("job %s (%s) %s", job.id, job.kind, gave_up)
+        if due is not None:
+            self.wake(due)
+
+    def _record(
+        self,
+        session: Session,
+        job: QueuedJob,
+        *,
+        error: str | None,
+        retry_in: timedelta | None,
+        final: bool,
+        counts: bool,
+    ) -> tuple[bool, datetime | None, str | None]:
+        """One try of ``_finish``: whether this worker still held the job, when it is due
+        again (if it is), and why it was given up (if it was)."""
+        now = self._clock()
+        gave_up: str | None = None
+        values: dict[str, object]
+        if error is None:
+            values = {"state": JobState.DONE, "finished_at": now}
+        elif not counts:
+            stored = session.execute(select(Job.payload).where(_held(job))).first()
+            if stored is None:
+                return False, None, None
+            payload = dict(stored.payload or {})
+            record = payload.get(GIVEN_BACK) or {}
+            times = int(record.get("times", 0)) + 1
+            since = datetime.fromisoformat(record["since"]) if "since" in record else now
+            if times > self._max_give_backs or now - since > self._give_back_period:
+                gave_up = (
+                    f"gave up after being given back {times} times since "
+                    f"{since:%Y-%m-%d %H:%M} UTC: {error}"
+                )
+                values = {"state": JobState.DEAD, "finished_at": now, "last_error": error}
+            else:
+                assert retry_in is not None
+                values = {
+                    "state": JobState.PENDING,
+                    "run_after": now + retry_in,
+                    "last_error": error,
+                    "attempts": Job.attempts - 1,  # the claim's increment, undone
+                    "payload": {
+                        **payload,
+                        GIVEN_BACK: {"times": times, "since": since.isoformat()},
+                    },
+                }
+        elif final or job.counted_attempts >= self._max_attempts:
             if not final:
-                log.error("job %s (%s) gave up after %s attempts", job.id, job.kind, job.attempt)
-            values: dict[str, object] = {
-                "state": JobState.DEAD,
-                "finished_at": now,
-                "last_error": error,
-            }
+                gave_up = f"gave up after {job.counted_attempts} attempts"
+            values = {"state": JobState.DEAD, "finished_at": now, "last_error": error}
         else:
             assert retry_in is not None
             values = {"state": JobState.PENDING, "run_after": now + retry_in, "last_error": error}
-        with self._session_factory() as session, session.begin():
-            session.execute(
-                update(Job)
-                .where(Job.id == job.id)
-                .values(locked_until=None, **values)
-                .execution_options(synchronize_session=False)
-            )
+        result = session.execute(
+            update(Job)
+            .where(_held(job))
+            .values(locked_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return False, None, None
+        due = values.get("run_after")
+        return True, due if isinstance(due, datetime) else None, gave_up

@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.web.slack_response import SlackResponse
@@ -59,14 +58,20 @@ def _client(settings: Settings, telemetry: Telemetry | None, **options: Any) -> 
 
 
 def make_client(settings: Settings, *, telemetry: Telemetry | None = None) -> WebClient:
-    """For background jobs: retries connection errors, 5xx and 429 (honouring Retry-After)."""
+    """For background jobs: retries connection errors and 500/503 at once, but not 429.
+
+    A job's worker holds a lease on it: sleeping out a Retry-After (up to minutes) inside the
+    call could outlast the lease and let another worker run the same job. A 429 reaches the
+    job (``effects.slack_call``), which is given back, due after the Retry-After. The retries
+    kept are short: two, after about 0.5-1.5 s and 1-2 s, so at most 3.5 s asleep per call,
+    far inside a lease; a read timeout is not retried here at all.
+    """
     return _client(
         settings,
         telemetry,
         timeout=settings.slack_timeout,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )

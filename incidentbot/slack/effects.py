@@ -70,8 +70,10 @@ def slack_call(timeout: float = 10.0) -> Iterator[None]:
         code = error.response.get("error")
         status = error.response.status_code
         if code == "ratelimited" or status == 429:
+            # Given back, not slept out here (the worker holds a lease) and not counted: a
+            # rate limit says nothing about whether the work can succeed.
             delay = timedelta(seconds=_retry_after(error.response.headers))
-            raise RetryLater(f"rate limited: {code}", delay=delay) from None
+            raise RetryLater(f"rate limited: {code}", delay=delay, counts=False) from None
         if refusals.is_temporary(error):
             raise RetryLater(f"Slack failed: {code or status}") from None
         raise
