@@ -15,6 +15,8 @@ from incidentbot.errors import IncidentError
 from incidentbot.uow import UnitOfWorkFactory
 
 MEMORY_TTL_SECONDS = 3600.0
+# What users.info answers for someone it will never find: their id is shown instead of a name.
+GONE_PEOPLE = {"user_not_found", "user_not_visible"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,10 @@ class Directory:
             self._bot_user_id = user_id
         return user_id
 
-    def lookup(self, user_id: str) -> Someone:
+    def lookup(self, user_id: str, *, client: WebClient | None = None) -> Someone:
+        """Who ``user_id`` is. ``client`` is a background job's: Slack's "not now" (a 429, a
+        5xx) then reaches the caller, whose job tries again later, instead of failing fast the
+        way a request waiting for its acknowledgement must."""
         with self._lock:
             cached = self._memory.get(user_id)
         if cached and time.monotonic() - cached[0] < MEMORY_TTL_SECONDS:
@@ -55,7 +60,7 @@ class Directory:
             if person is not None:
                 someone = Someone(user_id, person.display_name, person.timezone, person.is_bot)
             else:
-                someone = self._fetch(user_id)
+                someone = self._fetch(user_id, client=client)
                 services.remember_person(
                     uow=uow,
                     user_id=user_id,
@@ -69,23 +74,35 @@ class Directory:
             self._memory[user_id] = (time.monotonic(), someone)
         return someone
 
+    def forget(self, user_id: str) -> None:
+        """Drop what this process remembers of someone (the database keeps its copy)."""
+        with self._lock:
+            self._memory.pop(user_id, None)
+
     def zone_of(self, user_id: str) -> str:
         return self.lookup(user_id).timezone
 
-    def ensure(self, user_ids: Iterable[str]) -> None:
-        """Make sure every id has a stored name; people Slack no longer knows are skipped."""
-        for user_id in set(user_ids):
+    def ensure(self, user_ids: Iterable[str], *, client: WebClient | None = None) -> None:
+        """Make sure every id has a stored name; people Slack no longer knows are skipped.
+
+        With a background ``client``, a Slack that is busy is not taken for a person who is
+        gone: the error reaches the caller (names found so far are kept), so a postmortem
+        waits for its names rather than printing ids.
+        """
+        for user_id in sorted(set(user_ids)):
             try:
-                self.lookup(user_id)
+                self.lookup(user_id, client=client)
             except IncidentError:
                 continue
 
-    def _fetch(self, user_id: str) -> Someone:
+    def _fetch(self, user_id: str, *, client: WebClient | None = None) -> Someone:
         try:
-            user = self._client.users_info(user=user_id)["user"]
+            user = (client or self._client).users_info(user=user_id)["user"]
         except SlackApiError as error:
-            if error.response.get("error") == "user_not_found":
+            if error.response.get("error") in GONE_PEOPLE:
                 raise IncidentError(f"I can't find <@{user_id}> in this workspace.") from None
+            if client is not None:
+                raise
             raise IncidentError(
                 "Slack didn't answer when I looked up a person; please try again in a moment."
             ) from None

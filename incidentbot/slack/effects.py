@@ -10,14 +10,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from incidentbot import jobs, links, services
@@ -30,6 +31,7 @@ from incidentbot.models import (
     JobState,
     Postmortem,
     Severity,
+    SlackFact,
     Status,
     TimelineEntry,
 )
@@ -136,10 +138,7 @@ class Effects:
         self._channel_ids: dict[str, str] = {}
 
     def handlers(self) -> dict[str, Handler]:
-        return {
-            kind: self.ending_on_refusal(handler)
-            for kind, handler in self._handlers().items()
-        }
+        return {kind: self.ending_on_refusal(handler) for kind, handler in self._handlers().items()}
 
     def ending_on_refusal(self, handler: Handler) -> Handler:
         """A refusal Slack will repeat ends the job at once (logged, counted), rather than
@@ -315,6 +314,8 @@ class Effects:
         except (LookupError, SlackApiError) as error:
             if isinstance(error, SlackApiError) and not refusals.is_final(error):
                 raise
+            if wanted.startswith("#") and isinstance(error, SlackApiError):
+                self._forget_channel(wanted)
             setting = "INCIDENTBOT_ANNOUNCE_CHANNEL" + (
                 " and INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL" if incident.private else ""
             )
@@ -415,12 +416,37 @@ class Effects:
                 raise
 
     def _channel_id(self, wanted: str) -> str:
-        """A configured channel (an ID, or ``#name`` looked up once) as an ID."""
+        """A configured channel as an ID.
+
+        An ID is used as it is: the way to configure a large workspace. A ``#name`` is found
+        once by paging ``conversations.list`` (Tier 2, 200 channels a page: minutes on an
+        Enterprise Grid) and kept in ``slack_facts`` for every replica and restart after.
+        """
         if not wanted.startswith("#"):
             return wanted
-        if wanted not in self._channel_ids:
-            self._channel_ids[wanted] = self._find_channel(wanted[1:])
-        return self._channel_ids[wanted]
+        if wanted in self._channel_ids:
+            return self._channel_ids[wanted]
+        key = f"channel:{wanted}"
+        with self._deps.uow_factory(read_only=True) as uow:
+            known = uow.session.get(SlackFact, key)
+            channel_id = known.value if known is not None else None
+        if channel_id is None:
+            channel_id = self._find_channel(wanted[1:])
+            with self._deps.uow_factory() as uow:
+                # Two replicas may both have looked: either answer is the same channel.
+                uow.session.merge(SlackFact(key=key, value=channel_id, learned_at=uow.now()))
+                with suppress(IntegrityError):
+                    uow.commit()
+        self._channel_ids[wanted] = channel_id
+        return channel_id
+
+    def _forget_channel(self, wanted: str) -> None:
+        """A ``#name`` whose kept ID Slack no longer takes (deleted, archived, renamed) is
+        looked up afresh the next time."""
+        self._channel_ids.pop(wanted, None)
+        with self._deps.uow_factory() as uow:
+            uow.session.execute(delete(SlackFact).where(SlackFact.key == f"channel:{wanted}"))
+            uow.commit()
 
     def _find_channel(self, name: str) -> str:
         cursor = None
@@ -839,7 +865,8 @@ class Effects:
             # As rows: this pass only gathers names, and a long timeline is slow to load as objects.
             timeline = read_timeline(uow=uow, incident=incident)
             people = mentioned_people(incident, timeline=timeline)
-        self._deps.directory.ensure(people)
+        with slack_call(self._settings.slack_timeout):
+            self._deps.directory.ensure(people, client=self._client)
         with self._deps.uow_factory() as uow:
             incident = uow.session.get(Incident, job.incident_id)
             assert incident is not None
