@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from incidentbot.emulator import BOT_USER_ID
 from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, TimelineEntry
+from incidentbot.models import Incident, Job, JobState, TimelineEntry
+from incidentbot.runtime import create_runtime
 from tests.e2e import declare, ephemeral_texts, incident_channel, wait_for
 
 
@@ -83,6 +84,29 @@ def test_retries_honour_retry_after(quick_stack: LocalStack):
     gaps = [b.at - a.at for a, b in zip(calls, calls[1:] + later[-1:], strict=False)]
     assert all(gap >= 1.9 for gap in gaps), gaps
     assert len(bot_posts(stack, channel.id, "patience")) == 1
+
+
+def test_a_retry_after_longer_than_the_lease_is_waited_out_by_the_queue_not_the_worker(
+    db_url: str,
+):
+    """Two replicas; Slack asks for 2 s three times, the lease is 1 s. A worker that slept
+    out the Retry-After would lose its lease and another would post the same note again."""
+    with LocalStack(database_url=db_url, slack_timeout=1.0, job_lease_seconds=1) as stack:
+        other = create_runtime(stack.settings, migrate=False)
+        other.start()
+        try:
+            channel = declare(stack, "Search is slow")
+            stack.workspace.inject_fault("chat.postMessage", status=429, retry_after=2, times=3)
+            stack.driver.command("alice", channel.id, "note said once")
+            stack.settle(timeout=30)
+        finally:
+            other.stop()
+        assert len(bot_posts(stack, channel.id, "said once")) == 1
+        assert [c.status for c in stack.workspace.calls("chat.postMessage")].count(429) == 3
+        with stack.runtime.uow() as uow:
+            echo = uow.session.scalars(select(Job).where(Job.kind == "timeline.echo")).one()
+        # Rate limits are given back, not counted: the one attempt that counted is the last.
+        assert (echo.state, echo.attempts) == (JobState.DONE, 1)
 
 
 def test_a_channel_slack_will_not_create_keeps_the_incident_and_tells_the_declarer(

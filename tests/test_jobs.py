@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
+import sqlite3
 import threading
+import time
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
+from incidentbot import db, jobs
 from incidentbot.jobs import JobRunner, QueuedJob, RetryLater, Traffic
 from incidentbot.models import Incident, Job, JobState
 from incidentbot.uow import UnitOfWork
@@ -256,3 +267,341 @@ def test_a_runner_leases_no_more_jobs_than_it_has_free_workers(uow_factory, sess
         runner.stop()
     assert len(leased) == 8
     assert max(leased) <= 2
+
+
+# ------------------------------------------------- leases, tokens, give-backs, database outages
+
+
+def stored(session_factory, job_id: int | None = None) -> Job:
+    with session_factory() as session:
+        query = select(Job).order_by(Job.id)
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        return session.scalars(query.limit(1)).one()
+
+
+def test_rate_limits_longer_than_the_lease_never_use_up_attempts_nor_run_the_job_twice(
+    uow_factory, session_factory, clock
+):
+    """Two replicas share the queue; the job is rate-limited three times for longer than the
+    lease, and may fail only twice: it still runs to its end once, its attempts unused."""
+    queue(uow_factory, "send")
+    runs: list[tuple[int, float]] = []
+    sent: list[int] = []
+    started = clock.now
+
+    def send(job: QueuedJob) -> None:
+        runs.append((job.attempt, (clock.now - started).total_seconds()))
+        if len(runs) <= 3:
+            raise RetryLater("rate limited", delay=timedelta(seconds=60), counts=False)
+        sent.append(job.id)
+
+    replicas = [
+        JobRunner(
+            session_factory=session_factory,
+            handlers={"send": send},
+            clock=clock,
+            lease=timedelta(seconds=10),
+            max_attempts=2,
+        )
+        for _ in range(2)
+    ]
+    for turn in range(30):  # five minutes, in steps shorter than the lease
+        replicas[turn % 2].run_pending()
+        clock.advance(seconds=11)
+    assert len(sent) == 1
+    # Each run waited out the Retry-After, whichever replica looked meanwhile; the runs are
+    # numbered on (a handler's "an earlier run may have done part of this" stays true).
+    assert [attempt for attempt, _ in runs] == [1, 2, 3, 4]
+    gaps = [later - earlier for (_, earlier), (_, later) in zip(runs, runs[1:], strict=False)]
+    assert all(gap >= 60 for gap in gaps), gaps
+    job = stored(session_factory)
+    assert (job.state, job.attempts) == (JobState.DONE, 1)
+
+
+def test_a_job_given_back_without_end_is_given_up_after_a_day_and_logged(
+    uow_factory, session_factory, clock, caplog
+):
+    queue(uow_factory, "paced")
+
+    def paced(job: QueuedJob) -> None:
+        raise RetryLater("rate limited: ratelimited", delay=timedelta(hours=5), counts=False)
+
+    runner = JobRunner(session_factory=session_factory, handlers={"paced": paced}, clock=clock)
+    with caplog.at_level(logging.ERROR, logger="incidentbot.jobs"):
+        for _ in range(6):  # 25 hours of rate limits
+            runner.run_pending()
+            clock.advance(hours=5, seconds=1)
+    job = stored(session_factory)
+    assert job.state == JobState.DEAD
+    assert job.last_error == "rate limited: ratelimited"
+    assert any(
+        record.levelno == logging.ERROR and "given back 6 times" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_a_job_given_back_in_a_loop_is_given_up_after_its_bound(
+    uow_factory, session_factory, clock
+):
+    queue(uow_factory, "spin")
+    runs: list[int] = []
+
+    def spin(job: QueuedJob) -> None:
+        runs.append(job.attempt)
+        raise RetryLater("paced", delay=timedelta(0), counts=False)
+
+    runner = JobRunner(
+        session_factory=session_factory, handlers={"spin": spin}, clock=clock, max_give_backs=5
+    )
+    runner.run_pending()
+    assert runs == [1, 2, 3, 4, 5, 6]
+    assert stored(session_factory).state == JobState.DEAD
+
+
+@pytest.mark.parametrize("outcome", ["done", "failed", "rate limited", "refused"])
+def test_a_worker_whose_lease_ran_out_and_was_claimed_again_changes_nothing(
+    uow_factory, session_factory, clock, caplog, outcome
+):
+    queue(uow_factory, "work")
+    ran: list[str] = []
+
+    def late(job: QueuedJob) -> None:
+        ran.append("late")
+        if outcome == "failed":
+            raise RuntimeError("boom")
+        if outcome == "rate limited":
+            raise RetryLater("rate limited", delay=timedelta(minutes=5), counts=False)
+        if outcome == "refused":
+            raise jobs.GiveUp("missing_scope")
+
+    slow = JobRunner(
+        session_factory=session_factory,
+        handlers={"work": late},
+        clock=clock,
+        lease=timedelta(seconds=10),
+    )
+    other = JobRunner(
+        session_factory=session_factory,
+        handlers={"work": lambda job: ran.append("current")},
+        clock=clock,
+        lease=timedelta(seconds=10),
+    )
+    (stale,) = slow._claim(limit=1)
+    clock.advance(seconds=11)  # the slow worker's lease runs out
+    (current,) = other._claim(limit=1)
+    assert current.id == stale.id and current.lease_token != stale.lease_token
+    before = stored(session_factory)
+
+    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+        slow._run(stale)
+    after = stored(session_factory)
+    assert (after.state, after.attempts, after.lease_token, after.locked_until) == (
+        JobState.RUNNING,
+        2,
+        current.lease_token,
+        before.locked_until,
+    )
+    assert (after.last_error, after.payload, after.run_after) == (
+        None,
+        before.payload,
+        before.run_after,
+    )
+    assert any("was discarded" in record.getMessage() for record in caplog.records)
+
+    other._run(current)
+    assert ran == ["late", "current"]
+    assert stored(session_factory).state == JobState.DONE
+
+
+def test_a_worker_that_lost_its_lease_gathers_nothing(uow_factory, session_factory, clock):
+    incident_id = make_incident(uow_factory)
+    queue(uow_factory, "echo", 3, incident_id=incident_id)
+    slow = JobRunner(
+        session_factory=session_factory, handlers={}, clock=clock, lease=timedelta(seconds=10)
+    )
+    (stale,) = slow._claim(limit=1)
+    clock.advance(seconds=11)
+    (current,) = slow._claim(limit=1)
+    assert current.id == stale.id
+    with uow_factory() as uow, pytest.raises(jobs.LeaseLost):
+        jobs.gather(uow.session, stale, limit=10, now=uow.now())
+    assert states(session_factory) == ["running", "pending", "pending"]
+    with uow_factory() as uow:
+        assert len(jobs.gather(uow.session, current, limit=10, now=uow.now())) == 3
+        uow.commit()
+    assert states(session_factory) == ["running", "done", "done"]
+
+
+class Outage:
+    """Takes the database away from one engine for a moment, for real.
+
+    PostgreSQL: the engine logs in as a role of its own; an outage forbids that role to log in
+    and terminates its connections (``pg_terminate_backend``), as a restart would. SQLite:
+    another connection holds the write lock, longer than the engine's (shortened) busy
+    timeout. Either way every statement the engine tries meanwhile fails.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], start, end) -> None:  # type: ignore[no-untyped-def]
+        self.session_factory = session_factory
+        self._start, self._end = start, end
+        self._back: threading.Timer | None = None
+        self.count = 0
+
+    def take_away(self, seconds: float) -> None:
+        """From now until ``seconds`` from now."""
+        self.count += 1
+        self._start()
+        self._back = threading.Timer(seconds, self._end)
+        self._back.start()
+
+    def wait_back(self) -> None:
+        if self._back is not None:
+            self._back.join()
+
+
+@pytest.fixture
+def outage(db_url: str, session_factory) -> Iterator[Outage]:  # type: ignore[no-untyped-def]
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        engine = db.make_engine(db_url)
+
+        @event.listens_for(engine, "connect")
+        def _short_busy_timeout(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            dbapi_connection.execute("PRAGMA busy_timeout=100")
+
+        locker = sqlite3.connect(url.database, isolation_level=None, check_same_thread=False)
+        taken = Outage(
+            db.make_session_factory(engine),
+            lambda: locker.execute("BEGIN EXCLUSIVE"),
+            lambda: locker.execute("COMMIT"),
+        )
+        yield taken
+        taken.wait_back()
+        locker.close()
+        engine.dispose()
+        return
+
+    import psycopg
+
+    from tests.databases import ADMIN_DSN
+
+    schema = re.search(r"search_path%3D(\w+)", db_url).group(1)  # type: ignore[union-attr]
+    role = f"jobs_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+
+    def admin_run(*statements: str) -> None:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            for statement in statements:
+                admin.execute(statement)
+
+    terminate = f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    engine = db.make_engine(url.set(username=role).render_as_string(hide_password=False))
+    taken = Outage(
+        db.make_session_factory(engine),
+        lambda: admin_run(f'ALTER ROLE "{role}" NOLOGIN', terminate),
+        lambda: admin_run(f'ALTER ROLE "{role}" LOGIN'),
+    )
+    try:
+        yield taken
+    finally:
+        taken.wait_back()
+        engine.dispose()
+        admin_run(terminate, f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
+
+
+def wait_until(condition, *, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_failure_met_while_the_database_is_away_is_recorded_when_it_returns(
+    outage, uow_factory, session_factory, clock, caplog
+):
+    """The incident's next job waits seconds (the failed job's backoff), not the lease."""
+    incident_id = make_incident(uow_factory)
+    queue(uow_factory, "flaky", incident_id=incident_id)
+    queue(uow_factory, "next", incident_id=incident_id)
+    ran: list[tuple[str, int]] = []
+
+    def flaky(job: QueuedJob) -> None:
+        ran.append(("flaky", job.attempt))
+        if job.attempt == 1:
+            outage.take_away(seconds=1.0)
+            raise RuntimeError("Slack failed as well")
+
+    runner = JobRunner(
+        session_factory=outage.session_factory,
+        handlers={"flaky": flaky, "next": lambda job: ran.append(("next", job.attempt))},
+        clock=clock,
+        lease=timedelta(minutes=2),
+    )
+    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+        runner.start()
+        try:
+            assert wait_until(lambda: stored(session_factory).last_error is not None), (
+                "the failure was not recorded after the database came back"
+            )
+            assert stored(session_factory).state == JobState.PENDING
+            outage.wait_back()
+            clock.advance(seconds=2)  # the failed job's backoff; its lease had 2 minutes
+            runner.wake()
+            assert runner.wait_idle(20)
+        finally:
+            runner.stop()
+    assert ran == [("flaky", 1), ("flaky", 2), ("next", 1)]
+    assert states(session_factory) == [JobState.DONE, JobState.DONE]
+    assert any("could not record how it ended" in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_that_fails_outside_its_handler_is_logged(
+    outage, uow_factory, session_factory, clock, caplog
+):
+    """The database stays away longer than the worker keeps trying to record the job: the
+    error reaches the log, and the job is run again once its lease runs out."""
+    queue(uow_factory, "work")
+    ran: list[int] = []
+
+    def work(job: QueuedJob) -> None:
+        ran.append(job.attempt)
+        if job.attempt == 1:
+            outage.take_away(seconds=1.5)
+
+    runner = JobRunner(
+        session_factory=outage.session_factory,
+        handlers={"work": work},
+        clock=clock,
+        lease=timedelta(minutes=2),
+        finish_patience=timedelta(seconds=0.3),
+    )
+
+    def logged() -> bool:
+        return any(
+            record.levelno == logging.ERROR
+            and record.exc_info is not None
+            and isinstance(record.exc_info[1], OperationalError)
+            and "its worker failed" in record.getMessage()
+            for record in caplog.records
+        )
+
+    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+        runner.start()
+        try:
+            assert wait_until(logged), "the worker's error did not reach the log"
+            outage.wait_back()
+            assert states(session_factory) == [JobState.RUNNING]
+            clock.advance(minutes=3)
+            runner.wake()
+            assert runner.wait_idle(20)
+        finally:
+            runner.stop()
+    assert ran == [1, 2]
+    assert states(session_factory) == [JobState.DONE]
