@@ -542,7 +542,28 @@ class SlackDriver:
             delivery = self._deliver_changes([change])
             if delivery is not None:
                 sent.append(delivery)
+            joined = change.message
+            if change.kind == "posted" and joined.subtype == "channel_join":
+                # Someone the app invited: Slack tells the app's channels of the join, naming
+                # the app as the inviter, whatever its message subscriptions.
+                sent.append(
+                    self.event(self._joined_event(joined.user, change.channel, joined.inviter))
+                )
         return sent
+
+    def _joined_event(self, user_id: str, channel_id: str, inviter: str | None) -> dict[str, Any]:
+        ch = self._channel(channel_id)
+        event: dict[str, Any] = {
+            "type": "member_joined_channel",
+            "user": user_id,
+            "channel": ch.id,
+            "channel_type": "G" if ch.is_private else "C",
+            "team": TEAM_ID,
+            "event_ts": self.ws.next_ts(),
+        }
+        if inviter:
+            event["inviter"] = inviter
+        return event
 
     def _own_message(self, person: User, ch: Channel, ts: str, *, doing: str) -> Message:
         """The message ``person`` may ``edit``/``delete``: their own (admins delete any)."""
@@ -676,17 +697,7 @@ class SlackDriver:
         with self.ws.recording_changes(joined):
             if not self.ws.join(ch.id, person.id, inviter=inviter_id):
                 raise EmulatorError(f"{person.name} is already a member of #{ch.name}")
-        event: dict[str, Any] = {
-            "type": "member_joined_channel",
-            "user": person.id,
-            "channel": ch.id,
-            "channel_type": "G" if ch.is_private else "C",
-            "team": TEAM_ID,
-            "event_ts": self.ws.next_ts(),
-        }
-        if inviter_id:
-            event["inviter"] = inviter_id
-        delivery = self.event(event)
+        delivery = self.event(self._joined_event(person.id, ch.id, inviter_id))
         # Slack also posts "<@U…> has joined the channel", a message event of its own.
         self._deliver_changes(joined)
         return delivery

@@ -39,6 +39,7 @@ from incidentbot.services.postmortems import mentioned_people
 from incidentbot.services.timeline import fill_captured, read_timeline
 from incidentbot.slack import blocks, home, refusals
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.message_text import message_text
 from incidentbot.slack.refusals import Refusal
 
 log = logging.getLogger(__name__)
@@ -677,7 +678,7 @@ class Effects:
             entry = fill_captured(
                 uow=uow,
                 entry_id=int(job.payload["entry_id"]),  # type: ignore[call-overload]
-                text=message.get("text", "") if message is not None else None,
+                text=message_text(message) if message is not None else None,
                 message_author_id=message.get("user") if message is not None else None,
                 permalink=permalink,
             )

@@ -13,6 +13,7 @@ from incidentbot import services
 from incidentbot.errors import NotInIncidentChannel
 from incidentbot.slack import ids
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.message_text import message_text
 
 
 def register(app: App, deps: Deps) -> None:
@@ -32,7 +33,7 @@ def register(app: App, deps: Deps) -> None:
             ts=ts,
             marked_by=event.get("user") or "",
             message_author_id=message.get("user"),
-            text=message.get("text"),
+            text=message_text(message) if message else None,
         )
 
     @app.event("reaction_added")

@@ -1,4 +1,5 @@
-"""Someone joining an incident's channel late gets a private briefing of where things stand."""
+"""Someone joining an incident's channel late gets a private briefing of where things stand
+(not whom the bot invited itself: they were told already)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def register(app: App, deps: Deps) -> None:
             if event_id and not services.claim_event(uow=uow, event_id=event_id):
                 return  # a redelivery: the briefing is already queued
             services.add_member(uow=uow, incident_id=incident.id, user_id=user_id)
-            if incident.is_open:
+            # Whom the bot brought in (the declarer, a new lead) has just been told where
+            # things stand; a briefing is for who arrives on their own or by a colleague.
+            invited_by_bot = event.get("inviter") == context.bot_user_id
+            if incident.is_open and not invited_by_bot:
                 uow.enqueue(jobs.BRIEF_NEWCOMER, incident=incident, user_id=user_id)
             uow.commit()
 

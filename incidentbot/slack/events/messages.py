@@ -15,6 +15,7 @@ from slack_bolt import App, BoltContext
 
 from incidentbot import services
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.message_text import message_text
 
 EDITED = "message_changed"
 DELETED = "message_deleted"
@@ -66,7 +67,7 @@ def follow_slack(
                 uow=uow,
                 channel_id=channel_id,
                 ts=ts,
-                text=message.get("text") or "",
+                text=message_text(message),
                 edited_by=(message.get("edited") or {}).get("user") or message.get("user"),
                 edited_ts=(message.get("edited") or {}).get("ts") or event.get("ts"),
             )

@@ -16,6 +16,7 @@ from incidentbot.services.timeline import message_time
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.client import answer_privately
 from incidentbot.slack.deps import Deps
+from incidentbot.slack.message_text import message_text
 from incidentbot.slack.payloads import private_metadata
 from incidentbot.text import printable
 
@@ -89,7 +90,10 @@ def register(app: App, deps: Deps) -> None:
                     policy=deps.settings.policy,
                 )
             except IncidentError as error:
-                ack(response_action="errors", errors={ids.TIMELINE_NOTE_BLOCK: error.message[:150]})
+                ack(
+                    response_action="errors",
+                    errors={ids.TIMELINE_NOTE_BLOCK: blocks.field_error(error.message)},
+                )
                 return
             uow.enqueue(
                 jobs.TELL_PRIVATELY,
@@ -121,7 +125,7 @@ def _form(deps: Deps, *, channel_id: str | None, ts: str | None, message: dict) 
             posted_at = message_time(ts)
         except IncidentError as error:
             return blocks.notice_modal(title="Add to timeline", text=error.message)
-        text = printable(message.get("text") or "")
+        text = printable(message_text(message))
         target = {"channel": channel_id, "ts": ts, "author": message.get("user"), "text": text}
         if len(json.dumps(target)) > MAX_METADATA:
             target["text"] = None
