@@ -38,6 +38,7 @@ from incidentbot.emulator import (
     SlackDriver,
     Workspace,
     mention,
+    scopes,
 )
 from incidentbot.manifest import BOT_EVENTS
 
@@ -134,6 +135,12 @@ def slack() -> Iterator[LocalSlack]:
 @pytest.fixture
 def client(slack: LocalSlack) -> WebClient:
     return WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=5)
+
+
+@pytest.fixture
+def every_scope(slack: LocalSlack) -> None:
+    """Grants the bot token every scope: for tests of methods the bot has no scope for."""
+    slack.workspace.bot_scopes |= scopes.ALL
 
 
 def slack_error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
@@ -363,7 +370,7 @@ def test_chat_update_rules(slack: LocalSlack, client: WebClient) -> None:
     assert link == f"{slack.base_url}/archives/CINCIDENTS/p{sent['ts'].replace('.', '')}"
 
 
-def test_pins_and_reactions(slack: LocalSlack, client: WebClient) -> None:
+def test_pins_and_reactions(slack: LocalSlack, client: WebClient, every_scope: None) -> None:
     theirs = slack.workspace.post_message("CINCIDENTS", "UALICE", "rolled back")
     pin = client.pins_add
     assert slack_error(pin, channel="CINCIDENTS", timestamp=theirs.ts) == "not_in_channel"
@@ -410,7 +417,9 @@ def test_users_info_time_zone_fields(client: WebClient) -> None:
 # ---------------------------------------------------------------------- files
 
 
-def test_files_upload_v2_end_to_end(slack: LocalSlack, client: WebClient) -> None:
+def test_files_upload_v2_end_to_end(
+    slack: LocalSlack, client: WebClient, every_scope: None
+) -> None:
     channel = client.conversations_create(name="inc-7-upload")["channel"]["id"]
     content = "# Database down\n\n## Summary\nThe primary ran out of disk. ✓\n"
     result = client.files_upload_v2(

@@ -40,6 +40,7 @@ Typical use::
         slack.socket_driver().command("alice", "#incidents", "declare Database down")
 """
 
+from . import scopes
 from .blockkit import state_values, validate_blocks, validate_view
 from .driver import (
     VERIFICATION_TOKEN,
@@ -103,6 +104,7 @@ __all__ = [
     "ViewRecord",
     "Workspace",
     "mention",
+    "scopes",
     "state_values",
     "validate_blocks",
     "validate_view",

@@ -14,12 +14,13 @@ import json
 import mimetypes
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from . import scopes
 from .blockkit import assign_ids, validate_blocks, validate_view
 from .workspace import (
     APP_ID,
@@ -151,6 +152,13 @@ def _ts_key(ts: str) -> Decimal:
         return Decimal(ts)
     except (InvalidOperation, TypeError):
         raise SlackError("invalid_ts_latest") from None
+
+
+def _kind(ch: Channel) -> str:
+    """The kind of conversation ``ch`` is, as ``scopes`` names them."""
+    if ch.is_im:
+        return scopes.IM
+    return scopes.PRIVATE if ch.is_private else scopes.PUBLIC
 
 
 def permalink(base_url: str, channel_id: str, message: Message) -> str:
@@ -444,6 +452,7 @@ class WebAPI:
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method"}
         try:
+            self._check_scope(req)
             with self.ws.recording_changes():
                 result = handler(self, req)
         except SlackError as err:
@@ -451,6 +460,29 @@ class WebAPI:
         return 200, {"ok": True, **result}
 
     # ------------------------------------------------------------------ shared checks
+
+    def _check_scope(self, req: ApiRequest, kinds: Iterable[str] | None = None) -> None:
+        """Refuse a bot-token call lacking its scope, as Slack does (``missing_scope``).
+
+        Without ``kinds``, a method whose scope is the same everywhere is checked (others are
+        checked once the conversation's kind is known); with them, the conversation method's
+        scope for each kind. Calls with other tokens pass.
+        """
+        if req.actor != BOT_USER_ID:
+            return
+        if kinds is None:
+            if req.method not in scopes.METHOD_SCOPES:
+                return
+            requirements = [scopes.METHOD_SCOPES[req.method]]
+        else:
+            by_kind = scopes.CONVERSATION_SCOPES.get(req.method, {})
+            requirements = [by_kind[kind] for kind in dict.fromkeys(kinds) if kind in by_kind]
+        granted = self.ws.bot_scopes
+        needed = [r[0] for r in requirements if r and not granted.intersection(r)]
+        if needed:
+            provided = ",".join(sorted(granted))
+            extra = {"needed": ",".join(needed), "provided": provided}
+            raise SlackError("missing_scope", extra=extra)
 
     def _is_bot(self, user_id: str) -> bool:
         user = self.ws.user(user_id)
@@ -485,6 +517,7 @@ class WebAPI:
         member = req.actor in ch.members
         if ch.is_private and not member:
             raise SlackError(not_found)
+        self._check_scope(req, [_kind(ch)])
         if ch.is_archived and not allow_archived:
             raise SlackError("is_archived")
         if need_member and not member:
@@ -595,6 +628,7 @@ class WebAPI:
 
     @_method("conversations.create")
     def conversations_create(self, req: ApiRequest) -> dict[str, Any]:
+        self._check_scope(req, [scopes.PRIVATE if req.bool("is_private") else scopes.PUBLIC])
         name = req.str("name")
         if not name:
             raise SlackError("invalid_name_required")
@@ -773,6 +807,9 @@ class WebAPI:
     @_method("conversations.list")
     def conversations_list(self, req: ApiRequest) -> dict[str, Any]:
         types = set(req.ids("types") or ["public_channel"])
+        self._check_scope(
+            req, [scopes.LIST_TYPES[t] for t in sorted(types) if t in scopes.LIST_TYPES]
+        )
         exclude_archived = req.bool("exclude_archived")
         found = []
         for ch in self.ws.channels():
@@ -801,6 +838,7 @@ class WebAPI:
             users = req.ids("users")
             if not users:
                 raise SlackError("users_list_not_supplied")
+            self._check_scope(req, [scopes.MPIM if len(users) > 1 else scopes.IM])
             if len(users) > 1:
                 # Group DMs (mpim) are not emulated.
                 raise SlackError("method_not_supported_for_channel_type")

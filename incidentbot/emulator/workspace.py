@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from incidentbot.manifest import BOT_EVENTS
+from incidentbot.manifest import BOT_EVENTS, BOT_SCOPES
 
 __all__ = [
     "APP_ID",
@@ -475,6 +475,13 @@ class Workspace:
     set, e.g. ``ws.subscribed_events.discard("message.channels")``, to see what an app without
     that subscription gets. ``app_changes`` holds the changes the app made to messages through
     the Web API, whose events Slack would send it too (``SlackDriver.deliver_app_changes``).
+
+    ``bot_scopes`` are the scopes the bot token was granted: by default exactly the manifest's
+    (``incidentbot.manifest.BOT_SCOPES``). Each Web API call made with the bot token needs the
+    scope ``scopes.py`` names for it, as on Slack (``missing_scope`` otherwise); a test may
+    change the set, e.g. ``ws.bot_scopes.discard("pins:write")``, or grant everything with
+    ``Workspace(bot_scopes=scopes.ALL)``. Other tokens (a person's ``add_token``) are not
+    checked.
     """
 
     def __init__(
@@ -487,6 +494,7 @@ class Workspace:
         chat_write_public: bool = False,
         seed: bool = True,
         subscribed_events: Iterable[str] = BOT_EVENTS,
+        bot_scopes: Iterable[str] = BOT_SCOPES,
     ) -> None:
         self.lock = threading.RLock()
         self.bot_token = bot_token
@@ -495,6 +503,7 @@ class Workspace:
         self.trigger_ttl = trigger_ttl
         self.chat_write_public = chat_write_public
         self.subscribed_events: set[str] = set(subscribed_events)
+        self.bot_scopes: set[str] = set(bot_scopes)
         self._seed = seed
         self._change_sink: list[MessageChange] | deque[MessageChange] | None = None
         self.reset()
@@ -505,9 +514,17 @@ class Workspace:
     # playground`` keeps one to continue a drill after a restart). The lock, the clock and the
     # call log belong to the running process: a restored workspace gets a fresh lock, the real
     # clock and an empty log; likewise the app's subscriptions (a restart may bring a new
-    # manifest) and the app's own changes whose events were not sent yet. Pickle while holding
-    # ``lock`` so the snapshot is consistent.
-    _TRANSIENT = ("lock", "clock", "call_log", "subscribed_events", "app_changes", "_change_sink")
+    # manifest, with its scopes) and the app's own changes whose events were not sent yet.
+    # Pickle while holding ``lock`` so the snapshot is consistent.
+    _TRANSIENT = (
+        "lock",
+        "clock",
+        "call_log",
+        "subscribed_events",
+        "bot_scopes",
+        "app_changes",
+        "_change_sink",
+    )
 
     def __getstate__(self) -> dict[str, Any]:
         with self.lock:
@@ -519,6 +536,7 @@ class Workspace:
         self.clock = time.time
         self.call_log = []
         self.subscribed_events = set(BOT_EVENTS)
+        self.bot_scopes = set(BOT_SCOPES)
         self.app_changes = deque(maxlen=_APP_CHANGES_LIMIT)
         self._change_sink = None
 
