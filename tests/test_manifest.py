@@ -25,7 +25,7 @@ from slack_sdk.web import client as slack_web_client
 
 import incidentbot
 from incidentbot.config import Settings
-from incidentbot.emulator import Workspace
+from incidentbot.emulator import Workspace, scopes
 from incidentbot.manifest import build_manifest
 from incidentbot.slack import ids
 from tests.test_cli import INCIDENTBOT, clean_env
@@ -283,71 +283,39 @@ def test_the_messages_tab_shows_the_bots_direct_messages_read_only():
 # --- scopes -----------------------------------------------------------------------------------
 
 
-def any_of(*scopes: str) -> frozenset[str]:
-    return frozenset(scopes)
+def any_of(*names: str) -> frozenset[str]:
+    return frozenset(names)
 
 
-# Bot-token scopes from Slack's method reference ("Required scopes"). A requirement is a set of
-# alternatives, any one of which allows the call. incidentbot works in public and private
-# channels alike, so a conversations method needs one scope for each kind: e.g.
-# conversations.create needs channels:manage (public) and groups:write (private).
-PUBLIC_WRITE = any_of("channels:manage")
-PRIVATE_WRITE = any_of("groups:write")
+# Bot-token scopes: the local workspace's table (incidentbot/emulator/scopes.py, from Slack's
+# method reference), the same one that refuses the bot's calls in every end-to-end test. A
+# requirement is a set of alternatives, any one of which allows the call. A conversations method
+# needs one scope for each kind of conversation the bot uses it on: incidentbot works in public
+# and private channels alike, so e.g. conversations.create needs channels:manage (public) and
+# groups:write (private).
 BOTH_READ = (any_of("channels:read"), any_of("groups:read"))
-BOTH_HISTORY = (any_of("channels:history"), any_of("groups:history"))
-METHOD_SCOPES: dict[str, tuple[frozenset[str], ...]] = {
-    "auth.test": (),
-    "bookmarks.add": (any_of("bookmarks:write"),),
-    "bookmarks.edit": (any_of("bookmarks:write"),),
-    "bookmarks.list": (any_of("bookmarks:read"),),
-    "bookmarks.remove": (any_of("bookmarks:write"),),
-    "chat.delete": (any_of("chat:write"),),
-    "chat.getPermalink": (),
-    "chat.postEphemeral": (any_of("chat:write"),),
-    "chat.postMessage": (any_of("chat:write"),),
-    "chat.update": (any_of("chat:write"),),
-    "conversations.archive": (PUBLIC_WRITE, PRIVATE_WRITE),
-    "conversations.create": (PUBLIC_WRITE, PRIVATE_WRITE),
+KINDS_USED: dict[str, tuple[str, ...]] = {
     # Also on the bot's direct messages: a retried reminder looks for its own earlier post
     # there (effects._post / _find_post) before posting again.
-    "conversations.history": (*BOTH_HISTORY, any_of("im:history")),
-    "conversations.info": BOTH_READ,
-    "conversations.invite": (
-        any_of("channels:manage", "channels:write.invites"),
-        any_of("groups:write", "groups:write.invites"),
-    ),
-    "conversations.join": (any_of("channels:join"),),
-    "conversations.list": BOTH_READ,
-    "conversations.members": BOTH_READ,
+    "conversations.history": (scopes.PUBLIC, scopes.PRIVATE, scopes.IM),
     # Only ever a direct message with one person.
-    "conversations.open": (any_of("im:write"),),
-    "conversations.rename": (PUBLIC_WRITE, PRIVATE_WRITE),
-    "conversations.replies": BOTH_HISTORY,
-    "conversations.setPurpose": (
-        any_of("channels:manage", "channels:write.topic"),
-        any_of("groups:write", "groups:write.topic"),
-    ),
-    "conversations.setTopic": (
-        any_of("channels:manage", "channels:write.topic"),
-        any_of("groups:write", "groups:write.topic"),
-    ),
-    "conversations.unarchive": (PUBLIC_WRITE, PRIVATE_WRITE),
-    "files.completeUploadExternal": (any_of("files:write"),),
-    "files.getUploadURLExternal": (any_of("files:write"),),
-    "files.info": (any_of("files:read"),),
-    "pins.add": (any_of("pins:write"),),
-    "pins.list": (any_of("pins:read"),),
-    "pins.remove": (any_of("pins:write"),),
-    "reactions.add": (any_of("reactions:write"),),
-    "reactions.get": (any_of("reactions:read"),),
-    "team.info": (any_of("team:read"),),
-    "users.info": (any_of("users:read"),),
-    "users.lookupByEmail": (any_of("users:read.email"),),
-    "views.open": (),
-    "views.publish": (),
-    "views.push": (),
-    "views.update": (),
+    "conversations.open": (scopes.IM,),
 }
+CHANNELS = (scopes.PUBLIC, scopes.PRIVATE)
+
+
+def _method_scopes() -> dict[str, tuple[frozenset[str], ...]]:
+    table = {
+        method: (frozenset(requirement),) if requirement else ()
+        for method, requirement in scopes.METHOD_SCOPES.items()
+    }
+    for method, by_kind in scopes.CONVERSATION_SCOPES.items():
+        kinds = KINDS_USED.get(method, CHANNELS)
+        table[method] = tuple(frozenset(by_kind[kind]) for kind in kinds)
+    return table
+
+
+METHOD_SCOPES = _method_scopes()
 
 # Events are delivered only with these scopes (Slack's event reference); member events come
 # for public channels with channels:read and for private ones with groups:read.
