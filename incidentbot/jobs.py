@@ -633,10 +633,12 @@ class JobRunner:
             log.warning("job %s (%s): recorded after %s failed tries", job.id, job.kind, failures)
         if not held:
             log.warning(
-                "job %s (%s): its lease ran out and it was claimed again; this worker's result "
-                "(%s) was discarded",
+                "job %s (%s): its lease ran out and it was claimed again%s; this worker's "
+                "result (%s) was discarded",
                 job.id,
                 job.kind,
+                # A try whose answer the outage swallowed may have written it after all.
+                ", or an earlier try wrote it" if failures else "",
                 error or "done",
             )
             return
