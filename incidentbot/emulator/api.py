@@ -807,9 +807,7 @@ class WebAPI:
     @_method("conversations.list")
     def conversations_list(self, req: ApiRequest) -> dict[str, Any]:
         types = set(req.ids("types") or ["public_channel"])
-        self._check_scope(
-            req, [scopes.LIST_TYPES[t] for t in sorted(types) if t in scopes.LIST_TYPES]
-        )
+        self._check_scope(req, [kind for t, kind in scopes.LIST_TYPES.items() if t in types])
         exclude_archived = req.bool("exclude_archived")
         found = []
         for ch in self.ws.channels():
