@@ -185,6 +185,8 @@ def channel_api(ws: Workspace, ch: Channel, actor: str) -> dict[str, Any]:
             "is_open": True,
         }
     visible = [m for m in ch.messages if not m.deleted]
+    org = sorted(t for t in ch.shared_teams if t in ws.org_teams)
+    external = sorted(t for t in ch.shared_teams if t not in ws.org_teams)
     return {
         "id": ch.id,
         "name": ch.name,
@@ -198,9 +200,9 @@ def channel_api(ws: Workspace, ch: Channel, actor: str) -> dict[str, Any]:
         "is_general": ch.is_general,
         "unlinked": 0,
         "name_normalized": ch.name,
-        "is_shared": False,
-        "is_org_shared": False,
-        "is_ext_shared": False,
+        "is_shared": bool(ch.shared_teams),
+        "is_org_shared": bool(org),
+        "is_ext_shared": bool(external),
         "is_pending_ext_shared": False,
         "pending_shared": [],
         "pending_connected_team_ids": [],
@@ -208,8 +210,8 @@ def channel_api(ws: Workspace, ch: Channel, actor: str) -> dict[str, Any]:
         "updated": ch.updated,
         "parent_conversation": None,
         "creator": ch.creator,
-        "shared_team_ids": [TEAM_ID],
-        "internal_team_ids": [],
+        "shared_team_ids": [TEAM_ID, *org, *external],
+        "internal_team_ids": [TEAM_ID, *org] if org else [],
         "is_member": actor in ch.members,
         "last_read": visible[-1].ts if visible and actor in ch.members else "0000000000.000000",
         "topic": dict(ch.topic),
@@ -488,6 +490,10 @@ class WebAPI:
         user = self.ws.user(user_id)
         return user is not None and user.is_bot
 
+    def _is_admin(self, user_id: str) -> bool:
+        user = self.ws.user(user_id)
+        return user is not None and user.is_admin
+
     def _channel(
         self,
         req: ApiRequest,
@@ -640,6 +646,8 @@ class WebAPI:
             raise SlackError("invalid_name_punctuation")
         if any(c.name == name for c in self.ws.channels() if not c.is_im):
             raise SlackError("name_taken")
+        if self.ws.policies.channel_creation_admins_only and not self._is_admin(req.actor):
+            raise SlackError("restricted_action")
         ch = self.ws.add_channel(name, is_private=req.bool("is_private"), creator=req.actor)
         self.ws.join(ch.id, req.actor)
         return {"channel": channel_api(self.ws, ch, req.actor)}
@@ -656,21 +664,54 @@ class WebAPI:
             raise SlackError("no_user")
         if req.actor not in ch.members:
             raise SlackError("not_in_channel")
-        for uid in users:
-            if uid == req.actor:
-                raise SlackError("cant_invite_self")
-            user = self.ws.user(uid)
-            if user is None:
-                raise SlackError("user_not_found")
-            if user.deleted:
-                raise SlackError("user_is_deactivated")
-        already = [u for u in users if u in ch.members]
-        if len(already) == len(set(users)):
-            raise SlackError("already_in_channel")
+        if self.ws.policies.invites_admins_only and not self._is_admin(req.actor):
+            raise SlackError("restricted_action")
+        errors = []
         for uid in dict.fromkeys(users):
-            if uid not in ch.members:
-                self.ws.join(ch.id, uid, inviter=req.actor)
-        return {"channel": channel_api(self.ws, ch, req.actor)}
+            code = self._invite_refusal(req, ch, uid)
+            if code is not None:
+                errors.append({"user": uid, "ok": False, "error": code})
+        refused = {e["user"] for e in errors}
+        invitees = [u for u in dict.fromkeys(users) if u not in refused and u not in ch.members]
+        # One refused person refuses the whole call, naming the first refusal and listing
+        # each; with ``force`` the others are invited and the refused ones listed.
+        if errors and not (req.bool("force") and invitees):
+            raise SlackError(errors[0]["error"], extra={"errors": errors})
+        if not invitees:
+            raise SlackError("already_in_channel")
+        for uid in invitees:
+            self.ws.join(ch.id, uid, inviter=req.actor)
+        body: dict[str, Any] = {"channel": channel_api(self.ws, ch, req.actor)}
+        if errors:
+            body["errors"] = errors
+        return body
+
+    def _invite_refusal(self, req: ApiRequest, ch: Channel, uid: str) -> str | None:
+        """Slack's refusal of inviting ``uid`` into ``ch``, or None (a member stays one)."""
+        if uid == req.actor:
+            return "cant_invite_self"
+        user = self.ws.user(uid)
+        if user is None:
+            return "user_not_found"
+        if user.deleted:
+            return "user_is_deactivated"
+        if uid in ch.members:
+            return None
+        if user.is_invited_user:
+            return "cant_invite"
+        if self.ws.is_external(user) and user.team_id not in ch.shared_teams:
+            return "no_external_invite_permission"
+        if self.ws.is_other_workspace(user) and user.team_id not in ch.shared_teams:
+            return "invitee_cant_see_channel"
+        if user.is_ultra_restricted and self.ws.channels_of(uid):
+            return "ura_max_channels"
+        if (
+            user.is_restricted
+            and self.ws.policies.guest_invites_admins_only
+            and not self._is_admin(req.actor)
+        ):
+            return "user_is_restricted"
+        return None
 
     @_method("conversations.join")
     def conversations_join(self, req: ApiRequest) -> dict[str, Any]:
@@ -1048,14 +1089,17 @@ class WebAPI:
         uid = self._user(req)
         user = self.ws.user(uid)
         assert user is not None
-        return {"user": user.to_api(at=self.ws.now())}
+        return {"user": self.ws.user_api(user)}
 
     @_method("users.list")
     def users_list(self, req: ApiRequest) -> dict[str, Any]:
         now = self.ws.now()
-        page, cursor = _page(self.ws.users(), req, default_limit=200)
+        # People of other workspaces (Slack Connect, or elsewhere in the Grid org) are not
+        # members of this one; users.info still shows them.
+        members = [u for u in self.ws.users() if u.team_id == TEAM_ID]
+        page, cursor = _page(members, req, default_limit=200)
         return {
-            "members": [u.to_api(at=now) for u in page],
+            "members": [self.ws.user_api(u) for u in page],
             "cache_ts": int(now),
             "response_metadata": {"next_cursor": cursor},
         }
@@ -1065,7 +1109,7 @@ class WebAPI:
         email = (req.str("email") or "").lower()
         for user in self.ws.users():
             if user.email and user.email.lower() == email:
-                return {"user": user.to_api(at=self.ws.now())}
+                return {"user": self.ws.user_api(user)}
         raise SlackError("users_not_found")
 
     # ------------------------------------------------------------------ views

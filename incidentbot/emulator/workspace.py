@@ -33,6 +33,8 @@ __all__ = [
     "BOT_USER_ID",
     "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
+    "ENTERPRISE_ID",
+    "ENTERPRISE_NAME",
     "MESSAGE_SUBSCRIPTIONS",
     "SLACKBOT_USER_ID",
     "SYSTEM_SUBTYPES",
@@ -46,6 +48,7 @@ __all__ = [
     "File",
     "Message",
     "MessageChange",
+    "Policies",
     "ResponseTarget",
     "SlackError",
     "Trigger",
@@ -60,6 +63,10 @@ DEFAULT_APP_TOKEN = "xapp-local-app-token"
 TEAM_ID = "TLOCAL0001"
 TEAM_NAME = "Incidentbot Local"
 TEAM_DOMAIN = "incidentbot-local"
+#: The Enterprise Grid organisation this workspace belongs to once it has a neighbour
+#: (``Workspace.add_user(..., org_team=...)``); until then it is a workspace of its own.
+ENTERPRISE_ID = "ELOCAL0001"
+ENTERPRISE_NAME = "Incidentbot Local Org"
 APP_ID = "ALOCAL0001"
 BOT_ID = "BLOCAL0001"
 BOT_USER_ID = "UBOT"
@@ -179,6 +186,14 @@ class User:
     deleted: bool = False
     is_admin: bool = False
     updated: int = 0
+    #: A guest: multi-channel (``is_restricted``) or single-channel (both flags, as on Slack).
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    #: The user's own workspace: another one for Slack Connect people and for people of
+    #: another workspace of the same Enterprise Grid organisation.
+    team_id: str = TEAM_ID
+    #: Invited to the workspace, not joined yet.
+    is_invited_user: bool = False
 
     @property
     def tz_offset(self) -> int:
@@ -188,8 +203,19 @@ class User:
     def tz_label(self) -> str:
         return _tz_info(self.tz, time.time())[1]
 
-    def to_api(self, *, at: float) -> dict[str, Any]:
-        """The ``user`` object of ``users.info``/``users.list`` (field names as Slack's)."""
+    def to_api(
+        self,
+        *,
+        at: float,
+        enterprise: tuple[str, str] | None = None,
+        is_stranger: bool = False,
+    ) -> dict[str, Any]:
+        """The ``user`` object of ``users.info``/``users.list`` (field names as Slack's).
+
+        ``enterprise`` (id, name) is the Enterprise Grid organisation the user belongs to, if
+        any; ``is_stranger`` marks a Slack Connect person who shares no conversation with the
+        caller.
+        """
         offset, label = _tz_info(self.tz, at)
         first, _, last = self.real_name.partition(" ")
         profile: dict[str, Any] = {
@@ -206,7 +232,7 @@ class User:
             "avatar_hash": f"g{self.id.lower()[:11]}",
             "first_name": first,
             "last_name": last,
-            "team": TEAM_ID,
+            "team": self.team_id,
             "image_24": f"https://avatars.invalid/{self.id}_24.png",
             "image_48": f"https://avatars.invalid/{self.id}_48.png",
             "image_72": f"https://avatars.invalid/{self.id}_72.png",
@@ -218,9 +244,9 @@ class User:
             profile["bot_id"] = self.bot_id
             profile["api_app_id"] = APP_ID if self.id == BOT_USER_ID else ""
             profile["always_active"] = True
-        return {
+        body: dict[str, Any] = {
             "id": self.id,
-            "team_id": TEAM_ID,
+            "team_id": self.team_id,
             "name": self.name,
             "deleted": self.deleted,
             "color": "9f69e7",
@@ -232,14 +258,29 @@ class User:
             "is_admin": self.is_admin,
             "is_owner": False,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": self.updated,
             "is_email_confirmed": bool(self.email),
             "who_can_share_contact_card": "EVERYONE",
         }
+        if self.is_invited_user:
+            body["is_invited_user"] = True
+        if is_stranger:
+            body["is_stranger"] = True
+        if enterprise is not None:
+            body["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": enterprise[0],
+                "enterprise_name": enterprise[1],
+                "is_admin": self.is_admin,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "teams": [self.team_id],
+            }
+        return body
 
 
 @dataclass
@@ -322,6 +363,9 @@ class Channel:
     is_im: bool = False
     im_user: str | None = None
     updated: int = 0
+    #: The other workspaces the channel is shared with: Slack Connect organisations' teams,
+    #: or workspaces of this Enterprise Grid organisation (``Workspace.share_channel``).
+    shared_teams: frozenset[str] = frozenset()
     _by_ts: dict[str, Message] = field(default_factory=dict, repr=False)
 
     def message(self, ts: str) -> Message | None:
@@ -334,6 +378,22 @@ class Channel:
         if self.is_im:
             return "im"
         return "group" if self.is_private else "channel"
+
+
+@dataclass
+class Policies:
+    """Workspace settings an admin chooses, which Slack applies to apps as to members.
+
+    ``channel_creation_admins_only``: only admins create channels (``conversations.create``
+    answers others ``restricted_action``). ``invites_admins_only``: only admins add people to
+    channels (``conversations.invite``: ``restricted_action``). ``guest_invites_admins_only``:
+    only admins add guests to channels (inviting a guest: ``user_is_restricted``). The bot is
+    never an admin.
+    """
+
+    channel_creation_admins_only: bool = False
+    invites_admins_only: bool = False
+    guest_invites_admins_only: bool = False
 
 
 @dataclass
@@ -482,6 +542,13 @@ class Workspace:
     change the set, e.g. ``ws.bot_scopes.discard("pins:write")``, or grant everything with
     ``Workspace(bot_scopes=scopes.ALL)``. Other tokens (a person's ``add_token``) are not
     checked.
+
+    People are full members unless ``add_user`` makes them guests (``guest="multi"`` or
+    ``"single"``; a single-channel guest is in one channel at most), Slack Connect people of
+    another organisation (``external_team=``), people of another workspace of this Enterprise
+    Grid organisation (``org_team=``) or invited people who have not joined (``invited=True``).
+    ``conversations.invite`` refuses them as Slack does; ``share_channel`` shares a channel with
+    another team, and ``policies`` (``Policies``) holds the admin settings that refuse the bot.
     """
 
     def __init__(
@@ -532,6 +599,10 @@ class Workspace:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        # Snapshots from before guests, Grid and admin settings were modelled.
+        self.__dict__.setdefault("policies", Policies())
+        self.__dict__.setdefault("enterprise", None)
+        self.__dict__.setdefault("org_teams", set())
         self.lock = threading.RLock()
         self.clock = time.time
         self.call_log = []
@@ -558,6 +629,10 @@ class Workspace:
             self.call_log: list[Call] = []
             self.app_changes: deque[MessageChange] = deque(maxlen=_APP_CHANGES_LIMIT)
             self.faults: dict[str, list[Fault]] = {}
+            self.policies = Policies()
+            #: (id, name) of the Enterprise Grid organisation, and its other workspaces.
+            self.enterprise: tuple[str, str] | None = None
+            self.org_teams: set[str] = set()
             self._last_ts = 0
             self._counters: dict[str, int] = {}
             self._add_user(
@@ -640,13 +715,39 @@ class Workspace:
         is_bot: bool = False,
         user_id: str | None = None,
         title: str = "",
+        guest: str | None = None,
+        external_team: str | None = None,
+        org_team: str | None = None,
+        invited: bool = False,
+        is_admin: bool = False,
     ) -> User:
-        """Add a person (or another bot). ``tz`` must be an IANA zone name."""
+        """Add a person (or another bot). ``tz`` must be an IANA zone name.
+
+        ``guest="multi"`` makes a multi-channel guest, ``guest="single"`` a single-channel one.
+        ``external_team`` makes a Slack Connect person whose own workspace (of another
+        organisation) is that team id; ``org_team`` a person of another workspace of this
+        workspace's Enterprise Grid organisation, which makes this workspace part of one
+        (``ENTERPRISE_ID``). ``invited`` makes someone invited to the workspace who has not
+        joined yet.
+        """
         ZoneInfo(tz)  # fail early on a bad zone name
+        if guest not in (None, "multi", "single"):
+            raise ValueError(f"guest must be 'multi' or 'single', not {guest!r}")
+        if external_team is not None and org_team is not None:
+            raise ValueError("a person is from another organisation or from this one, not both")
         with self.lock:
             if self.user_by_name(name) is not None:
                 raise ValueError(f"a user named {name!r} exists already")
-            uid = user_id or self.new_id("U")
+            team = external_team or org_team or TEAM_ID
+            if external_team in {TEAM_ID, *self.org_teams}:
+                raise ValueError(f"{external_team} is a workspace of this organisation")
+            if org_team is not None:
+                if org_team == TEAM_ID or org_team in self._external_teams():
+                    raise ValueError(f"{org_team} is not another workspace of this organisation")
+                self.enterprise = self.enterprise or (ENTERPRISE_ID, ENTERPRISE_NAME)
+                self.org_teams.add(org_team)
+            # Enterprise Grid user ids start with W.
+            uid = user_id or self.new_id("W" if self.enterprise else "U")
             if uid in self.users_by_id:
                 raise ValueError(f"user id {uid} exists already")
             return self._add_user(
@@ -660,8 +761,38 @@ class Workspace:
                     bot_id=self.new_id("B") if is_bot else None,
                     email=email if email is not None else f"{name}@{TEAM_DOMAIN}.example",
                     title=title,
+                    is_admin=is_admin,
+                    is_restricted=guest is not None,
+                    is_ultra_restricted=guest == "single",
+                    team_id=team,
+                    is_invited_user=invited,
                 )
             )
+
+    def _external_teams(self) -> set[str]:
+        return {
+            u.team_id
+            for u in self.users_by_id.values()
+            if u.team_id != TEAM_ID and u.team_id not in self.org_teams
+        }
+
+    def is_external(self, user: User) -> bool:
+        """From another organisation (Slack Connect), not of this workspace or its org."""
+        return user.team_id != TEAM_ID and user.team_id not in self.org_teams
+
+    def is_other_workspace(self, user: User) -> bool:
+        """Of another workspace of this Enterprise Grid organisation."""
+        return user.team_id in self.org_teams
+
+    def user_api(self, user: User) -> dict[str, Any]:
+        """The ``user`` object Slack shows the app for ``user`` now."""
+        with self.lock:
+            stranger = self.is_external(user) and not any(
+                user.id in c.members and BOT_USER_ID in c.members
+                for c in self.channels_by_id.values()
+            )
+            enterprise = None if self.is_external(user) else self.enterprise
+            return user.to_api(at=self.now(), enterprise=enterprise, is_stranger=stranger)
 
     def user(self, user_id: str) -> User | None:
         with self.lock:
@@ -740,8 +871,12 @@ class Workspace:
         topic: str = "",
         purpose: str = "",
         is_general: bool = False,
+        shared_with: Iterable[str] = (),
     ) -> Channel:
-        """Create a channel directly (no name checks beyond Slack's character rules)."""
+        """Create a channel directly (no name checks beyond Slack's character rules).
+
+        ``shared_with``: the other teams it is shared with (as ``share_channel``).
+        """
         if not _CHANNEL_NAME.match(name) or len(name) > 80:
             raise ValueError(f"{name!r} is not a valid Slack channel name")
         with self.lock:
@@ -758,7 +893,10 @@ class Workspace:
                 members={self.resolve_user(m).id for m in members},
                 is_general=is_general,
                 updated=now * 1000,
+                shared_teams=frozenset(shared_with),
             )
+            for member in channel.members:
+                self._check_single_channel(member, channel)
             channel.topic = {"value": topic, "creator": creator_id if topic else "", "last_set": 0}
             channel.purpose = {
                 "value": purpose,
@@ -814,6 +952,29 @@ class Workspace:
             self.channels_by_id[channel.id] = channel
             return channel
 
+    def share_channel(self, channel: str, team_id: str) -> Channel:
+        """Share a channel with another team: a Slack Connect organisation's workspace, whose
+        people may then be invited, or another workspace of this Enterprise Grid org."""
+        with self.lock:
+            ch = self.resolve_channel(channel)
+            ch.shared_teams = ch.shared_teams | {team_id}
+            return ch
+
+    def channels_of(self, user_id: str) -> list[Channel]:
+        """The channels (not DMs) ``user_id`` is a member of."""
+        with self.lock:
+            return [c for c in self.channels_by_id.values() if not c.is_im and user_id in c.members]
+
+    def _check_single_channel(self, user_id: str, channel: Channel) -> None:
+        user = self.users_by_id.get(user_id)
+        if user is None or not user.is_ultra_restricted:
+            return
+        elsewhere = [c for c in self.channels_of(user_id) if c.id != channel.id]
+        if elsewhere:
+            raise ValueError(
+                f"{user.name} is a single-channel guest, already in #{elsewhere[0].name}"
+            )
+
     def members(self, channel: str) -> set[str]:
         """Member user ids of a channel (id or name)."""
         with self.lock:
@@ -825,6 +986,7 @@ class Workspace:
             ch = self.resolve_channel(channel)
             if user_id in ch.members:
                 return False
+            self._check_single_channel(user_id, ch)
             ch.members.add(user_id)
             text = f"<@{user_id}> has joined the channel"
             self.post_message(ch.id, user_id, text, subtype="channel_join", inviter=inviter)
