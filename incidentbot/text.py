@@ -5,6 +5,10 @@ Slack's markup has three layers that matter here: control sequences in angle bra
 escaping that keeps a literal ``<`` from forming one, and, when a message is posted with
 ``link_names``/``parse=full``, raw words like ``@channel``. Broadcasts must never fire from echoed
 text; user mentions and links may stay live.
+
+Text is stored as people typed it: what Slack escaped is undone once on the way in
+(``from_slack``), the control sequences Slack made of mentions and links kept, and escaped once on
+the way out (``safe_for_slack``). Form fields arrive unescaped and are stored as they come.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from collections.abc import Mapping
 
 __all__ = [
     "NEUTRAL_AT",
+    "clip",
     "escape_mrkdwn",
+    "from_slack",
     "mention_to_plain",
     "neutralize_mentions",
     "parse_user_mentions",
     "safe_for_slack",
+    "safe_reply",
     "split_mention",
 ]
 
@@ -79,13 +86,43 @@ def _escape_loose(text: str) -> str:
     return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _shown_control(match: re.Match[str]) -> str:
+    """One control sequence of stored text as mrkdwn: people, channels, links and dates stay
+    live (their ``&`` escaped, as Slack sends them), broadcasts are defused, the rest is text."""
+    sequence = match.group()
+    if _SAFE_CONTROL.fullmatch(sequence):
+        return sequence.replace("&", "&amp;")
+    if match["body"].startswith("!"):
+        neutral = _neutral_control(match)
+        if neutral.startswith(NEUTRAL_AT):
+            return escape_mrkdwn(neutral)
+    return escape_mrkdwn(sequence)
+
+
 def safe_for_slack(text: str) -> str:
-    """The one function listeners call before echoing user text: no pings, links still work.
+    """Text people typed, as stored, made mrkdwn: no pings, mentions and links still work.
+
+    Every ``&``, ``<`` and ``>`` outside a user, channel, link or date sequence is escaped, so
+    what Slack shows is what was typed (``&amp;`` typed shows as ``&amp;``). Escape once: the
+    result is mrkdwn, and escaping it again would show the entities.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _CONTROL.finditer(text):
+        pieces.append(escape_mrkdwn(text[position : match.start()]))
+        pieces.append(_shown_control(match))
+        position = match.end()
+    pieces.append(escape_mrkdwn(text[position:]))
+    return _RAW_BROADCAST.sub(NEUTRAL_AT, "".join(pieces))
+
+
+def safe_reply(text: str) -> str:
+    """A finished message (a reply, a refusal) that may quote typed text: no pings, links work.
 
     Broadcasts are neutralised first (escaping first would leave ``&lt;!channel&gt;`` for people
-    to read); then every ``<``/``>`` outside a safe user, channel, link or date sequence is escaped.
-    Already-escaped text (slash command text arrives escaped) is not escaped twice, so applying
-    this again changes nothing.
+    to read); then every ``<``/``>`` outside a safe user, channel, link or date sequence, and
+    every ``&`` not already an entity, is escaped. What the message already escaped (a title
+    through ``safe_for_slack``) is not escaped twice, so applying this again changes nothing.
     """
     neutral = neutralize_mentions(text)
     pieces: list[str] = []
@@ -98,8 +135,13 @@ def safe_for_slack(text: str) -> str:
     return "".join(pieces)
 
 
-def _unescape(text: str) -> str:
-    """Undoes Slack's escaping (``&amp;`` last, so ``&amp;lt;`` stays the literal ``&lt;``)."""
+def from_slack(text: str) -> str:
+    """What a person typed, from text as Slack sends it (slash commands, message events).
+
+    Slack escapes ``&``, ``<`` and ``>`` and makes control sequences of mentions and links
+    (``<@U1|alice>``, ``<https://x?a=1&amp;b=2|docs>``); the sequences are kept and the escaping
+    is undone (``&amp;`` last, so a typed ``&lt;`` stays ``&lt;``).
+    """
     if "&" not in text:
         return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -109,8 +151,8 @@ def _plain_control(match: re.Match[str], names: Mapping[str, str]) -> str:
     """Renders one control sequence as the words a reader of a Markdown file expects."""
     body, label = match["body"], match["label"]
     if not body.startswith(("@", "#", "!")) and not _URL_SCHEME.match(body):
-        return _unescape(match.group())  # Raw text such as "<script>" typed into a modal.
-    shown = _unescape(label).strip() if label else ""
+        return match.group()  # Raw text such as "<script>" that someone typed.
+    shown = label.strip() if label else ""
     if body.startswith("@"):
         user_id = body[1:]
         return "@" + (names.get(user_id) or shown.lstrip("@") or user_id)
@@ -124,8 +166,8 @@ def _plain_control(match: re.Match[str], names: Mapping[str, str]) -> str:
         if command.startswith("subteam^"):
             group_id = command.removeprefix("subteam^")
             return "@" + (shown.lstrip("@") or names.get(group_id) or "usergroup")
-        return shown or _unescape(command)
-    url = _unescape(body)
+        return shown or command
+    url = body
     if url.startswith("mailto:"):
         return shown or url.removeprefix("mailto:")
     if not shown or shown == url:
@@ -134,22 +176,16 @@ def _plain_control(match: re.Match[str], names: Mapping[str, str]) -> str:
 
 
 def mention_to_plain(text: str, names: Mapping[str, str]) -> str:
-    """Turns Slack markup into plain words for postmortem files: ``<@U1>`` → ``@alice``.
+    """Turns stored text's Slack markup into plain words for postmortems and web pages:
+    ``<@U1>`` → ``@alice``. Nothing is unescaped: stored text is what people typed.
 
     ``names`` maps user, channel and usergroup ids to the names to show; a missing id falls back
     to the label Slack sent, then to the id itself.
     """
-    if "<" not in text and "&" not in text:
-        # No control sequence and nothing escaped: the common case in a long timeline.
+    if "<" not in text:
+        # No control sequence: the common case in a long timeline.
         return text.replace(NEUTRAL_AT, "@")
-    pieces: list[str] = []
-    position = 0
-    for match in _CONTROL.finditer(text):
-        pieces.append(_unescape(text[position : match.start()]))
-        pieces.append(_plain_control(match, names))
-        position = match.end()
-    pieces.append(_unescape(text[position:]))
-    return "".join(pieces).replace(NEUTRAL_AT, "@")
+    return _CONTROL.sub(lambda match: _plain_control(match, names), text).replace(NEUTRAL_AT, "@")
 
 
 def parse_user_mentions(text: str) -> list[str]:
@@ -179,6 +215,28 @@ def printable(text: str) -> str:
     return text.replace("\x00", "")
 
 
+# What a cut must not split: one of Slack's three entities, or a whole control sequence.
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+_SEQUENCE = re.compile(r"<[^<>]*>")
+
+
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, the last an ellipsis when anything was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to at most ``limit`` characters, the last an ellipsis when anything was cut.
+
+    The cut never falls inside ``&amp;``, a mention, a channel or a link: a half ``<@U1`` or
+    ``&am`` would show as markup, or swallow what is posted after it. Such a piece is left out.
+    """
+    if len(text) <= limit:
+        return text
+    cut = max(limit - 1, 0)
+    start = text.rfind("<", 0, cut)
+    if start != -1:
+        sequence = _SEQUENCE.match(text, start)
+        if sequence is not None and sequence.end() > cut:
+            cut = start
+    start = text.rfind("&", max(cut - 4, 0), cut)
+    if start != -1:
+        entity = _ENTITY.match(text, start)
+        if entity is not None and entity.end() > cut:
+            cut = start
+    return text[:cut] + "…"

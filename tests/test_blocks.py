@@ -262,12 +262,50 @@ def test_the_channel_ready_answer_says_nobody_was_paged_or_points_to_the_record_
 
 def test_the_incident_list_labels_a_past_incident_with_its_impact_window():
     listing = blocks.incident_list(
-        [past_incident(), incident(number=8)], now=DECLARED + timedelta(hours=3), zone="UTC"
+        [past_incident(), incident(number=8)],
+        now=DECLARED + timedelta(hours=3),
+        zone="UTC",
+        list_url="http://web/?token=t",
     )
     first, second = listing.splitlines()[1:]
     assert "recorded after the fact, impact 2026-11-27 21:50 UTC to 22:55 UTC" in first
     assert "open for" not in first
     assert "open for 3 h" in second
+
+
+def test_the_incident_list_shows_whole_lines_that_fit_and_counts_and_links_the_rest():
+    many = [incident(number=n, title=f"Incident {n} " + "x" * 150) for n in range(1, 41)]
+    listing = blocks.incident_list(
+        many, now=DECLARED + timedelta(hours=1), list_url="http://web/?token=t"
+    )
+    lines = listing.splitlines()
+    shown = [line for line in lines if line.startswith("• ")]
+    assert len(listing) <= blocks.MAX_REPLY
+    assert 0 < len(shown) < 40 and all(line.endswith("<#C0007>") for line in shown)
+    assert lines[-1] == f"…and {40 - len(shown)} more: <http://web/?token=t|see them all>"
+    assert blocks.private_reply(listing) == listing
+    few = blocks.incident_list(many[:3], now=DECLARED, list_url="http://web/?token=t")
+    assert "more" not in few and len(few.splitlines()) == 4
+
+
+def test_long_echoes_are_split_into_messages_of_slacks_advised_size_each_entry_whole():
+    lines = [f"{n:02d} " + "note text " * 250 for n in range(10)]  # about 2,500 characters each
+    messages = blocks.echo_messages(lines, page_url="http://web/incidents/7?token=t")
+    assert all(len(message) <= blocks.MAX_MESSAGE for message in messages)
+    assert "\n".join(messages) == "\n".join(lines)
+    assert len(messages) == 10
+    short = blocks.echo_messages(["a", "b", "c"], page_url="http://p")
+    assert short == ["a\nb\nc"]
+
+
+def test_an_echoed_entry_longer_than_a_message_is_cut_whole_entities_and_points_to_the_page():
+    line = "start " + "&amp; <@U123|alice> " * 400
+    (message,) = blocks.echo_messages([line], page_url="http://web/incidents/7?token=t")
+    assert len(message) <= blocks.MAX_MESSAGE
+    assert message.startswith("start &amp; <@U123|alice>")
+    assert message.endswith("<http://web/incidents/7?token=t|the incident page> has all of it)_")
+    cut = message.split("…")[0]
+    assert cut.endswith(" ") and cut.count("<") == cut.count(">")
 
 
 def test_help_names_the_new_words_and_fits_a_reply():
@@ -305,7 +343,7 @@ def test_correction_form_lists_entries_in_the_clickers_zone_within_slacks_limits
         entry(
             9, EntryKind.NOTE, "Restarted search-7 " + "and waited " * 20, now - timedelta(hours=2)
         ),
-        entry(4, EntryKind.PINNED, "<!channel> see <@U123|erik> &lt;b&gt;", DECLARED),
+        entry(4, EntryKind.PINNED, "<!channel> see <@U123|erik> <b>", DECLARED),
     ]
     view = corrections.correction_modal(
         incident(),

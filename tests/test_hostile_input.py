@@ -549,9 +549,10 @@ def test_html_and_template_syntax_in_people_text_stay_inert_on_the_web_pages(sta
     for command in ("note", "summary", "impact", "update"):
         words = f"W-{command.upper()} {SCRIPT} {IMG} {TEMPLATE}"
         assert stack.driver.command("alice", channel.id, f"{command} {words}").status == 200
-    # As Slack really sends them: literal "<", ">" and "&" escaped by Slack.
-    escaped = "W-ESCAPED &lt;script&gt;alert(2)&lt;/script&gt; &amp; {{ 6*7 }}"
-    assert stack.driver.command("alice", channel.id, f"note {escaped}").status == 200
+    # Typed "<", ">" and "&": Slack (and the driver) sends them escaped, the bot stores them
+    # as typed, and a typed entity stays an entity.
+    typed = "W-ESCAPED <script>alert(2)</script> & {{ 6*7 }} &amp;"
+    assert stack.driver.command("alice", channel.id, f"note {typed}").status == 200
     stack.driver.command("alice", channel.id, "close")
     stack.settle()
 
@@ -573,7 +574,7 @@ def test_html_and_template_syntax_in_people_text_stay_inert_on_the_web_pages(sta
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, f"{name}: the note is not escaped"
         assert "W-NOTE" in html
         # Slack's escaping is undone once and HTML-escaped once: people read "<script>".
-        assert "&lt;script&gt;alert(2)&lt;/script&gt; &amp; {{ 6*7 }}" in html, (
+        assert "&lt;script&gt;alert(2)&lt;/script&gt; &amp; {{ 6*7 }} &amp;amp;" in html, (
             f"{name}: Slack-escaped text is shown escaped twice or not at all"
         )
     with opener.open(f"{stack.base_url}/incidents/1/postmortem.md") as download:

@@ -23,6 +23,7 @@ from urllib.request import urlopen
 import pytest
 
 from incidentbot.emulator import Call, Workspace
+from incidentbot.emulator.driver import as_slack_sends
 from incidentbot.errors import IncidentError
 from incidentbot.playground import Playground, PlaygroundError
 from incidentbot.playground.app import typed_text
@@ -209,7 +210,7 @@ def test_markdown_files_render_headings_tables_lists_and_safe_links():
 def test_typed_text_is_escaped_and_mentions_become_what_slack_sends():
     ws = Workspace()
     typed = "role comms @bob in #general <b> & @here @nobody"
-    assert typed_text(typed, ws, command=True) == (
+    assert as_slack_sends(typed_text(typed, ws, command=True)) == (
         "role comms <@UBOB|bob> in <#CGENERAL|general> &lt;b&gt; &amp; <!here> @nobody"
     )
     assert typed_text("thanks @bob.", ws, command=False) == "thanks <@UBOB>."

@@ -8,13 +8,17 @@ import sys
 
 import pytest
 
+from incidentbot.emulator.driver import as_slack_sends
 from incidentbot.text import (
     NEUTRAL_AT,
+    clip,
     escape_mrkdwn,
+    from_slack,
     mention_to_plain,
     neutralize_mentions,
     parse_user_mentions,
     safe_for_slack,
+    safe_reply,
     split_mention,
 )
 
@@ -116,20 +120,21 @@ def test_escape_mrkdwn(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # Raw text (e.g. from a modal): broadcasts defused, angle brackets escaped.
+        # Stored text is what people typed: broadcasts defused, & < > escaped once.
         ("<!channel> deploy <b>now</b>", f"@{ZWSP}channel deploy &lt;b&gt;now&lt;/b&gt;"),
         ("<!here|here> & more", f"@{ZWSP}here &amp; more"),
         ("a < b", "a &lt; b"),
         ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
-        # Slash command text arrives escaped: kept as is, not escaped twice.
-        ("a &amp; b &lt;!channel&gt;", "a &amp; b &lt;!channel&gt;"),
-        ("&lt;b&gt;", "&lt;b&gt;"),
+        ("Payments & checkout <EU>", "Payments &amp; checkout &lt;EU&gt;"),
+        # An entity someone typed is shown as typed.
+        ("a &amp; b &lt;!channel&gt;", "a &amp;amp; b &amp;lt;!channel&amp;gt;"),
         # Mentions of people, channel links, URLs and dates stay live.
         ("<@U123|alice> look", "<@U123|alice> look"),
         ("<@W123>", "<@W123>"),
         ("<#C123|general>", "<#C123|general>"),
-        ("<https://x.io/a?b=1&amp;c=2|dash>", "<https://x.io/a?b=1&amp;c=2|dash>"),
+        ("<https://x.io/a?b=1&c=2|dash & co>", "<https://x.io/a?b=1&amp;c=2|dash &amp; co>"),
         ("<https://x.io/?a=1&b=2>", "<https://x.io/?a=1&amp;b=2>"),
+        ("<!subteam^S1|@a&b>", f"@{ZWSP}a&amp;b"),
         ("<mailto:a@b.c|a@b.c>", "<mailto:a@b.c|a@b.c>"),
         # Raw words that would ping with link_names.
         ("ping @here", f"ping @{ZWSP}here"),
@@ -151,10 +156,43 @@ def test_safe_for_slack(text: str, expected: str) -> None:
     + UNCHANGED
     + ["a < b & c > d", "<<!channel>>", "<!chan<!here>nel>", "&&amp;&lt;", "<@U1|a<b>"],
 )
-def test_safe_for_slack_is_idempotent_and_never_pings(text: str) -> None:
-    once = safe_for_slack(text)
-    assert safe_for_slack(once) == once
+def test_safe_reply_is_idempotent_and_never_pings(text: str) -> None:
+    once = safe_reply(text)
+    assert safe_reply(once) == once
     assert not LIVE_BROADCAST.search(once)
+    assert not LIVE_BROADCAST.search(safe_for_slack(text))
+
+
+def test_a_reply_quoting_an_escaped_title_escapes_only_what_is_not_yet_escaped() -> None:
+    reply = f"Declaring INC-1: {safe_for_slack('A & B <EU>')}; not “x < y & z”. <#C1>"
+    assert safe_reply(reply) == (
+        "Declaring INC-1: A &amp; B &lt;EU&gt;; not “x &lt; y &amp; z”. <#C1>"
+    )
+
+
+# What people type, Slack's escaping of it, and back: stored once as typed, escaped once on output.
+TYPED = [
+    "Payments & checkout <EU>",
+    "a &amp; b typed literally, &lt; too",
+    "<@U123|alice> & <#C1|general> <https://x.io/?a=1&b=2|a & b>",
+    "x<y>z & <<>> &&",
+    "{{ 7*7 }} <script>alert(1)</script>",
+]
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_text_slack_escaped_is_stored_as_typed_and_escaped_once_on_output(typed: str) -> None:
+    sent = as_slack_sends(typed)
+    assert from_slack(sent) == typed
+    assert safe_for_slack(from_slack(sent)) == sent
+
+
+def test_from_slack_undoes_only_slacks_three_entities() -> None:
+    assert from_slack("Payments &amp; checkout &lt;EU&gt;") == "Payments & checkout <EU>"
+    assert from_slack("&amp;lt; &quot; &#39; &nbsp;") == "&lt; &quot; &#39; &nbsp;"
+    assert from_slack("<@U1|a&amp;b> <https://x.io/?a=1&amp;b=2|x>") == (
+        "<@U1|a&b> <https://x.io/?a=1&b=2|x>"
+    )
 
 
 def test_neutralize_then_escape_reads_better_than_escape_first() -> None:
@@ -184,15 +222,16 @@ NAMES = {"U1": "alice", "U2": "Bob B", "C1": "incidents", "S1": "dba"}
         ("<https://x.io|status page>", "status page (https://x.io)"),
         ("<https://x.io>", "https://x.io"),
         ("<https://x.io|https://x.io>", "https://x.io"),
-        ("<https://x.io/?a=1&amp;b=2|a &amp; b>", "a & b (https://x.io/?a=1&b=2)"),
+        ("<https://x.io/?a=1&b=2|a & b>", "a & b (https://x.io/?a=1&b=2)"),
         ("<mailto:a@b.c|a@b.c>", "a@b.c"),
         ("<!channel>", "@channel"),
         ("<!here|here>", "@here"),
         ("<!subteam^S1|@db-admins>", "@db-admins"),
         ("<!subteam^S1>", "@dba"),
         ("<!date^1392734382^{date}|Feb 18, 2014>", "Feb 18, 2014"),
-        ("a &lt; b &amp;&amp; c &gt; d", "a < b && c > d"),
-        ("&amp;lt;", "&lt;"),
+        # Stored text is what was typed: nothing to unescape.
+        ("a < b && c > d", "a < b && c > d"),
+        ("&amp;lt;", "&amp;lt;"),
         (f"@{ZWSP}here", "@here"),
         ("<script>", "<script>"),
         ("{{ 7*7 }} {% for %}", "{{ 7*7 }} {% for %}"),
@@ -203,11 +242,48 @@ def test_mention_to_plain(text: str, expected: str) -> None:
     assert mention_to_plain(text, NAMES) == expected
 
 
-def test_mention_to_plain_round_trips_safe_text() -> None:
-    typed = "<!channel> <@U1|al> fixed it & <https://x.io|the fix>"
-    assert mention_to_plain(safe_for_slack(typed), NAMES) == (
-        "@channel @alice fixed it & the fix (https://x.io)"
+def test_mention_to_plain_reads_what_slack_sent_once_unescaped() -> None:
+    sent = "<!channel> <@U1|al> fixed it &amp; <https://x.io|the fix> &lt;EU&gt;"
+    assert mention_to_plain(from_slack(sent), NAMES) == (
+        "@channel @alice fixed it & the fix (https://x.io) <EU>"
     )
+
+
+# --- clipping -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("abcdefghij", 10, "abcdefghij"),
+        ("abcdefghijk", 10, "abcdefghi…"),
+        # The cut would fall inside an entity, a mention, a channel or a link: leave it out.
+        ("Payments &amp; checkout", 12, "Payments …"),
+        ("Payments &amp; checkout", 15, "Payments &amp;…"),
+        ("ab &lt;EU&gt;", 10, "ab &lt;EU…"),
+        ("ask <@U123ABC|alice> now", 10, "ask …"),
+        ("ask <@U123ABC|alice> now", 21, "ask <@U123ABC|alice>…"),
+        ("in <#C1|incidents> go", 10, "in …"),
+        ("see <https://x.io/?a=1&amp;b=2|the dashboard> now", 30, "see …"),
+        # A "<" that starts no sequence is text like any other.
+        ("a < b and c is long", 10, "a < b and…"),
+    ],
+)
+def test_clip_never_cuts_inside_an_entity_a_mention_or_a_link(
+    text: str, limit: int, expected: str
+) -> None:
+    assert clip(text, limit) == expected
+    assert len(clip(text, limit)) <= limit
+
+
+def test_clip_cuts_escaped_text_into_whole_entities_at_any_length() -> None:
+    escaped = safe_for_slack("<@U1|al> & <https://x.io/?a=1&b=2|docs> <EU> " * 5)
+    for limit in range(1, len(escaped)):
+        cut = clip(escaped, limit)[:-1]
+        assert len(cut) < limit
+        assert from_slack(cut).count("&") == cut.count("&amp;"), cut
+        assert cut.count("<") == cut.count(">"), cut
 
 
 # --- mentions in commands -----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import secrets
 import string
 import time
@@ -70,6 +71,7 @@ __all__ = [
     "DriverResponse",
     "EmulatorError",
     "SlackDriver",
+    "as_slack_sends",
     "mention",
 ]
 
@@ -88,6 +90,36 @@ class EmulatorError(Exception):
 def mention(user_id: str, name: str | None = None) -> str:
     """A user mention as a slash command receives it with ``should_escape``: ``<@U123|alice>``."""
     return f"<@{user_id}|{name}>" if name else f"<@{user_id}>"
+
+
+# What Slack's client makes of a mention, a channel, a broadcast, a date or a link people put in.
+_SLACK_SEQUENCE = re.compile(
+    r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|!(?:here|channel|everyone)|!subteam\^[A-Z0-9]+"
+    r"|!date\^[^<>|]*|(?:https?|mailto):[^<>|\s]+)(?:\|[^<>]*)?>"
+)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def as_slack_sends(text: str) -> str:
+    """Typed text as Slack sends it in a slash command or a message event.
+
+    ``&``, ``<`` and ``>`` are escaped (``Payments & checkout <EU>`` arrives as ``Payments &amp;
+    checkout &lt;EU&gt;``), except in the sequences Slack itself makes of mentions, channels,
+    broadcasts and links (``<@U123|alice>``, ``<#C1|general>``, ``<!here>``,
+    ``<https://x?a=1&amp;b=2|docs>``), which tests put in as ``mention(...)`` gives them; a
+    link's ``&`` is escaped too. Form fields (``plain_text_input``) arrive unescaped instead.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _SLACK_SEQUENCE.finditer(text):
+        pieces.append(_escaped(text[position : match.start()]))
+        pieces.append(match.group().replace("&", "&amp;"))
+        position = match.end()
+    pieces.append(_escaped(text[position:]))
+    return "".join(pieces)
 
 
 @dataclass
@@ -339,7 +371,7 @@ class SlackDriver:
             "user_id": person.id,
             "user_name": person.name,
             "command": command,
-            "text": text,
+            "text": as_slack_sends(text),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
@@ -351,7 +383,8 @@ class SlackDriver:
     ) -> DriverResponse:
         """Type ``/command text`` in ``channel`` as ``user``; the ack is shown as Slack shows it.
 
-        ``text`` goes as typed after escaping; put mentions in as ``mention(...)`` gives them.
+        ``text`` is what the person typed, sent escaped as Slack escapes it
+        (``as_slack_sends``); put mentions in as ``mention(...)`` gives them.
         """
         fields = self.command_fields(user, channel, text, command)
         response = self._send("slash_commands", fields)
@@ -486,6 +519,9 @@ class SlackDriver:
     ) -> str:
         """``user`` writes ``text`` in ``channel`` (or a thread); returns the message ts.
 
+        The message's ``text`` is what Slack makes of it (``as_slack_sends``); its rich-text
+        block holds the words as typed.
+
         The ``message`` event goes to the app as Slack sends it: only if it subscribes to the
         channel's messages and its bot is in the channel. ``last_delivery`` is then that
         delivery, or None when nothing was sent. ``send_event=False`` keeps the event back even
@@ -498,7 +534,7 @@ class SlackDriver:
             message = self.ws.post_message(
                 ch.id,
                 person.id,
-                text,
+                as_slack_sends(text),
                 thread_ts=thread_ts,
                 blocks=_rich_text(text),
                 client_msg_id=_uuid(),
@@ -515,7 +551,11 @@ class SlackDriver:
         changes: list[MessageChange] = []
         with self.ws.recording_changes(changes):
             self.ws.update_message(
-                ch.id, message.ts, editor=person.id, text=text, blocks=_rich_text(text)
+                ch.id,
+                message.ts,
+                editor=person.id,
+                text=as_slack_sends(text),
+                blocks=_rich_text(text),
             )
         return self._deliver_changes(changes)
 

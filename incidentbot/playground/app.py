@@ -41,7 +41,6 @@ from werkzeug.exceptions import HTTPException
 from incidentbot.emulator import Delivery, DriverResponse, EmulatorError, User, Workspace, mention
 from incidentbot.local import LocalStack
 from incidentbot.manifest import build_manifest
-from incidentbot.text import escape_mrkdwn
 
 from .render import markdown_to_html
 from .screen import Screen, can_see
@@ -66,11 +65,11 @@ class Refused(Exception):
 
 
 def typed_text(text: str, ws: Workspace, *, command: bool) -> str:
-    """What Slack makes of typed text: ``&<>`` escaped, ``@name`` and ``#channel`` linked.
+    """Typed text with ``@name`` and ``#channel`` linked as Slack's client links them; the
+    driver escapes the rest (``&<>``) as Slack does.
 
     Slash commands (``should_escape``) get ``<@U123|name>``; messages get ``<@U123>``.
     """
-    escaped = escape_mrkdwn(text)
 
     def person(match: re.Match[str]) -> str:
         name = match.group(1).rstrip(".")
@@ -88,7 +87,7 @@ def typed_text(text: str, ws: Workspace, *, command: bool) -> str:
             return match.group(0)
         return f"<#{found.id}|{found.name}>" if command else f"<#{found.id}>"
 
-    return _CHANNEL.sub(channel, _MENTION.sub(person, escaped))
+    return _CHANNEL.sub(channel, _MENTION.sub(person, text))
 
 
 def create_playground_app(stack: LocalStack, *, bind_host: str = "127.0.0.1") -> Flask:

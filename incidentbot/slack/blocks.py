@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from incidentbot.metrics import humanize
 from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
 from incidentbot.slack import ids
 from incidentbot.slack.refusals import Refusal
-from incidentbot.text import clip, neutralize_mentions, safe_for_slack
+from incidentbot.text import clip, neutralize_mentions, safe_for_slack, safe_reply
 from incidentbot.timeparse import format_moment
 
 SEVERITY_EMOJI = {
@@ -39,7 +39,7 @@ MAX_REPLY = 3000
 
 def private_reply(text: str) -> str:
     """A reply to one person: it quotes what they typed, so no mass mention, and kept short."""
-    return clip(neutralize_mentions(text), MAX_REPLY)
+    return clip(safe_reply(text), MAX_REPLY)
 
 
 def incident_label(incident: Incident) -> str:
@@ -151,8 +151,7 @@ def _context(text: str) -> dict:
 def _header(incident: Incident) -> str:
     # Header blocks are plain text (Slack never pings from them) and capped at 150 characters;
     # the markup is still neutralised so readers do not see raw control sequences.
-    text = f"{incident_label(incident)}: {neutralize_mentions(incident.title)}"
-    return text if len(text) <= 150 else text[:149] + "…"
+    return clip(f"{incident_label(incident)}: {neutralize_mentions(incident.title)}", 150)
 
 
 def _text_section(label: str, text: str) -> dict:
@@ -239,6 +238,31 @@ def entry_message(entry: TimelineEntry, *, zone: str) -> str:
     return f"{emoji} {text} (by {author})"
 
 
+# Slack advises at most 4,000 characters a message (and truncates past 40,000).
+MAX_MESSAGE = 4000
+
+
+def echo_messages(lines: Sequence[str], *, page_url: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Echoed entries (``entry_message`` lines), in order, in as few messages of at most
+    ``limit`` characters as hold them whole; an entry longer than a message is cut to fit and
+    says that the incident page (``page_url``) has all of it."""
+    marker = f"\n_(cut short: <{page_url}|the incident page> has all of it)_"
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        if len(line) > limit:
+            line = clip(line, limit - len(marker)) + marker
+        if current and len(current) + 1 + len(line) <= limit:
+            current = f"{current}\n{line}"
+            continue
+        if current:
+            messages.append(current)
+        current = line
+    if current:
+        messages.append(current)
+    return messages
+
+
 def update_announcement(incident: Incident, entry: TimelineEntry) -> str:
     return (
         f":loudspeaker: *{incident_label(incident)} update* ({incident.severity}, "
@@ -246,10 +270,37 @@ def update_announcement(incident: Incident, entry: TimelineEntry) -> str:
     )
 
 
-def incident_list(incidents: Sequence[Incident], *, now: datetime, zone: str = "UTC") -> str:
+def incident_list(
+    incidents: Sequence[Incident],
+    *,
+    now: datetime,
+    list_url: str,
+    zone: str = "UTC",
+    limit: int = MAX_REPLY,
+) -> str:
+    """The open incidents, each whole, as many as ``limit`` characters hold; the rest are
+    counted and linked to the web list (``list_url``)."""
     if not incidents:
         return "No open incidents. :relieved:"
     lines = ["*Open incidents*"]
+    length = len(lines[0])
+    for shown, line in enumerate(_incident_lines(incidents, now=now, zone=zone)):
+        rest = len(incidents) - shown - 1
+        # Room for this line and, if any are left after it, for the line saying so.
+        needed = len(line) + 1 + (len(_more(rest, list_url)) + 1 if rest else 0)
+        if length + needed > limit:
+            lines.append(_more(len(incidents) - shown, list_url))
+            break
+        lines.append(line)
+        length += len(line) + 1
+    return "\n".join(lines)
+
+
+def _more(count: int, list_url: str) -> str:
+    return f"…and {count} more: <{list_url}|see them all>"
+
+
+def _incident_lines(incidents: Sequence[Incident], *, now: datetime, zone: str) -> Iterator[str]:
     for incident in incidents:
         lead = incident.holder("lead")
         where = f"<#{incident.channel_id}>" if incident.channel_id else "(channel being created)"
@@ -258,12 +309,11 @@ def incident_list(incidents: Sequence[Incident], *, now: datetime, zone: str = "
             if incident.after_the_fact
             else f"open for {humanize(now - incident.declared_at)}"
         )
-        lines.append(
+        yield (
             f"• {SEVERITY_EMOJI[incident.severity]} *{incident_label(incident)}* "
             f"{_clip(incident.title, 200)}: {incident.severity}, {incident.status}, "
             f"lead {f'<@{lead}>' if lead else 'nobody'}, {age}, {where}"
         )
-    return "\n".join(lines)
 
 
 HELP = """*`/incident` commands*
@@ -511,7 +561,7 @@ def channel_topic(incident: Incident) -> str:
         else (incident.status)
     )
     topic = f"{incident.severity} | {status} | lead: {f'<@{lead}>' if lead else 'nobody'}"
-    return topic[:MAX_TOPIC]
+    return clip(topic, MAX_TOPIC)
 
 
 def slack_date(moment: datetime, *, zone: str) -> str:
@@ -526,7 +576,9 @@ def notice_modal(*, title: str, text: str) -> dict:
         "type": "modal",
         "title": {"type": "plain_text", "text": title[:24]},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip(safe_reply(text), 2900)}}
+        ],
     }
 
 

@@ -45,8 +45,8 @@ from incidentbot.slack.refusals import Refusal
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 20
-# Timeline entries echoed in one message at most: each is clipped to 2,900 characters and a
-# Slack message holds 40,000.
+# Timeline entries echoed by one job at most, in as few messages of Slack's advised 4,000
+# characters as hold them (blocks.echo_messages).
 ECHO_BATCH = 10
 # How long an archive due while the incident still has work queued waits before looking again.
 ARCHIVE_WAIT = timedelta(minutes=10)
@@ -552,7 +552,9 @@ class Effects:
         """Echo a new timeline entry into the channel, with any others added since.
 
         Slack posts about one message per second per channel; when people add entries faster
-        than that, one message carries every entry still waiting, in order.
+        than that, one message carries every entry still waiting, in order, or as many
+        messages of at most 4,000 characters as they need, each posted once however often
+        the job is retried (a step of its own: "echo", "echo-2", ...).
         """
         with self._deps.uow_factory() as uow:
             payloads = jobs.gather(uow.session, job, limit=ECHO_BATCH, now=uow.now())
@@ -560,24 +562,27 @@ class Effects:
         entry_ids = [payload["entry_id"] for payload in payloads]
         with unless_gone("echoing a timeline entry"):
             with self._deps.uow_factory(read_only=True) as uow:
-                channel_id = uow.session.scalar(
-                    select(Incident.channel_id).where(Incident.id == job.incident_id)
-                )
+                where = uow.session.execute(
+                    select(Incident.channel_id, Incident.number).where(
+                        Incident.id == job.incident_id
+                    )
+                ).first()
                 found = uow.session.scalars(
                     select(TimelineEntry).where(TimelineEntry.id.in_(entry_ids))
                 ).all()
             by_id = {entry.id: entry for entry in found}
             entries = [by_id[i] for i in entry_ids if i in by_id]
-            if not entries or channel_id is None:
+            if not entries or where is None or where.channel_id is None:
                 return
+            channel_id, number = where
             zone = self._settings.timezone
-            self._post(
-                job,
-                "echo",
-                channel_id,
-                text="\n".join(blocks.entry_message(entry, zone=zone) for entry in entries),
-                unfurl_links=False,
+            messages = blocks.echo_messages(
+                [blocks.entry_message(entry, zone=zone) for entry in entries],
+                page_url=self._page_url(number),
             )
+            for part, text in enumerate(messages, start=1):
+                step = "echo" if part == 1 else f"echo-{part}"
+                self._post(job, step, channel_id, text=text, unfurl_links=False)
 
     def announce_update(self, job: QueuedJob) -> None:
         with unless_gone("announcing an update"):

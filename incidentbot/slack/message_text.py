@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from incidentbot.text import from_slack
+
 # Rich-text elements that stand for something other than their ``text``.
 _REFERENCES = {
     "user": lambda e: f"<@{e.get('user_id', '')}>",
@@ -25,7 +27,8 @@ _REFERENCES = {
 def message_text(message: Mapping[str, Any]) -> str:
     """The message's words (its ``text``, else its blocks', else its attachments'), then the
     files it carries, named: ``"error rate after the rollback (files: grafana.png)"``."""
-    text = str(message.get("text") or "").strip()
+    # A message's text (and mrkdwn) comes escaped (``&amp;``); rich text and plain text do not.
+    text = from_slack(str(message.get("text") or "")).strip()
     if not text:
         text = blocks_text(message.get("blocks") or [])
     if not text:
@@ -70,7 +73,7 @@ def _words(node: object) -> Iterator[str]:
         yield _REFERENCES[kind](node)
         return
     if kind in {"text", "plain_text", "mrkdwn"} and isinstance(node.get("text"), str):
-        yield node["text"]
+        yield from_slack(node["text"]) if kind == "mrkdwn" else node["text"]
         return
     if kind == "image":
         yield f"(image: {node.get('alt_text') or node.get('title') or 'image'})"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from incidentbot.metrics import humanize
 from incidentbot.models import Incident
 from incidentbot.slack import ids
-from incidentbot.text import safe_for_slack
+from incidentbot.text import clip, safe_for_slack
 from incidentbot.timeparse import format_moment
 
 # What each snooze button puts the next update reminder off by.
@@ -18,8 +18,7 @@ SNOOZES = {
 
 
 def _title(incident: Incident) -> str:
-    title = safe_for_slack(incident.title)
-    return title if len(title) <= 200 else title[:199] + "…"
+    return clip(safe_for_slack(incident.title), 200)
 
 
 def _where(incident: Incident) -> str:
@@ -142,8 +141,7 @@ def action_item_nudge(
 ) -> tuple[str, list[dict]]:
     """The DM to an action item's owner (or the lead) on its due date."""
     when = f"is due today ({_day(due)})" if today <= due else f"was due on {_day(due)}"
-    item = safe_for_slack(item_text)
-    item = item if len(item) <= 500 else item[:499] + "…"
+    item = clip(safe_for_slack(item_text), 500)
     text = (
         f":white_check_mark: Action item {number} of *INC-{incident.number}* "
         f"{_title(incident)} {when}: {item}"

@@ -21,7 +21,13 @@ from incidentbot.slack import blocks
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.stats_reply import stats_reply
 from incidentbot.slack.timeline_reply import timeline_reply
-from incidentbot.text import parse_user_mentions, printable, safe_for_slack, split_mention
+from incidentbot.text import (
+    from_slack,
+    parse_user_mentions,
+    printable,
+    safe_for_slack,
+    split_mention,
+)
 from incidentbot.timeparse import (
     Moment,
     describe_moment,
@@ -43,7 +49,8 @@ class Invocation:
 
     @classmethod
     def from_payload(cls, command: dict) -> Invocation:
-        text = printable(command.get("text") or "").strip()
+        # Slack escapes what people type (``&amp;``); kept as typed, escaped again on output.
+        text = from_slack(printable(command.get("text") or "")).strip()
         name, _, args = text.partition(" ")
         return cls(
             name=name.lower(),
@@ -762,10 +769,19 @@ def stats(invocation: Invocation, deps: Deps) -> Reply:
 
 
 def list_open(invocation: Invocation, deps: Deps) -> Reply:
+    """``list``: the open incidents that fit in a reply, and a link to the web list for all."""
     zone = deps.directory.zone_of(invocation.user_id)
+    token = links.issue_token(secret=deps.settings.link_secret, user_id=invocation.user_id)
     with deps.uow_factory() as uow:
         incidents = services.open_incidents(uow=uow, viewer=invocation.user_id)
-        return Reply(blocks.incident_list(incidents, now=uow.now(), zone=zone))
+        return Reply(
+            blocks.incident_list(
+                incidents,
+                now=uow.now(),
+                zone=zone,
+                list_url=f"{deps.settings.base_url}/?token={token}",
+            )
+        )
 
 
 def link(invocation: Invocation, deps: Deps) -> Reply:
