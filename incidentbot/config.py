@@ -71,6 +71,11 @@ class Settings:
     slack_timeout: float = 10.0
     # How long a claimed job is reserved for its replica; after a crash, another takes it up.
     job_lease_seconds: int = 120
+    # Background Slack calls wait their turn in Slack's rate-limit tiers (slack/pacing.py),
+    # shared by every replica; off, they go at once and meet Slack's 429s instead. A scale
+    # below 1 shortens every spacing, for a local workspace whose time runs faster.
+    slack_pacing: bool = True
+    slack_pace_scale: float = 1.0
     # Days after closing that an incident's channel is archived; None: never.
     archive_after_days: int | None = None
     # Alert webhooks (/hooks/...) are off until this shared secret is set.
@@ -289,6 +294,10 @@ def load_settings(
             "INCIDENTBOT_JOB_LEASE_SECONDS is malformed: expected whole seconds from 1 to 3600."
         )
 
+    pacing = (get("INCIDENTBOT_SLACK_PACING") or "on").lower()
+    if pacing not in ("on", "off"):
+        raise ConfigError("INCIDENTBOT_SLACK_PACING is malformed: expected on or off.")
+
     webhook_secret = get("INCIDENTBOT_WEBHOOK_SECRET")
     if webhook_secret is not None and len(webhook_secret) < 16:
         # Only the length is named: the value is a secret.
@@ -322,6 +331,7 @@ def load_settings(
         severity_templates=severity_templates,
         blameless_rules=Path(blameless_rules) if blameless_rules else None,
         job_lease_seconds=int(lease),
+        slack_pacing=pacing == "on",
         archive_after_days=int(archive_after) if archive_after is not None else None,
         admins=admins,
         restricted_actions=restricted,

@@ -77,7 +77,9 @@ class LocalStack:
         self._timezone = timezone
         self._host = host
         self._port = port
-        self._settings = settings
+        # The local workspace enforces no rate limits unless a test asks
+        # (``workspace.tiers.enable()``, with ``slack_pacing=True`` for the bot to pace itself).
+        self._settings = {"slack_pacing": False, **settings}
         self._clock = clock
         self._check_templates = check_templates
         self._signing_secret = signing_secret

@@ -189,6 +189,8 @@ def two_replicas(workdir: Path) -> Iterator[Replicas]:
                     SLACK_API_URL=slack.api_url,
                     DATABASE_URL=url,
                     INCIDENTBOT_BASE_URL=f"http://127.0.0.1:{port}",
+                    # This workspace enforces no rate limits: pacing would only slow the storm.
+                    INCIDENTBOT_SLACK_PACING="off",
                 )
                 stderr_path = workdir / f"{name}.stderr"
                 stderr_file = stderr_path.open("wb")

@@ -448,11 +448,19 @@ class WebAPI:
             raise SlackError("not_allowed_token_type")
         return actor
 
-    def call(self, req: ApiRequest) -> tuple[int, dict[str, Any]]:
-        """Run one method; returns (HTTP status, JSON body)."""
+    def call(
+        self, req: ApiRequest, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Run one method; returns (HTTP status, JSON body), and puts the answer's HTTP headers
+        (a 429's ``Retry-After``) in ``headers``."""
         handler = _HANDLERS.get(req.method)
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method"}
+        retry_after = self.ws.tiers.retry_after(self.ws, req)
+        if retry_after is not None:
+            if headers is not None:
+                headers["Retry-After"] = str(retry_after)
+            return 429, {"ok": False, "error": "ratelimited"}
         try:
             self._check_scope(req)
             with self.ws.recording_changes():

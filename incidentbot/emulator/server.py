@@ -260,9 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             return
         request = ApiRequest(method, params, actor, token or "", slack.base_url)
-        status, response = slack.api.call(request)
+        headers: dict[str, str] = {}
+        status, response = slack.api.call(request, headers)
         self._record(method, params, token, status, response, "api")
-        self._send_json(status, response)
+        self._send_json(status, response, headers)
 
     # ------------------------------------------------------------------ uploads and downloads
 

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 from incidentbot.manifest import BOT_EVENTS, BOT_SCOPES
 
+from .tiers import Tiers
+
 __all__ = [
     "APP_ID",
     "BOT_ID",
@@ -549,6 +551,10 @@ class Workspace:
     Grid organisation (``org_team=``) or invited people who have not joined (``invited=True``).
     ``conversations.invite`` refuses them as Slack does; ``share_channel`` shares a channel with
     another team, and ``policies`` (``Policies``) holds the admin settings that refuse the bot.
+
+    ``tiers`` are Slack's rate limits (``tiers.py``): off unless ``enforce_tiers=True`` or
+    ``ws.tiers.enable(scale=...)``; then a bot-token call over its method's tier, or a message
+    over a channel's one a second, answers 429 with ``Retry-After``.
     """
 
     def __init__(
@@ -562,6 +568,7 @@ class Workspace:
         seed: bool = True,
         subscribed_events: Iterable[str] = BOT_EVENTS,
         bot_scopes: Iterable[str] = BOT_SCOPES,
+        enforce_tiers: bool = False,
     ) -> None:
         self.lock = threading.RLock()
         self.bot_token = bot_token
@@ -571,6 +578,7 @@ class Workspace:
         self.chat_write_public = chat_write_public
         self.subscribed_events: set[str] = set(subscribed_events)
         self.bot_scopes: set[str] = set(bot_scopes)
+        self.tiers = Tiers(enabled=enforce_tiers)
         self._seed = seed
         self._change_sink: list[MessageChange] | deque[MessageChange] | None = None
         self.reset()
