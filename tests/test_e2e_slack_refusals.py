@@ -3,10 +3,11 @@ person who asked is told what Slack refused and what a person can do (issue 14, 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from incidentbot.local import LocalStack
-from incidentbot.models import Job, JobState
+from incidentbot.models import Incident, Job, JobState
 from tests.e2e import declare, ephemeral_texts, incident_channel, wait_for
 from tests.test_observability import scrape, value
 
@@ -25,57 +26,79 @@ def dead_jobs(stack: LocalStack) -> list[tuple[str, str | None]]:
         ]
 
 
-def test_an_invite_slack_refuses_still_leaves_a_usable_channel_and_tells_the_declarer(
+def test_a_single_channel_guest_declaring_gets_a_usable_channel_and_is_told_why_not_in_it(
     stack: LocalStack,
 ):
-    stack.workspace.inject_fault("conversations.invite", error="ura_max_channels")
-    channel = declare(stack, "Checkout API returning 500s")
-    alice = user_id(stack, "alice")
-    # Everything that does not depend on alice being in the channel happened.
-    summary = [m for m in stack.workspace.messages(channel.id) if "INC-1" in m.text]
+    ws = stack.workspace
+    # A guest whose one channel is #general: Slack will not add them to a second.
+    guest = ws.add_user("gita", real_name="Gita Rao", guest="single")
+    ws.join("CGENERAL", guest.id)
+    channel = declare(stack, "Checkout API returning 500s", user="gita")
+    # Everything that does not depend on gita being in the channel happened.
+    summary = [m for m in ws.messages(channel.id) if "INC-1" in m.text]
     assert summary, "the summary was posted"
-    assert summary[0].ts in stack.workspace.pins(channel.id)
-    announcements = stack.workspace.messages("#incidents")
-    assert any("INC-1" in m.text for m in announcements)
-    assert alice not in stack.workspace.members(channel.id)
-    told = ephemeral_texts(stack, "alice", "#general")[-1]
-    assert f"I could not add <@{alice}> to the channel" in told
+    assert summary[0].ts in ws.pins(channel.id)
+    assert any("INC-1" in m.text for m in ws.messages("#incidents"))
+    assert guest.id not in ws.members(channel.id)
+    told = ephemeral_texts(stack, "gita", "#general")[-1]
+    assert f"I could not add <@{guest.id}> to the channel" in told
     assert "single-channel guest" in told
     assert "multi-channel guest" in told  # what an admin can do
-    # Tried once: Slack will say the same again.
-    assert len(stack.workspace.calls("conversations.invite")) == 1
+    refused = [c for c in ws.calls("conversations.invite") if c.response.get("error")]
+    assert [c.response["error"] for c in refused] == ["ura_max_channels"]  # asked once
     assert dead_jobs(stack) == []
 
 
-def test_a_lead_slack_will_not_add_is_still_lead_and_the_later_work_is_not_held_up(
-    stack: LocalStack,
+@pytest.mark.parametrize(
+    ("person", "refusal", "explained"),
+    [
+        ({"external_team": "TPARTNER01"}, "no_external_invite_permission", "Slack Connect"),
+        ({"org_team": "TSISTER001"}, "invitee_cant_see_channel", "Enterprise Grid"),
+        ({"guest": "single"}, "ura_max_channels", "single-channel guest"),
+    ],
+)
+def test_a_role_for_someone_slack_will_not_add_stays_theirs_and_holds_nothing_up(
+    stack: LocalStack, person: dict, refusal: str, explained: str
 ):
+    ws = stack.workspace
     channel = declare(stack, "Search is slow")
-    bob = user_id(stack, "bob")
-    stack.workspace.inject_fault("conversations.invite", error="no_external_invite_permission")
-    stack.driver.command("alice", channel.id, f"lead {stack.driver.mention('bob')}")
+    someone = ws.add_user("olu", real_name="Olu Ade", **person)
+    if person.get("guest") == "single":
+        ws.join("CGENERAL", someone.id)
+    stack.driver.command("alice", channel.id, f"lead {stack.driver.mention('olu')}")
     stack.driver.command("alice", channel.id, "note written after the hand-over")
     stack.settle()
     (told,) = [t for t in ephemeral_texts(stack, "alice", channel.id) if "could not" in t]
-    assert f"I could not add <@{bob}> to the channel" in told
-    assert "Slack Connect" in told
-    assert f"<@{bob}> is still the lead of INC-1" in told
+    assert f"I could not add <@{someone.id}> to the channel" in told
+    assert explained in told
+    assert f"<@{someone.id}> is still the lead of INC-1" in told
     # The note behind the refused invite was echoed at once, not after two minutes of retries.
-    assert any(
-        "written after the hand-over" in m.text for m in stack.workspace.messages(channel.id)
-    )
+    assert any("written after the hand-over" in m.text for m in ws.messages(channel.id))
     with stack.runtime.uow() as uow:
-        from incidentbot.models import Incident
-
         incident = uow.session.scalar(select(Incident))
-        assert incident.holder("lead") == bob
-    assert len(stack.workspace.calls("conversations.invite")) == 2  # alice's, then bob's once
+        assert incident.holder("lead") == someone.id
+    refused = [c.response.get("error") for c in ws.calls("conversations.invite")]
+    assert refused.count(refusal) == 1
+    assert dead_jobs(stack) == []
+
+
+def test_a_missing_scope_skips_that_step_and_names_the_scope(stack: LocalStack):
+    stack.workspace.bot_scopes.discard("pins:write")
+    channel = declare(stack, "Search is slow")
+    assert stack.workspace.pins(channel.id) == []
+    assert any("INC-1" in m.text for m in stack.workspace.messages(channel.id))
+    assert any("INC-1" in m.text for m in stack.workspace.messages("#incidents"))
+    told = ephemeral_texts(stack, "alice", "#general")[-1]
+    assert "I could not pin the summary" in told
+    assert "lacks the `pins:write` permission" in told and "reinstalls" in told
+    assert len(stack.workspace.calls("pins.add")) == 1
 
 
 def test_a_channel_slack_refuses_to_create_is_told_once_and_retried_when_asked(
     stack: LocalStack,
 ):
-    stack.workspace.inject_fault("conversations.create", error="restricted_action")
+    # Only admins may create channels here, and the bot is not one.
+    stack.workspace.policies.channel_creation_admins_only = True
     stack.driver.command("alice", "#general", "declare Payments down")
     stack.settle()
     told = ephemeral_texts(stack, "alice", "#general")
@@ -86,6 +109,7 @@ def test_a_channel_slack_refuses_to_create_is_told_once_and_retried_when_asked(
     assert len(stack.workspace.calls("conversations.create")) == 1
     assert [kind for kind, _ in dead_jobs(stack)] == ["incident.open_channel"]
     # An admin lifted the restriction: the same declare again opens the channel.
+    stack.workspace.policies.channel_creation_admins_only = False
     stack.driver.command("alice", "#general", "declare Payments down")
     stack.settle()
     assert incident_channel(stack, 1).name == "inc-1-payments-down"
