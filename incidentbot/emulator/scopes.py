@@ -24,7 +24,6 @@ __all__ = [
     "PRIVATE",
     "PUBLIC",
     "Requirement",
-    "required",
 ]
 
 Requirement = tuple[str, ...]
@@ -118,15 +117,3 @@ ALL: frozenset[str] = frozenset(
         for scope in requirement
     }
 )
-
-
-def required(method: str, kind: str | None = None) -> Requirement:
-    """What ``method`` requires (on a conversation of ``kind``, for the conversation methods).
-
-    KeyError for a method neither table knows, or a kind the method does not act on.
-    """
-    if method in CONVERSATION_SCOPES:
-        if kind is None:
-            raise KeyError(f"{method} requires a scope per kind of conversation; name the kind")
-        return CONVERSATION_SCOPES[method][kind]
-    return METHOD_SCOPES[method]
