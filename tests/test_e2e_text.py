@@ -128,15 +128,25 @@ def test_many_long_notes_at_once_are_echoed_in_messages_of_at_most_4000_characte
     stack.settle()
     stack.runtime.jobs.stop()  # the notes pile up as they would behind a slow Slack
     for i in range(10):
-        stack.driver.command("alice", channel.id, f"note step {i:02d} " + "A & B <x> " * 270)
+        # Step 04 is 3,990 characters as typed and longer than a message once escaped.
+        words = "A & B <x> " * (398 if i == 4 else 150)
+        stack.driver.command("alice", channel.id, f"note step {i:02d} {words}")
     stack.runtime.jobs.run_pending(ahead=timedelta(seconds=1))
     echoes = [m.text for m in stack.workspace.messages(channel.id) if m.user == BOT_USER_ID]
     echoes = [text for text in echoes if "Note from" in text]
     assert len(echoes) > 1
     assert all(len(text) <= 4000 for text in echoes)
-    lines = [line for text in echoes for line in text.splitlines()]
-    assert [line.split(" ")[5] for line in lines] == [f"{i:02d}" for i in range(10)]
-    assert all("A &amp; B &lt;x&gt;" in line and "&amp;amp;" not in line for line in lines)
+    entries = [entry for text in echoes for entry in re.split(r"\n(?=:memo: )", text)]
+    assert [entry.split(" ")[5] for entry in entries] == [f"{i:02d}" for i in range(10)]
+    for n, entry in enumerate(entries):
+        assert "A &amp; B &lt;x&gt;" in entry and "&amp;amp;" not in entry
+        if n == 4:  # cut between whole entities, pointing to where all of it is
+            cut, marker = entry.split("…\n")
+            assert not re.search(r"&(?!amp;|lt;|gt;)", cut), cut[-20:]
+            assert len(cut) > 3000 and cut.count("<") == cut.count(">")
+            assert "|the incident page> has all of it" in marker
+        else:
+            assert entry.endswith("&lt;x&gt;")
 
 
 def test_each_part_of_a_split_echo_is_posted_once_when_the_job_is_retried(stack: LocalStack):

@@ -12,6 +12,7 @@ from incidentbot.models import ActionItem, ActionKind, ActionStatus, EntryKind, 
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.reminders import action_item_changed
 from incidentbot.services.timeline import clean_text, record
+from incidentbot.text import clip
 from incidentbot.timeparse import parse_date
 from incidentbot.uow import UnitOfWork
 
@@ -118,7 +119,7 @@ def update_action_item(
         incident=incident,
         kind=EntryKind.ACTION,
         author_id=updated_by,
-        text=f"Action item {number} ({item.text[:80]}): {', '.join(changes)}",
+        text=f"Action item {number} ({clip(item.text, 80)}): {', '.join(changes)}",
         details={"action_item_id": item.id, "changes": changes},
     )
     if item.due_date is not None and (status is not None or due_changed):

@@ -35,6 +35,7 @@ from incidentbot.models import (
     Status,
 )
 from incidentbot.reminder_rules import ReminderRules, Situation, when_due
+from incidentbot.text import clip
 from incidentbot.uow import UnitOfWork
 
 # The reminders every incident has (action items have their own).
@@ -331,7 +332,7 @@ def _send(
         payload |= {
             "as_lead": item.owner_id is None,
             "item_number": incident.action_items.index(item) + 1,
-            "item_text": item.text[:500],
+            "item_text": clip(item.text, 500),
             "due": item.due_date.isoformat(),
             "today": rules.local_day(now).isoformat(),
         }

@@ -217,10 +217,11 @@ def channel_ready(
 
 
 def entry_message(entry: TimelineEntry, *, zone: str) -> str:
-    """How a timeline entry is echoed into the incident channel."""
+    """How a timeline entry is echoed into the incident channel, whole: ``echo_messages`` cuts
+    one longer than a message."""
     emoji = KIND_EMOJI.get(EntryKind(entry.kind), ":small_blue_diamond:")
     author = f"<@{entry.author_id}>" if entry.author_id else "incidentbot"
-    text = _clip(entry.text)
+    text = safe_for_slack(entry.text)
     if entry.kind == EntryKind.NOTE:
         when = ""
         if entry.details and entry.details.get("backdated"):
