@@ -104,3 +104,49 @@ def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(d
         assert counts == {1: 3, 2: 2}  # the next entries are #4 and #3
         assert all(e.deleted_at is None for e in entries.values())
     engine.dispose()
+
+
+def test_0009_stores_text_slack_escaped_in_older_rows_as_it_was_typed(db_url: str):
+    """Rows from before 0009 kept Slack's escaping of command and message text; after it they
+    hold what was typed, like every row written since. Alerts never came from Slack."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    config = db.alembic_config(engine)
+    command.upgrade(config, "0008")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incidents (id, number, title, severity, status, private, "
+                "declared_by, declared_at, impact_started_at, reopened_count, postmortem_status, "
+                "summary, last_entry_number) VALUES (1, 1, 'Payments &amp; checkout &lt;EU&gt;', "
+                "'SEV3', 'investigating', :false, 'UA', :t, :t, 0, 'draft', 'typed &amp;lt;', 2)"
+            ),
+            {"t": "2026-11-27 10:00:00+00:00", "false": False},
+        )
+        for entry_id, kind, typed in (
+            (1, "note", "A &amp; B <@U1|al> <https://x.io/?a=1&amp;b=2|docs>"),
+            (2, "alert", "Alertmanager says &amp;"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO timeline_entries (id, number, incident_id, occurred_at, "
+                    "recorded_at, kind, author_id, text, also_marked_by) VALUES (:id, :id, 1, "
+                    ":t, :t, :kind, 'UA', :typed, '[]')"
+                ),
+                {"id": entry_id, "kind": kind, "typed": typed, "t": "2026-11-27 10:00:00+00:00"},
+            )
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT title, summary FROM incidents")).one() == (
+            "Payments & checkout <EU>",
+            "typed &lt;",
+        )
+        texts = conn.execute(text("SELECT text FROM timeline_entries ORDER BY id")).scalars()
+        assert list(texts) == [
+            "A & B <@U1|al> <https://x.io/?a=1&b=2|docs>",
+            "Alertmanager says &amp;",
+        ]
+    command.downgrade(config, "0008")
+    engine.dispose()
