@@ -863,8 +863,11 @@ def test_the_apps_own_message_changes_wait_until_their_events_are_delivered(
     assert [c.kind for c in ws.app_changes] == ["posted", "posted", "changed", "deleted"]
     sent = driver.deliver_app_changes()
     assert list(ws.app_changes) == [] and driver.deliver_app_changes() == []
-    joined, posted, changed, deleted = (d.envelope["event"] for d in sent)
+    joined, member_joined, posted, changed, deleted = (d.envelope["event"] for d in sent)
     assert (joined["subtype"], joined["user"]) == ("channel_join", BOT_USER_ID)
+    # A join is also told as member_joined_channel; the bot joined on its own: no inviter.
+    assert (member_joined["type"], member_joined["user"]) == ("member_joined_channel", BOT_USER_ID)
+    assert "inviter" not in member_joined
     assert (posted["user"], posted["bot_id"], posted["text"]) == (
         BOT_USER_ID,
         "BLOCAL0001",
