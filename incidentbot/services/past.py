@@ -19,6 +19,7 @@ from incidentbot.services.impact import set_milestone
 from incidentbot.services.incidents import DEFAULT_SEVERITY, clean_title, declare_incident
 from incidentbot.services.lifecycle import change_status
 from incidentbot.services.vocabulary import parse_severity
+from incidentbot.text import clip
 from incidentbot.timeparse import format_moment, parse_moment
 from incidentbot.uow import UnitOfWork
 
@@ -103,14 +104,14 @@ def parse_past_incident(text: str, *, now: datetime, zone: str) -> PastIncident:
             continue
         if match is None or word not in _CLAUSES:
             raise IncidentError(
-                f"I don't know “{clause[:40]}”. Each part after the title is "
+                f"I don't know “{clip(clause, 40)}”. Each part after the title is "
                 f"`started`, `detected`, `mitigated` or `resolved` with a time, or `sev <1-4>`. "
                 f"{USAGE}"
             )
         moment, rest = parse_moment(match["time"], now=now, default_zone=zone)
         if rest:
             raise IncidentError(
-                f"I read the {word} time but not “{rest[:40]}”. Give each time as "
+                f"I read the {word} time but not “{clip(rest, 40)}”. Give each time as "
                 "`2026-11-20 14:05 UTC` (a date, a time and optionally a zone)."
             )
         found[_CLAUSES[word]] = moment

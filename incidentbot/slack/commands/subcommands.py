@@ -22,6 +22,7 @@ from incidentbot.slack.deps import Deps
 from incidentbot.slack.stats_reply import stats_reply
 from incidentbot.slack.timeline_reply import timeline_reply
 from incidentbot.text import (
+    clip,
     from_slack,
     parse_user_mentions,
     printable,
@@ -157,13 +158,13 @@ def severity(invocation: Invocation, deps: Deps) -> Reply:
         at_text = _at_moment(rest)
         if at_text is None:
             raise IncidentError(
-                f"I read {level} but not “{safe_for_slack(rest.strip()[:40])}”. To say when it "
-                f"changed, `/incident sev {level[-1]} at 14:05` (your time zone, or add one)."
+                f"I read {level} but not “{safe_for_slack(clip(rest.strip(), 40))}”. To say when "
+                f"it changed, `/incident sev {level[-1]} at 14:05` (your time zone, or add one)."
             )
         moment, zone = _read_at(deps, invocation, at_text)
         if moment.rest:
             raise IncidentError(
-                f"I read the time but not “{safe_for_slack(moment.rest[:40])}”. "
+                f"I read the time but not “{safe_for_slack(clip(moment.rest, 40))}”. "
                 f"Use `/incident sev {level[-1]} at 14:05`, optionally with a date and a zone."
             )
     with deps.uow_factory() as uow:
@@ -703,8 +704,8 @@ def edit(invocation: Invocation, deps: Deps) -> Reply:
         moment, zone = _read_at(deps, invocation, at_text)
         if moment.rest:
             raise IncidentError(
-                f"I read the time but not “{safe_for_slack(moment.rest[:40])}”. Change the time "
-                f"and the text separately: `/incident edit {number} at 14:05`, then "
+                f"I read the time but not “{safe_for_slack(clip(moment.rest, 40))}”. Change the "
+                f"time and the text separately: `/incident edit {number} at 14:05`, then "
                 f"`/incident edit {number} <new text>`."
             )
     with deps.uow_factory() as uow:
@@ -806,7 +807,7 @@ def help_(invocation: Invocation, deps: Deps) -> Reply:
 def unknown(invocation: Invocation, deps: Deps) -> Reply:
     if not invocation.name:
         return Reply(blocks.HELP)
-    shown = safe_for_slack(invocation.name[:40])
+    shown = safe_for_slack(clip(invocation.name, 40))
     return Reply(f"I don't know the command “{shown}”.\n\n{blocks.HELP}")
 
 
