@@ -13,17 +13,26 @@ from incidentbot.local import LocalStack
 from incidentbot.uow import UnitOfWork
 from tests.databases import database_url
 
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+
+@pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database at the newest revision, copied from one the session migrated once."""
     with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables, for the tests of the migrations."""
+    with database_url(request.param, tmp_path, empty=True) as url:
         yield url
 
 
 @pytest.fixture
 def session_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine = db.make_engine(db_url)
-    db.upgrade(engine)
     yield db.make_session_factory(engine)
     engine.dispose()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -484,18 +483,18 @@ def outage(db_url: str, session_factory) -> Iterator[Outage]:  # type: ignore[no
 
     import psycopg
 
-    from tests.databases import ADMIN_DSN
+    from tests.databases import admin_dsn
 
-    schema = re.search(r"search_path%3D(\w+)", db_url).group(1)  # type: ignore[union-attr]
+    schema = "public"  # of the test's own database
     role = f"jobs_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+    with psycopg.connect(admin_dsn(db_url), autocommit=True) as admin:
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
         admin.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
         admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
         admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
 
     def admin_run(*statements: str) -> None:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        with psycopg.connect(admin_dsn(db_url), autocommit=True) as admin:
             for statement in statements:
                 admin.execute(statement)
 

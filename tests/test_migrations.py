@@ -6,8 +6,8 @@ from incidentbot import db
 from incidentbot.models import Base, Counter
 
 
-def test_upgrade_on_an_empty_database_matches_the_models(db_url: str) -> None:
-    engine = db.make_engine(db_url)
+def test_upgrade_on_an_empty_database_matches_the_models(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
     assert not db.migrations_current(engine)
     db.upgrade(engine)
     with engine.connect() as conn:
@@ -17,8 +17,8 @@ def test_upgrade_on_an_empty_database_matches_the_models(db_url: str) -> None:
     engine.dispose()
 
 
-def test_upgrade_twice_is_harmless_and_seeds_the_incident_counter(db_url: str) -> None:
-    engine = db.make_engine(db_url)
+def test_upgrade_twice_is_harmless_and_seeds_the_incident_counter(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
     db.upgrade(engine)
     db.upgrade(engine)
     with db.make_session_factory(engine)() as session:
@@ -26,24 +26,24 @@ def test_upgrade_twice_is_harmless_and_seeds_the_incident_counter(db_url: str) -
     engine.dispose()
 
 
-def test_downgrade_to_base_removes_every_table(db_url: str) -> None:
+def test_downgrade_to_base_removes_every_table(empty_db_url: str) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
-    engine = db.make_engine(db_url)
+    engine = db.make_engine(empty_db_url)
     db.upgrade(engine)
     command.downgrade(db.alembic_config(engine), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
 
 
-def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(db_url: str):
+def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(empty_db_url: str):
     """A database from before corrections: entries get their numbers in the order they were
     recorded, per incident, and an impact-start entry moves to the impact start it set."""
     from alembic import command
     from sqlalchemy import text
 
-    engine = db.make_engine(db_url)
+    engine = db.make_engine(empty_db_url)
     config = db.alembic_config(engine)
     command.upgrade(config, "0006")
     with engine.begin() as conn:
@@ -106,13 +106,13 @@ def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(d
     engine.dispose()
 
 
-def test_0009_stores_text_slack_escaped_in_older_rows_as_it_was_typed(db_url: str):
+def test_0009_stores_text_slack_escaped_in_older_rows_as_it_was_typed(empty_db_url: str):
     """Rows from before 0009 kept Slack's escaping of command and message text; after it they
     hold what was typed, like every row written since. Alerts never came from Slack."""
     from alembic import command
     from sqlalchemy import text
 
-    engine = db.make_engine(db_url)
+    engine = db.make_engine(empty_db_url)
     config = db.alembic_config(engine)
     command.upgrade(config, "0008")
     with engine.begin() as conn:
