@@ -52,6 +52,12 @@ TELL_PRIVATELY = "channel.tell_privately"
 # later must not hold back the incident's other work meanwhile.
 PUBLISH_HOME = "home.publish"
 ARCHIVE_CHANNEL = "channel.archive"
+# A channel's topic and bookmark decorate it; what makes the incident usable (channel, people,
+# summary, announcement) goes first. Queued without an incident too, one Slack write each: a
+# decoration waiting minutes for its Tier-2 turn in a storm holds up none of the incident's
+# later work, and a job given back before its one write never needs to ask Slack what it did.
+SET_TOPIC = "channel.set_topic"
+ADD_BOOKMARK = "channel.add_bookmark"
 # A due reminder's nudge (services/reminders.py): a DM, or in the incident channel.
 SEND_REMINDER = "reminder.send"
 

@@ -39,13 +39,13 @@ def test_a_tier_2_method_goes_at_once_for_its_burst_then_one_turn_every_three_se
     for _ in range(TIER_2.burst):
         pacer.wait_turn("conversations.create")
     assert slept == []
-    # The next turn is 3 s off: further than a short wait, so the job is given back uncounted,
-    # due when the turn comes, and nothing is reserved.
+    # The next turn is 3 s off: further than a short wait (2 s), so the job is given back
+    # uncounted, due when its turn is a short wait away, and nothing is reserved.
     before = _next_at(session_factory, "conversations.create")
     with pytest.raises(RetryLater) as given_back:
         pacer.wait_turn("conversations.create")
     assert given_back.value.counts is False
-    assert given_back.value.delay == timedelta(seconds=3)
+    assert given_back.value.delay == timedelta(seconds=1)
     assert _next_at(session_factory, "conversations.create") == before
     # A second before its turn, a worker reserves it and sleeps the second out.
     clock.advance(seconds=2)
@@ -141,3 +141,15 @@ def test_the_bots_paces_stay_inside_the_tiers_the_local_workspace_enforces() -> 
         assert pace.burst < slack.burst, method
     assert ANNOUNCEMENTS.per_minute <= tiers.POST_PER_CHANNEL.per_minute
     assert ANNOUNCEMENTS.burst < tiers.POST_PER_CHANNEL.burst
+
+
+def test_work_that_must_never_hold_a_worker_gives_back_even_a_short_wait(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    slept: list[float] = []
+    pacer = _pacer(session_factory, clock, slept)
+    pacer.wait_turn("chat.postMessage", channel="CINCIDENTS")
+    with pytest.raises(RetryLater) as given_back:
+        pacer.wait_turn("chat.postMessage", channel="CINCIDENTS", patience=timedelta(0))
+    assert given_back.value.delay == timedelta(seconds=1)
+    assert slept == []

@@ -40,6 +40,7 @@ from incidentbot.services.timeline import fill_captured, read_timeline
 from incidentbot.slack import blocks, home, refusals
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.message_text import message_text
+from incidentbot.slack.pacing import Pacer
 from incidentbot.slack.refusals import Refusal
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,11 @@ class Effects:
         self._client = client
         self._settings = deps.settings
         self._channel_ids: dict[str, str] = {}
+        self._pacer = Pacer(
+            uow_factory=deps.uow_factory,
+            enabled=self._settings.slack_pacing,
+            scale=self._settings.slack_pace_scale,
+        )
 
     def handlers(self) -> dict[str, Handler]:
         return {kind: self.ending_on_refusal(handler) for kind, handler in self._handlers().items()}
@@ -174,6 +180,8 @@ class Effects:
             jobs.TELL_PRIVATELY: self.tell_privately,
             jobs.PUBLISH_HOME: self.publish_home,
             jobs.ARCHIVE_CHANNEL: self.archive_channel,
+            jobs.SET_TOPIC: self.set_topic,
+            jobs.ADD_BOOKMARK: self.add_bookmark,
         }
 
     def _incident(self, incident_id: int | None) -> Incident:
@@ -195,6 +203,13 @@ class Effects:
         token = links.issue_incident_token(secret=self._settings.link_secret, number=number)
         separator = "&" if "?" in path else "?"
         return f"{self._settings.base_url}/incidents/{number}{path}{separator}token={token}"
+
+    def _pace(
+        self, method: str, *, channel: str | None = None, patience: timedelta | None = None
+    ) -> None:
+        """Wait for ``method``'s turn in Slack's tiers (in ``channel``'s one message a second
+        when given), or give the job back until it comes (``slack/pacing.py``)."""
+        self._pacer.wait_turn(method, channel=channel, patience=patience)
 
     def _save(self, incident_id: int, **values: object) -> None:
         with self._deps.uow_factory() as uow:
@@ -240,9 +255,14 @@ class Effects:
         problems = [
             refusal
             for user_id in dict.fromkeys(invitees)
-            if user_id and (refusal := self._invite(incident.channel_id, user_id)) is not None
+            if user_id
+            and (fresh or not self._counted_in(incident.id, user_id))
+            and (refusal := self._invite(incident.channel_id, user_id)) is not None
         ]
         if incident.summary_ts is None:
+            # A summary is usable once pinned: the pin's turn is taken before the summary goes
+            # out, so that a storm gives the job back before posting rather than between the two.
+            self._pace("pins.add")
             try:
                 posted = self._post(
                     job,
@@ -258,18 +278,19 @@ class Effects:
                 problems.append(self._refused(error, step="post the incident's summary"))
             else:
                 crash_point("after:summary")
-                self._save(incident.id, summary_ts=posted["ts"])
-                incident.summary_ts = posted["ts"]
                 try:
                     self._pin(incident.channel_id, posted["ts"])
                 except SlackApiError as error:
                     if not refusals.is_final(error):
                         raise
                     problems.append(self._refused(error, step="pin the summary"))
+                # Saved once pinned: a run given back at the pin (a 429) finds its post again
+                # and pins it, where a saved summary would be skipped, unpinned.
+                self._save(incident.id, summary_ts=posted["ts"])
+                incident.summary_ts = posted["ts"]
         problem = None
         if incident.announcement_ts is None:
             problem = self._announce(job, incident)
-        self._decorate_channel(incident, fresh=fresh)
         if isinstance(reply_to, str) and reply_to:
             self._reply(reply_to, blocks.channel_ready(incident, problem=problem, refused=problems))
         elif problems:
@@ -280,6 +301,22 @@ class Effects:
                 incident.channel_id,
                 text="\n".join(f":warning: {refusal.sentence()}" for refusal in problems),
             )
+        # Last: the topic and bookmark wait for their turns in no incident's queue. Only a run
+        # after a counted failure (a crash, say, after queueing them) may find them queued
+        # already; those then ask Slack what is there before writing.
+        self._decorate(incident, fresh=job.counted_attempts == 1)
+
+    def _counted_in(self, incident_id: int, user_id: str) -> bool:
+        with self._deps.uow_factory(read_only=True) as uow:
+            return services.is_member(uow=uow, incident_id=incident_id, user_id=user_id)
+
+    def _decorate(self, incident: Incident, *, fresh: bool, bookmark: bool = True) -> None:
+        """Queue the channel's topic (and bookmark): see ``jobs.SET_TOPIC``."""
+        with self._deps.uow_factory() as uow:
+            uow.enqueue(jobs.SET_TOPIC, incident_id=incident.id, fresh=fresh)
+            if bookmark:
+                uow.enqueue(jobs.ADD_BOOKMARK, incident_id=incident.id, fresh=fresh)
+            uow.commit()
 
     def _keep_trying(self, job: QueuedJob, incident: Incident, error: Exception) -> None:
         """Tell the declarer, once, that the channel is late and being retried."""
@@ -310,6 +347,7 @@ class Effects:
             text, message = blocks.announcement(
                 incident, declared_by=incident.declared_by, zone=self._settings.timezone
             )
+            self._pace("chat.postMessage", channel=channel_id)
             posted = self._post(job, "announcement", channel_id, text=text, blocks=message)
             crash_point("after:announcement")
         except (LookupError, SlackApiError) as error:
@@ -342,6 +380,7 @@ class Effects:
         )
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             name = base if attempt == 1 else with_suffix(base, attempt)
+            self._pace("conversations.create")
             try:
                 with slack_call(self._settings.slack_timeout):
                     return self._client.conversations_create(
@@ -380,6 +419,7 @@ class Effects:
     def _invite(self, channel_id: str, user_id: str) -> Refusal | None:
         """Add someone to an incident's channel and count them in; what Slack refuses for good
         (a guest, someone from another organisation) is returned to tell whoever asked."""
+        self._pace("conversations.invite")
         try:
             with slack_call(self._settings.slack_timeout):
                 self._client.conversations_invite(channel=channel_id, users=user_id)
@@ -452,6 +492,7 @@ class Effects:
     def _find_channel(self, name: str) -> str:
         cursor = None
         while True:
+            self._pace("conversations.list")
             with slack_call(self._settings.slack_timeout):
                 page = self._client.conversations_list(
                     types="public_channel,private_channel",
@@ -532,7 +573,7 @@ class Effects:
                     text=blocks.summary_text(incident),
                     blocks=self._summary_blocks(incident),
                 )
-            self._sync_topic(incident)
+            self._decorate(incident, fresh=False, bookmark=False)
 
     def _summary_blocks(self, incident: Incident) -> list[dict]:
         with self._deps.uow_factory(read_only=True) as uow:
@@ -591,6 +632,7 @@ class Effects:
             if entry is None or incident.private or not incident.announcement_ts:
                 return
             assert incident.announcement_channel_id is not None
+            self._pace("chat.postMessage", channel=incident.announcement_channel_id)
             self._post(
                 job,
                 "update",
@@ -715,19 +757,34 @@ class Effects:
 
     # -- the channel's topic, bookmark and archive --------------------------------------------
 
-    def _decorate_channel(self, incident: Incident, *, fresh: bool) -> None:
-        """Set a new incident channel's topic and bookmark its web page.
+    def set_topic(self, job: QueuedJob) -> None:
+        """Make a channel's topic name its incident's severity, status and lead. ``fresh``: the
+        channel is new and has no topic yet, so Slack is not asked (unless an earlier run may
+        have set it: one that failed, rather than waited for its turn)."""
+        incident = self._incident(job.payload["incident_id"])
+        if incident.channel_id is None:
+            return
+        fresh = bool(job.payload.get("fresh")) and job.counted_attempts == 1
+        with unless_gone("setting the channel topic"):
+            self._sync_topic(incident, current="" if fresh else None)
 
-        Both are conveniences: what Slack refuses for good (a missing scope, say) is logged
-        and skipped rather than retried, which would hold up the incident's later work. A
-        channel this run created has neither yet, so only a retry asks Slack what is there.
+    def add_bookmark(self, job: QueuedJob) -> None:
+        """Bookmark the incident's web page in its channel.
+
+        A convenience: what Slack refuses for good (a missing scope, say) is logged and
+        skipped. A new channel (``fresh``) has no bookmark, so Slack is asked what is there only
+        after a failed run.
         """
-        self._sync_topic(incident, current="" if fresh else None)
+        incident = self._incident(job.payload["incident_id"])
+        if incident.channel_id is None:
+            return
+        fresh = bool(job.payload.get("fresh")) and job.counted_attempts == 1
         title = f"{blocks.incident_label(incident)} page"
-        assert incident.channel_id is not None
         try:
             if not fresh and self._has_bookmark(incident.channel_id, title):
                 return
+            # A decoration never holds a worker for its turn: given back, it waits queued.
+            self._pace("bookmarks.add", patience=timedelta(0))
             with slack_call(self._settings.slack_timeout):
                 self._client.bookmarks_add(
                     channel_id=incident.channel_id,
@@ -763,6 +820,8 @@ class Effects:
                 current = ((channel.get("channel") or {}).get("topic") or {}).get("value", "")
             if current == wanted:
                 return
+            # A decoration never holds a worker for its turn: given back, it waits queued.
+            self._pace("conversations.setTopic", patience=timedelta(0))
             with slack_call(self._settings.slack_timeout):
                 self._client.conversations_setTopic(channel=incident.channel_id, topic=wanted)
         except SlackApiError as error:
@@ -802,6 +861,7 @@ class Effects:
                     ),
                     unfurl_links=False,
                 )
+                self._pace("conversations.archive")
                 with slack_call(self._settings.slack_timeout):
                     self._client.conversations_archive(channel=channel_id)
                 log.info("archived INC-%s's channel %s", incident.number, channel_id)

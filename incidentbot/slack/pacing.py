@@ -8,9 +8,9 @@ sees it:
 
 - If the slot is within ``patience`` (a second or two), the worker takes it with one
   compare-and-set UPDATE and sleeps until it.
-- Otherwise it reserves nothing and gives the job back uncounted, due when the slot is
-  (``RetryLater(counts=False)``): no worker sleeps long while holding a lease, and a storm of
-  waits never uses up a job's attempts.
+- Otherwise it reserves nothing and gives the job back uncounted, due when the slot is a
+  short wait away (``RetryLater(counts=False)``): no worker sleeps long while holding a lease,
+  and a storm of waits never uses up a job's attempts.
 
 Each bucket is a generic cell rate (GCRA): ``next_at`` is when the bucket is full again at the
 latest; a call fits while that is no more than ``burst - 1`` spacings ahead, and moves it one
@@ -51,9 +51,10 @@ class Pace:
         return timedelta(seconds=60.0 / self.per_minute * scale)
 
 
-# Slack's Tier 2 (20+ a minute) and Tier 3 (50+ a minute).
-TIER_2 = Pace(20, 15)
-TIER_3 = Pace(50, 40)
+# Slack's Tier 2 (20+ a minute) and Tier 3 (50+ a minute), with bursts two calls short of
+# a minute's worth: a call that goes out up to two spacings after its slot still fits.
+TIER_2 = Pace(20, 18)
+TIER_3 = Pace(50, 48)
 #: The methods the bot paces: Slack's tier of each, from its reference page.
 METHOD_PACES: dict[str, Pace] = {
     "conversations.create": TIER_2,
@@ -92,9 +93,12 @@ class Pacer:
         self._patience = patience
         self._sleep = sleep
 
-    def wait_turn(self, method: str, *, channel: str | None = None) -> None:
+    def wait_turn(
+        self, method: str, *, channel: str | None = None, patience: timedelta | None = None
+    ) -> None:
         """Wait for the next turn of ``method`` (of ``method`` in ``channel`` when given);
-        raises ``RetryLater(counts=False)`` if it is further off than a short wait."""
+        raises ``RetryLater(counts=False)`` if it is further off than a short wait
+        (``patience``: zero for work that should never hold a worker waiting)."""
         if not self.enabled:
             return
         if channel is not None:
@@ -103,11 +107,11 @@ class Pacer:
             key, pace = method, METHOD_PACES[method]
         else:
             return
-        wait = self._reserve(key, pace)
+        wait = self._reserve(key, pace, self._patience if patience is None else patience)
         if wait > timedelta(0):
             self._sleep(wait.total_seconds())
 
-    def _reserve(self, key: str, pace: Pace) -> timedelta:
+    def _reserve(self, key: str, pace: Pace, patience: timedelta) -> timedelta:
         """Take a slot in ``key``'s bucket; how long until it comes (counted from before the
         reservation, so never too short)."""
         spacing = pace.spacing(self._scale)
@@ -120,10 +124,13 @@ class Pacer:
                 self._create(key, now)
                 continue
             slot = max(now, full_at - tolerance)
-            if slot - now > self._patience:
+            if slot - now > patience:
+                # Back when the turn is a short wait away, to reserve it then: before jobs that
+                # arrive later, who find it taken, so that waiting jobs take turns in order.
                 raise RetryLater(
-                    f"pacing {key}: its next turn is in {(slot - now).total_seconds():.1f} s",
-                    delay=slot - now,
+                    f"waiting for a turn in Slack's rate limit for {key} (about "
+                    f"{(slot - now).total_seconds():.0f} s)",
+                    delay=slot - now - patience,
                     counts=False,
                 )
             with self._uow_factory() as uow:
@@ -136,7 +143,11 @@ class Pacer:
                 uow.commit()
             if taken == 1:
                 return slot - now
-        raise RetryLater(f"pacing {key}: busy", delay=spacing, counts=False)
+        raise RetryLater(
+            f"waiting for a turn in Slack's rate limit for {key} (busy)",
+            delay=spacing,
+            counts=False,
+        )
 
     def _create(self, key: str, now: datetime) -> None:
         """The bucket's row, full (two replicas may both create it: one row wins)."""
