@@ -35,6 +35,7 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
+from incidentbot.services.membership import is_member
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.services.timeline import fill_captured, read_timeline
 from incidentbot.slack import blocks, home, refusals
@@ -308,7 +309,7 @@ class Effects:
 
     def _counted_in(self, incident_id: int, user_id: str) -> bool:
         with self._deps.uow_factory(read_only=True) as uow:
-            return services.is_member(uow=uow, incident_id=incident_id, user_id=user_id)
+            return is_member(uow=uow, incident_id=incident_id, user_id=user_id)
 
     def _decorate(self, incident: Incident, *, fresh: bool, bookmark: bool = True) -> None:
         """Queue the channel's topic (and bookmark): see ``jobs.SET_TOPIC``."""
