@@ -20,8 +20,10 @@ demo: $(STAMP)
 playground: $(STAMP)
 	$(BIN)/incidentbot playground $(PLAYGROUND_ARGS)
 
+# In parallel, a worker per core (TEST_WORKERS=0 runs it in one process, for a debugger).
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Not part of the test suite: figures, not verdicts. BENCH_ARGS=--quick for a short run.
 bench: $(STAMP)

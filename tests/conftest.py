@@ -6,9 +6,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot import db
+from incidentbot.emulator import DEFAULT_BOT_TOKEN, LocalSlack
 from incidentbot.local import LocalStack
 from incidentbot.uow import UnitOfWork
 from tests.databases import database_url
@@ -61,6 +63,19 @@ def clock() -> Clock:
 @pytest.fixture
 def uow_factory(session_factory: sessionmaker[Session], clock: Clock):  # type: ignore[no-untyped-def]
     return partial(UnitOfWork, session_factory, clock=clock)
+
+
+@pytest.fixture
+def slack() -> Iterator[LocalSlack]:
+    """The local Slack workspace on its own, for tests of the emulator."""
+    with LocalSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def client(slack: LocalSlack) -> WebClient:
+    """A Web API client with the bot's token, talking to ``slack``."""
+    return WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=5)
 
 
 @pytest.fixture

@@ -127,17 +127,6 @@ MODAL = {
 
 
 @pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=5)
-
-
-@pytest.fixture
 def every_scope(slack: LocalSlack) -> None:
     """Grants the bot token every scope: for tests of methods the bot has no scope for."""
     slack.workspace.bot_scopes |= scopes.ALL

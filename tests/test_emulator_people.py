@@ -7,29 +7,18 @@ Slack's documented codes, ``share_channel`` and ``ws.policies`` are the switches
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from incidentbot.emulator import DEFAULT_BOT_TOKEN, TEAM_ID, LocalSlack
+from incidentbot.emulator import TEAM_ID, LocalSlack
 from incidentbot.emulator.workspace import ENTERPRISE_ID, Policies
 
 PARTNER = "TPARTNER01"  # a Slack Connect organisation's workspace
 SISTER = "TSISTER001"  # another workspace of this Enterprise Grid organisation
-
-
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=5)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ away with ``ws.bot_scopes.discard(...)``. Slack answers HTTP 200 ``{"ok": false,
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,17 +18,6 @@ from slack_sdk.errors import SlackApiError
 from incidentbot.emulator import DEFAULT_BOT_TOKEN, LocalSlack, Workspace, scopes
 from incidentbot.emulator.api import APP_TOKEN_METHODS, WebAPI
 from incidentbot.manifest import BOT_SCOPES
-
-
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=5)
 
 
 def refusal(call: Callable[..., Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:
