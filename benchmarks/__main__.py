@@ -15,11 +15,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack, postmortem, startup
+from benchmarks import ack, postmortem, startup, storm
 from benchmarks.common import Options, Row, machine, postgres_reason, table
 
 # ack also measures event ingestion: both need the same servers and incident.
-SUITES = {"startup": startup.run, "ack": ack.run, "postmortem": postmortem.run}
+SUITES = {
+    "startup": startup.run,
+    "ack": ack.run,
+    "postmortem": postmortem.run,
+    "storm": storm.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,8 +91,9 @@ class Server:
 
 
 @contextmanager
-def bot(slack: LocalSlack, database_url: str, workdir: Path) -> Iterator[Server]:
-    """``incidentbot serve`` configured for the local workspace, healthy."""
+def bot(slack: LocalSlack, database_url: str, workdir: Path, **settings: str) -> Iterator[Server]:
+    """``incidentbot serve`` configured for the local workspace, healthy; ``settings`` are
+    more environment variables (``INCIDENTBOT_SLACK_PACING="off"``)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -102,6 +103,7 @@ def bot(slack: LocalSlack, database_url: str, workdir: Path) -> Iterator[Server]
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "INCIDENTBOT_BASE_URL": base_url,
+        **settings,
     }
     # Another checkout's bot (for before/after figures in one run): its source first on the path.
     if source := os.environ.get("INCIDENTBOT_BENCH_BOT_SOURCE"):
