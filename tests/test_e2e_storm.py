@@ -1,7 +1,8 @@
 """A storm of declares against a local workspace enforcing Slack's rate-limit tiers.
 
-Time runs 20 times faster in the workspace's limits and in the bot's pacing alike (a Tier-2
-method's 3 s between calls becomes 150 ms), so the storm outgrows Slack's bursts in seconds.
+Time runs 10 times faster in the workspace's limits and in the bot's pacing alike (a Tier-2
+method's 3 s between calls becomes 300 ms, a channel's second 100 ms), so the storm outgrows
+Slack's bursts in seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from incidentbot.local import LocalStack
 from incidentbot.models import Incident, Job, JobState, SlackPace
 from incidentbot.slack.pacing import TIER_2
 
-SCALE = 0.05
+SCALE = 0.1
 # More declares than the bot's Tier-2 burst, so that channel creation, pins, topics and
 # bookmarks all wait for turns.
 DECLARES = TIER_2.burst + 5

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidentbot.config import ConfigError, load_settings
 from incidentbot.emulator import tiers
 from incidentbot.jobs import RetryLater
 from incidentbot.models import SlackPace, utcnow
@@ -153,3 +154,10 @@ def test_work_that_must_never_hold_a_worker_gives_back_even_a_short_wait(
         pacer.wait_turn("chat.postMessage", channel="CINCIDENTS", patience=timedelta(0))
     assert given_back.value.delay == timedelta(seconds=1)
     assert slept == []
+
+
+def test_pacing_is_on_unless_switched_off() -> None:
+    assert load_settings({}, dotenv=None).slack_pacing is True
+    assert load_settings({"INCIDENTBOT_SLACK_PACING": "off"}, dotenv=None).slack_pacing is False
+    with pytest.raises(ConfigError, match="INCIDENTBOT_SLACK_PACING is malformed"):
+        load_settings({"INCIDENTBOT_SLACK_PACING": "sometimes"}, dotenv=None)
