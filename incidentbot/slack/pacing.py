@@ -128,8 +128,8 @@ class Pacer:
                 # Back when the turn is a short wait away, to reserve it then: before jobs that
                 # arrive later, who find it taken, so that waiting jobs take turns in order.
                 raise RetryLater(
-                    f"waiting for a turn in Slack's rate limit for {key} (about "
-                    f"{(slot - now).total_seconds():.0f} s)",
+                    f"waiting its turn in Slack's rate limit for {key}, about "
+                    f"{(slot - now).total_seconds():.0f} s",
                     delay=slot - now - patience,
                     counts=False,
                 )
@@ -144,7 +144,7 @@ class Pacer:
             if taken == 1:
                 return slot - now
         raise RetryLater(
-            f"waiting for a turn in Slack's rate limit for {key} (busy)",
+            f"waiting its turn in Slack's rate limit for {key}, busy",
             delay=spacing,
             counts=False,
         )
