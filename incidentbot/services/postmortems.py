@@ -53,6 +53,7 @@ REVIEWED_KINDS = {
     EntryKind.UPDATE: "update",
     EntryKind.SUMMARY: "summary",
     EntryKind.IMPACT: "impact",
+    EntryKind.PINNED: "captured message",
 }
 
 
@@ -70,7 +71,7 @@ def passages_to_review(
     zone: str,
     timeline: Sequence[TimelineRecord] | None = None,
 ) -> list[Passage]:
-    """Notes, updates, summary and impact, each labelled with where it stands."""
+    """Notes, updates, summary, impact, captured messages and action items, each labelled."""
     passages = []
     for field, text in (("summary", incident.summary), ("impact", incident.impact)):
         if text:
@@ -83,6 +84,13 @@ def passages_to_review(
             author = names.get(entry.author_id or "", entry.author_id or "someone")
             where = f"{label} by {author} at {moment(entry.occurred_at)}"
             passages.append(Passage(where=where, text=entry.text))
+        elif label == "captured message" and entry.text:
+            author = names.get(entry.author_id or "", entry.author_id or "someone")
+            passages.append(Passage(where=f"captured message from {author}", text=entry.text))
+    # Action items are typed by people too; one relationship load, not a query per item.
+    for number, item in enumerate(incident.action_items, start=1):
+        if item.text:
+            passages.append(Passage(where=f"action item {number}", text=item.text))
     return passages
 
 
