@@ -126,6 +126,9 @@ FLAGGED = [
     ("The fix was simply a typo in the config.", "minimising-just", "simply a typo"),
     ("You merely roll back the release.", "minimising-just", "merely roll back"),
     ("All you had to do was flip the flag.", "minimising-just", "All you had to do"),
+    # "why did you" questions
+    ("Why didn't anyone check the logs?", "why-did-someone", "Why didn't anyone"),
+    ("Why did you restart the primary?", "why-did-someone", "Why did you"),
 ]
 
 

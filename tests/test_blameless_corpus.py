@@ -21,7 +21,7 @@ CORPUS = Path(__file__).parent / "data" / "blameless_corpus.toml"
 # as floors (FLOOR_*), so a regression still fails; raise the floors as the rules improve.
 TARGET_RECALL = 0.90
 TARGET_FP = 0.05
-FLOOR_RECALL = 0.36
+FLOOR_RECALL = 0.45
 CEILING_FP = 0.057
 
 
