@@ -61,3 +61,23 @@ def people_by_id(*, uow: UnitOfWork, user_ids: Iterable[str]) -> Mapping[str, Pe
     return {
         p.user_id: p for p in uow.session.scalars(select(Person).where(Person.user_id.in_(ids)))
     }
+
+
+def workspace_names_in(*, uow: UnitOfWork, texts: Iterable[str]) -> list[str]:
+    """Names of the workspace's people (not bots) that occur in ``texts``, read in one query.
+
+    A workspace may know 50,000 people and the review compiles names into its patterns, so
+    only names sharing a word with the text are kept: the rest could not match anyway.
+    """
+    words = {word.lower() for text in texts for word in text.replace("@", " ").split()}
+    words |= {word.strip(".,;:!?'\"()") for word in list(words)}
+    words |= {word[:-2] for word in list(words) if word.endswith("'s")}
+    found: list[str] = []
+    rows = uow.session.execute(
+        select(Person.display_name, Person.real_name).where(Person.is_bot.is_(False))
+    )
+    for display_name, real_name in rows:
+        for name in (display_name, real_name):
+            if name and any(part.lower() in words for part in name.split()):
+                found.append(name)
+    return found

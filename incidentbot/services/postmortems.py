@@ -15,7 +15,7 @@ from incidentbot.blameless import Flag, Passage, Rule
 from incidentbot.errors import IncidentError
 from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem, TimelineRecord
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
-from incidentbot.services.people import people_by_id, people_in
+from incidentbot.services.people import people_by_id, people_in, workspace_names_in
 from incidentbot.services.record import edited_entry_ids
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import read_timeline, record
@@ -124,11 +124,11 @@ def draft_postmortem(
     timeline = read_timeline(uow=uow, incident=incident)
     people = people_by_id(uow=uow, user_ids=mentioned_people(incident, timeline=timeline))
     names = {user_id: person.display_name for user_id, person in people.items()}
-    review = blameless.review(
-        passages_to_review(incident, names=names, zone=renderer.zone, timeline=timeline),
-        rules=rules,
-        names=[person.display_name for person in people.values() if not person.is_bot],
-    )
+    passages = passages_to_review(incident, names=names, zone=renderer.zone, timeline=timeline)
+    known = [person.display_name for person in people.values() if not person.is_bot]
+    # The workspace's people count as persons too, not only the incident's.
+    known += workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
+    review = blameless.review(passages, rules=rules, names=sorted(set(known)))
     version = (
         uow.session.scalar(
             select(func.max(Postmortem.version)).where(Postmortem.incident_id == incident.id)
