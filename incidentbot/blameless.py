@@ -200,6 +200,9 @@ class Flag:
     excerpt: str
     why: str
     suggestion: str
+    # Where the phrase is in the passage's text, so a caller can point at its line and column.
+    start: int = 0
+    end: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,7 +277,7 @@ def review(
                 if not matches or rule.excused(sentence):
                     continue
                 for match in matches:
-                    flag = _flag(rule, match, sentence, passage.where)
+                    flag = _flag(rule, match, sentence, passage.where, offset=start)
                     found.append((start + match.start(), -(start + match.end()), order, flag))
         # Earliest start first, longest first, then rule order: a span inside one already kept
         # (including the very same span from a later rule) is dropped.
@@ -495,8 +498,11 @@ def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> 
         spans.append((start, end))
 
 
-def _flag(rule: Rule, match: re.Match[str], sentence: str, where: str) -> Flag:
-    """A flag for one match, with the sentence trimmed around it as the excerpt."""
+def _flag(rule: Rule, match: re.Match[str], sentence: str, where: str, *, offset: int) -> Flag:
+    """A flag for one match, with the sentence trimmed around it as the excerpt.
+
+    ``offset`` is where the sentence starts in the passage, so the flag's span is the passage's.
+    """
     phrase = match.group()
     return Flag(
         rule_id=rule.id,
@@ -506,6 +512,8 @@ def _flag(rule: Rule, match: re.Match[str], sentence: str, where: str) -> Flag:
         excerpt=_excerpt(sentence, match.start(), match.end()),
         why=rule._why,
         suggestion=rule._suggestion.replace("{phrase}", phrase),
+        start=offset + match.start(),
+        end=offset + match.end(),
     )
 
 
