@@ -55,6 +55,9 @@ def set_milestone(
     existing = _current(entries, kind, since=before.last_reopened_at)
     comment = printable(comment or "").strip() or None
     text = f"{label}: {comment}" if comment else label
+    # What a person typed with it, on its own, for the blameless review; the bot's own comment
+    # (an alert's start) is not someone's words.
+    typed = comment if policy is not None else None
     if existing is not None:
         if existing.occurred_at == moment and not comment:
             raise IncidentError(
@@ -82,6 +85,7 @@ def set_milestone(
                 new_text=text,
             )
             existing.text = text
+            existing.details = {**(existing.details or {}), "text": typed}
         entry = existing
     else:
         entry = record(
@@ -91,7 +95,7 @@ def set_milestone(
             author_id=set_by,
             text=text,
             occurred_at=moment,
-            details={"milestone": name},
+            details={"milestone": name, "text": typed},
         )
     settle(uow=uow, incident=incident, before=before, zone=zone, changing=name)
     uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)

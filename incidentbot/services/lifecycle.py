@@ -102,9 +102,10 @@ def change_status(
         raise IncidentError(f"INC-{incident.number} was already {status}{then}.")
     if at is not None:
         refuse_before_impact(before, moment, what=f"Moving to {status}", zone=zone)
+    typed = text.strip() if text and text.strip() else None
     message = f"Status changed from {in_effect} to {status}"
-    if text and text.strip():
-        message += f": {text.strip()}"
+    if typed:
+        message += f": {typed}"
     entry = record(
         uow=uow,
         incident=incident,
@@ -112,7 +113,8 @@ def change_status(
         author_id=changed_by,
         text=message,
         occurred_at=at,
-        details={"from": in_effect, "to": str(status), **_backdated(at)},
+        # What the person typed, on its own: the blameless review reads it, not the sentence.
+        details={"from": in_effect, "to": str(status), "text": typed, **_backdated(at)},
     )
     after = settle(uow=uow, incident=incident, before=before, zone=zone, changing=_SETS.get(status))
     # Back from resolved, stakeholders are owed news again: counted from now, not from the

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import exists, func, inspect, select
 
 from incidentbot import blameless, jobs
 from incidentbot.blameless import Flag, Passage, Rule
 from incidentbot.errors import IncidentError
-from incidentbot.models import DocumentStatus, EntryKind, Incident, Postmortem, TimelineRecord
+from incidentbot.models import (
+    AlertGroup,
+    DocumentStatus,
+    EntryKind,
+    Incident,
+    Postmortem,
+    Status,
+    TimelineRecord,
+)
 from incidentbot.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.services.people import people_by_id, people_in, workspace_names_in
 from incidentbot.services.record import edited_entry_ids
 from incidentbot.services.reminders import incident_changed
-from incidentbot.services.timeline import read_timeline, record
+from incidentbot.services.timeline import PENDING_TEXT, read_timeline, record
 from incidentbot.text import parse_user_mentions
 from incidentbot.timeparse import MomentFormatter
 from incidentbot.uow import UnitOfWork
@@ -54,7 +63,27 @@ REVIEWED_KINDS = {
     EntryKind.SUMMARY: "summary",
     EntryKind.IMPACT: "impact",
     EntryKind.PINNED: "captured message",
+    # These record a change, and read what the person typed with it.
+    EntryKind.STATUS: "status change",
+    EntryKind.IMPACT_START: "impact start",
+    EntryKind.DETECTED: "detection",
+    EntryKind.MITIGATED: "mitigation",
 }
+# How the sentences of entries recorded before ``details["text"]`` kept the typed text on its
+# own ended it: "Status changed from monitoring to resolved: <typed>" (the statuses are single
+# words, so the first ": " after them is where the typed text starts, whatever it holds) and
+# "<milestone label>: <typed>" ("Mitigated: the impact ended" has a colon of its own).
+_OLD_STATUS_SENTENCE = re.compile(
+    r"Status changed from (?P<before>[a-z]+) to (?P<after>[a-z]+): (?P<typed>.+)", re.DOTALL
+)
+_OLD_MILESTONE_LABELS = {
+    EntryKind.IMPACT_START: "Impact started: ",
+    EntryKind.DETECTED: "Detected: ",
+    EntryKind.MITIGATED: "Mitigated: the impact ended: ",
+}
+# The comment the bot gave an alert's impact start (services.alerts): not a person's words.
+_ALERT_COMMENT = re.compile(r"the alert started firing \([a-z]+\)")
+_STATUSES = frozenset(str(status) for status in Status)
 
 
 # Cached: asked for every entry of a timeline, and EntryKind() is slow by comparison.
@@ -64,34 +93,96 @@ def _reviewed_as(kind: str) -> str | None:
     return REVIEWED_KINDS.get(EntryKind(kind))
 
 
+def typed_text(entry: TimelineRecord) -> str | None:
+    """What the person typed with a status change or a milestone (``resolve Fixed it``,
+    ``mitigated at 14:05 rolled back``), or None if they typed nothing.
+
+    Entries keep it in ``details["text"]``; for those recorded before they did, it is read
+    off the entry's sentence, which only ever had the bot's own words before it. Neither kind's
+    text can be edited (``record.TEXT_EDITABLE``); a milestone set again keeps both current.
+    """
+    details = entry.details or {}
+    if "text" in details:
+        return details["text"] or None
+    text = entry.text or ""
+    if entry.kind == EntryKind.STATUS:
+        found = _OLD_STATUS_SENTENCE.fullmatch(text)
+        if found and {found["before"], found["after"]} <= _STATUSES:
+            return found["typed"]
+        return None
+    prefix = _OLD_MILESTONE_LABELS.get(EntryKind(entry.kind))
+    if prefix and text.startswith(prefix):
+        typed = text.removeprefix(prefix)
+        return None if _ALERT_COMMENT.fullmatch(typed) else typed
+    return None
+
+
 def passages_to_review(
     incident: Incident,
     *,
     names: Mapping[str, str],
     zone: str,
     timeline: Sequence[TimelineRecord] | None = None,
+    declared_by_alert: bool = False,
 ) -> list[Passage]:
-    """Notes, updates, summary, impact, captured messages and action items, each labelled."""
+    """Everything people typed that the postmortem shows, each labelled with where it came
+    from: the title, summary and impact; notes and updates; captured messages and the notes
+    they were added with; what was typed with a status change (a resolution) or a milestone;
+    action items. Not alerts, nor the bot's own sentences around what people typed; an
+    incident an alert declared (``declared_by_alert``) has the alert's title, and its summary
+    until someone sets one."""
     passages = []
-    for field, text in (("summary", incident.summary), ("impact", incident.impact)):
-        if text:
-            passages.append(Passage(where=f"the {field}", text=text))
+    timeline = incident.timeline if timeline is None else timeline
+
+    def by(author_id: str | None) -> str:
+        return names.get(author_id or "", author_id or "someone")
+
     moment = MomentFormatter(zone)
-    for entry in incident.timeline if timeline is None else timeline:
+    summary_typed = not declared_by_alert or any(
+        entry.kind == EntryKind.SUMMARY for entry in timeline
+    )
+    for field, text, typed in (
+        ("title", incident.title, not declared_by_alert),
+        ("summary", incident.summary, summary_typed),
+        ("impact", incident.impact, True),
+    ):
+        if text and typed:
+            passages.append(Passage(where=f"the {field}", text=text))
+    for entry in timeline:
         label = _reviewed_as(entry.kind)
+        if label is None:
+            continue
         # Summary and impact entries repeat text reviewed above; only notes and updates add.
         if label in ("note", "update"):
-            author = names.get(entry.author_id or "", entry.author_id or "someone")
-            where = f"{label} by {author} at {moment(entry.occurred_at)}"
+            where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
             passages.append(Passage(where=where, text=entry.text))
-        elif label == "captured message" and entry.text:
-            author = names.get(entry.author_id or "", entry.author_id or "someone")
-            passages.append(Passage(where=f"captured message from {author}", text=entry.text))
+        elif label == "captured message":
+            # The message's author, as the postmortem's timeline shows it.
+            source = f"captured message from {by(entry.source_author_id or entry.author_id)}"
+            if entry.text and entry.text != PENDING_TEXT:
+                passages.append(Passage(where=source, text=entry.text))
+            for note in (entry.details or {}).get("notes") or ():
+                if note.get("text"):
+                    where = f"note by {by(note.get('by'))} on the {source}"
+                    passages.append(Passage(where=where, text=note["text"]))
+        elif label not in ("summary", "impact"):
+            typed = typed_text(entry)
+            if typed:
+                if label == "status change":
+                    after = (entry.details or {}).get("to") or ""
+                    label = "resolution" if after == Status.RESOLVED else f"{label} to {after}"
+                where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
+                passages.append(Passage(where=where, text=typed))
     # Action items are typed by people too; one relationship load, not a query per item.
     for number, item in enumerate(incident.action_items, start=1):
         if item.text:
             passages.append(Passage(where=f"action item {number}", text=item.text))
     return passages
+
+
+def declared_by_alert(*, uow: UnitOfWork, incident: Incident) -> bool:
+    """Whether an alert declared the incident (its title and first summary are the alert's)."""
+    return bool(uow.session.scalar(select(exists().where(AlertGroup.incident_id == incident.id))))
 
 
 @dataclass(frozen=True)
@@ -124,7 +215,13 @@ def draft_postmortem(
     timeline = read_timeline(uow=uow, incident=incident)
     people = people_by_id(uow=uow, user_ids=mentioned_people(incident, timeline=timeline))
     names = {user_id: person.display_name for user_id, person in people.items()}
-    passages = passages_to_review(incident, names=names, zone=renderer.zone, timeline=timeline)
+    passages = passages_to_review(
+        incident,
+        names=names,
+        zone=renderer.zone,
+        timeline=timeline,
+        declared_by_alert=declared_by_alert(uow=uow, incident=incident),
+    )
     known = [person.display_name for person in people.values() if not person.is_bot]
     # The workspace's people count as persons too, not only the incident's.
     known += workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
