@@ -153,6 +153,97 @@ def _templates_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    """Reviews Markdown or text files (or standard input) for blame and hindsight language.
+
+    Flags go to standard output, one block each, as ``path:line:column: “phrase” (rule-id)``
+    then indented ``why:`` and ``suggestion:`` lines, so editors and CI can jump to them; the
+    summary goes to standard error, so standard output holds only the flags (or, with
+    ``--json``, one JSON object). Exit 1 when anything is flagged, 0 when clean, 2 when a file
+    or the rules cannot be read. Needs no Slack token and no database.
+    """
+    import json
+    import os
+
+    from incidentbot import blameless
+    from incidentbot.config import read_dotenv
+    from incidentbot.errors import IncidentError
+    from incidentbot.review_document import review_document
+
+    rules_file = args.rules
+    origin = ""
+    if rules_file is None:
+        setting = os.environ.get("INCIDENTBOT_BLAMELESS_RULES")
+        if setting is None:
+            setting = read_dotenv(Path(".env")).get("INCIDENTBOT_BLAMELESS_RULES")
+        rules_file = setting.strip() if setting and setting.strip() else None
+        origin = " (INCIDENTBOT_BLAMELESS_RULES)"
+    try:
+        rules = blameless.load_rules(extra=Path(rules_file) if rules_file else None)
+    except IncidentError as error:
+        print(f"incidentbot review: {error.message}{origin}", file=sys.stderr)
+        return 2
+
+    documents: list[tuple[str, str]] = []
+    unreadable = False
+    for name in args.files or ["-"]:
+        label = "<stdin>" if name == "-" else name
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            documents.append((label, data.decode("utf-8-sig")))
+        except OSError as error:
+            print(f"incidentbot review: {label}: {error.strerror or error}", file=sys.stderr)
+            unreadable = True
+        except UnicodeDecodeError as error:
+            print(
+                f"incidentbot review: {label}: not UTF-8 text "
+                f"(byte 0x{data[error.start]:02x} at offset {error.start})",
+                file=sys.stderr,
+            )
+            unreadable = True
+    if unreadable:
+        return 2
+
+    found = [
+        (label, item)
+        for label, text in documents
+        for item in review_document(text, rules=rules, names=args.name)
+    ]
+    if args.json:
+        flags = [
+            {
+                "file": label,
+                "line": item.line,
+                "column": item.column,
+                "phrase": item.flag.phrase,
+                "rule": item.flag.rule_id,
+                "category": item.flag.category,
+                "why": item.flag.why,
+                "suggestion": item.flag.suggestion,
+                "excerpt": item.flag.excerpt,
+            }
+            for label, item in found
+        ]
+        json.dump({"flags": flags}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 1 if found else 0
+    for label, item in found:
+        print(f"{label}:{item.line}:{item.column}: “{item.flag.phrase}” ({item.flag.rule_id})")
+        print(f"    why: {item.flag.why}")
+        print(f"    suggestion: {item.flag.suggestion}")
+    sys.stdout.flush()
+    if not found:
+        print("No blame or hindsight language found.", file=sys.stderr)
+        return 0
+    files = len({label for label, _ in found})
+    phrases = "phrase" if len(found) == 1 else "phrases"
+    print(
+        f"{len(found)} {phrases} flagged in {files} file{'' if files == 1 else 's'}.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
@@ -220,6 +311,31 @@ def build_parser() -> argparse.ArgumentParser:
     template_commands.add_parser(
         "check", help="render every template against sample incidents, in the sandbox"
     ).set_defaults(run=_templates_check)
+
+    review = commands.add_parser(
+        "review",
+        help="review Markdown or text files for blame and hindsight language (no Slack needed)",
+        description="Flag blame and hindsight language in Markdown or text files, as the bot "
+        "does in the postmortems it drafts. Exit status: 1 if anything is flagged, 0 if not, "
+        "2 if a file or the rules cannot be read.",
+    )
+    review.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to review; none or - reads standard input"
+    )
+    review.add_argument("--json", action="store_true", help="print one JSON object of flags")
+    review.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a person's name, so the rules about people recognise it (repeatable)",
+    )
+    review.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="a team's rules file (default: INCIDENTBOT_BLAMELESS_RULES, if set)",
+    )
+    review.set_defaults(run=_review)
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument(
