@@ -13,6 +13,12 @@ it held just before. ``both`` is the whole ``generate_postmortem`` service (both
 stored version). The floor, measured the same way in the same round, is a plain (unsandboxed)
 Jinja2 ``{% for %}`` loop over the same rows fetched with SQLAlchemy core.
 
+``review`` (at 10,000 entries) is the blameless review alone, as ``draft_postmortem`` runs it
+once it has read the incident, its timeline and its people (not timed again): the passages
+people wrote (``passages_to_review``), the workspace's names among them (one query), and
+``blameless.review`` with the built-in rules. Its row gives its share of ``both`` measured in the
+same round, and what its time is made of.
+
 ``python -m benchmarks.postmortem [--quick] [--rounds N]`` prints the table.
 """
 
@@ -50,6 +56,9 @@ POSTGRES_SIZES = (10_000,)
 FORMATS = ("md", "html")
 # What each subprocess measures; the floors first, so each round compares neighbours.
 MODES = ("floor-md", "md", "floor-html", "html", "both")
+# The review alone is measured on the incident of this size, beside its whole generation.
+REVIEW_SIZE = 10_000
+REVIEW_MODE = "review"
 ZONE = "America/New_York"
 TEMPLATE = "default"
 WARM_UP_NUMBER = 9_999
@@ -187,11 +196,14 @@ def _timeline(
         elif roll < 0.91:
             before, status = _STATUSES[status], (status + 1) % len(_STATUSES)
             after = _STATUSES[status]
+            # As the bot records them, half with what the person typed (``status X <text>``);
+            # their own generator, so the rest of the timeline stays as it was seeded before.
+            typed = _note(random.Random(index), people) if index % 2 else None
             add(
                 "status change",
                 author,
-                f"Status: {before} → {after}",
-                details={"from": before, "to": after},
+                f"Status changed from {before} to {after}" + (f": {typed}" if typed else ""),
+                details={"from": before, "to": after, "text": typed},
             )
         elif roll < 0.94:
             before, severity = _SEVERITIES[severity], (severity + 1) % len(_SEVERITIES)
@@ -217,18 +229,19 @@ def _timeline(
                 f"Action item added: Alert on {rng.choice(_SERVICES)} saturation",
             )
     when += timedelta(minutes=5)
+    resolution = "Failover held; the canary should have caught the expired certificate"
     add(
         "status change",
         people[0],
-        "Status: monitoring → resolved",
-        details={"from": "monitoring", "to": "resolved"},
+        f"Status changed from monitoring to resolved: {resolution}",
+        details={"from": "monitoring", "to": "resolved", "text": resolution},
     )
     resolved = when
     when += timedelta(hours=2)
     add(
         "status change",
         people[0],
-        "Status: resolved → closed",
+        "Incident closed (was resolved)",
         details={"from": "resolved", "to": "closed"},
     )
     return rows[:size], resolved
@@ -361,24 +374,31 @@ def _worker(spec: dict[str, Any]) -> dict[str, float]:
     mode: str = spec["mode"]
     if mode.startswith("floor-"):
         work = _floor(engine, autoescape=mode == "floor-html")
+    elif mode == REVIEW_MODE:
+        work = _review(make_session_factory(engine))
     else:
         work = _generation(make_session_factory(engine), mode)
     work(spec["warm_up_id"])
     gc.collect()
     before = rss_bytes()
     started, cpu_started = time.perf_counter(), time.process_time()
-    size = work(spec["incident_id"])
+    done = work(spec["incident_id"])
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     peak = peak_rss_bytes()
     engine.dispose()
-    return {
+    figures = {
         "seconds": seconds,
         "cpu_s": cpu_seconds,
         "work_mb": (peak - before) / MB,
         "peak_mb": peak / MB,
-        "chars": size,
     }
+    if isinstance(done, dict):
+        # The review times its own steps, after the reading it shares with the generation.
+        figures.update(done)
+    else:
+        figures["chars"] = done
+    return figures
 
 
 def _floor(engine: Any, *, autoescape: bool) -> Any:
@@ -450,6 +470,56 @@ def _generation(session_factory: Any, mode: str) -> Any:
     return work
 
 
+def _review(session_factory: Any) -> Any:
+    """The blameless review alone, step by step as ``draft_postmortem`` runs it."""
+    from incidentbot import blameless
+    from incidentbot.models import Incident
+    from incidentbot.services import postmortems
+    from incidentbot.services.people import people_by_id, workspace_names_in
+    from incidentbot.services.timeline import read_timeline
+    from incidentbot.uow import UnitOfWork
+
+    rules = blameless.load_rules()
+
+    def work(incident_id: int) -> dict[str, float]:
+        with UnitOfWork(session_factory) as uow:
+            incident = uow.session.get(Incident, incident_id)
+            assert incident is not None
+            # Read before the review in draft_postmortem too; the generation's figure has it.
+            timeline = read_timeline(uow=uow, incident=incident)
+            people = people_by_id(
+                uow=uow, user_ids=postmortems.mentioned_people(incident, timeline=timeline)
+            )
+            names = {user_id: person.display_name for user_id, person in people.items()}
+            known = [person.display_name for person in people.values() if not person.is_bot]
+            assert incident.action_items is not None  # loaded, as the renderer has them
+            started, cpu_started = time.perf_counter(), time.process_time()
+            passages = postmortems.passages_to_review(
+                incident,
+                names=names,
+                zone=ZONE,
+                timeline=timeline,
+                declared_by_alert=postmortems.declared_by_alert(uow=uow, incident=incident),
+            )
+            collected = time.perf_counter()
+            known += workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
+            named = time.perf_counter()
+            flags = blameless.review(passages, rules=rules, names=sorted(set(known)))
+            finished, cpu_finished = time.perf_counter(), time.process_time()
+        return {
+            "seconds": finished - started,
+            "cpu_s": cpu_finished - cpu_started,
+            "passages_s": collected - started,
+            "names_s": named - collected,
+            "rules_s": finished - named,
+            "passages": len(passages),
+            "chars": sum(len(passage.text) for passage in passages),
+            "flags": len(flags),
+        }
+
+    return work
+
+
 # -- the report ---------------------------------------------------------------------------------
 
 
@@ -463,6 +533,10 @@ def _targets(size: int) -> list[Target]:
 
 UNITS = {
     "seconds": "s",
+    "share": "",
+    "passages_s": "s",
+    "names_s": "s",
+    "rules_s": "s",
     "cpu_s": "s",
     "floor_s": "s",
     "vs_floor": "x",
@@ -491,7 +565,7 @@ def run(options: Options) -> list[Row]:
             for database, database_sizes in plan.items():
                 url, ids = seeded[database]
                 for size in database_sizes:
-                    for mode in modes:
+                    for mode in (*modes, REVIEW_MODE) if size == REVIEW_SIZE else modes:
                         measured[database, size, mode] = _measure_in_subprocess(
                             url, ids[size], ids[0], mode
                         )
@@ -502,6 +576,8 @@ def run(options: Options) -> list[Row]:
         for size in database_sizes:
             for mode in (*FORMATS, "both"):
                 rows.append(_row(rounds, database, size, mode))
+            if size == REVIEW_SIZE:
+                rows.append(_review_row(rounds, database, size))
 
     largest = sizes[-1]
     base = GROWTH_BASE if largest > GROWTH_BASE else sizes[-2]
@@ -552,6 +628,33 @@ def _row(
     if database != "sqlite":
         name += ", PostgreSQL"
     return Row(SUITE, name, median_of(per_round), UNITS, _targets(size))
+
+
+def _review_row(
+    rounds: list[dict[tuple[str, int, str], dict[str, float]]], database: str, size: int
+) -> Row:
+    """The review alone, and its share of the whole generation measured in the same round."""
+    per_round = []
+    for measured in rounds:
+        review = measured[database, size, REVIEW_MODE]
+        per_round.append(
+            {
+                "seconds": review["seconds"],
+                "share": review["seconds"] / measured[database, size, "both"]["seconds"],
+                "passages_s": review["passages_s"],
+                "names_s": review["names_s"],
+                "rules_s": review["rules_s"],
+                "passages": review["passages"],
+                "chars": review["chars"],
+                "flags": review["flags"],
+            }
+        )
+    name = f"{size:,} entries, review alone (passages_to_review + blameless.review)"
+    if database != "sqlite":
+        name += ", PostgreSQL"
+    # Item 6 of issue 15: the review stays within the postmortem benchmark.
+    targets = [Target("seconds", "<=", 0.25), Target("share", "<=", 0.25)]
+    return Row(SUITE, name, median_of(per_round), UNITS, targets)
 
 
 def main() -> None:
