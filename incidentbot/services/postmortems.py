@@ -19,6 +19,7 @@ from incidentbot.models import (
     DocumentStatus,
     EntryKind,
     Incident,
+    Person,
     Postmortem,
     Status,
     TimelineRecord,
@@ -180,6 +181,31 @@ def passages_to_review(
     return passages
 
 
+def review_incident(
+    *,
+    uow: UnitOfWork,
+    incident: Incident,
+    timeline: Sequence[TimelineRecord],
+    people: Mapping[str, Person],
+    zone: str,
+    rules: Sequence[Rule],
+) -> list[Flag]:
+    """The blameless review of everything people wrote in the incident, as its postmortem
+    shows it (``people``: those the postmortem names, by id)."""
+    names = {user_id: person.display_name for user_id, person in people.items()}
+    passages = passages_to_review(
+        incident,
+        names=names,
+        zone=zone,
+        timeline=timeline,
+        declared_by_alert=declared_by_alert(uow=uow, incident=incident),
+    )
+    known = [person.display_name for person in people.values() if not person.is_bot]
+    # The workspace's people count as persons too, not only the incident's.
+    known += workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
+    return blameless.review(passages, rules=rules, names=sorted(set(known)))
+
+
 def declared_by_alert(*, uow: UnitOfWork, incident: Incident) -> bool:
     """Whether an alert declared the incident (its title and first summary are the alert's)."""
     return bool(uow.session.scalar(select(exists().where(AlertGroup.incident_id == incident.id))))
@@ -214,18 +240,14 @@ def draft_postmortem(
     # Read once, as plain rows: a long timeline is most of the work and most of the memory.
     timeline = read_timeline(uow=uow, incident=incident)
     people = people_by_id(uow=uow, user_ids=mentioned_people(incident, timeline=timeline))
-    names = {user_id: person.display_name for user_id, person in people.items()}
-    passages = passages_to_review(
-        incident,
-        names=names,
-        zone=renderer.zone,
+    review = review_incident(
+        uow=uow,
+        incident=incident,
         timeline=timeline,
-        declared_by_alert=declared_by_alert(uow=uow, incident=incident),
+        people=people,
+        zone=renderer.zone,
+        rules=rules,
     )
-    known = [person.display_name for person in people.values() if not person.is_bot]
-    # The workspace's people count as persons too, not only the incident's.
-    known += workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
-    review = blameless.review(passages, rules=rules, names=sorted(set(known)))
     version = (
         uow.session.scalar(
             select(func.max(Postmortem.version)).where(Postmortem.incident_id == incident.id)
