@@ -118,6 +118,7 @@ def document_passages(text: str) -> list[DocumentPassage]:
     lines = _without_front_matter(text.replace("\0", "\ufffd").split("\n"))
     cursors: dict[int, int] = {}  # per line, where the next token's text may start
     passages: list[DocumentPassage] = []
+    seen: set[str] = set()
     for token in _markdown().parse("\n".join(lines)):
         if token.type != "inline" or token.map is None or not token.content.strip():
             continue
@@ -129,8 +130,13 @@ def document_passages(text: str) -> list[DocumentPassage]:
             continue
         for match in _BARE_URL.finditer(review_text):
             builder.masked.append((match.start(), match.end()))
+        # Unique, so each flag finds its passage again: no two passages start at one place.
+        where = "line {}, column {}".format(*_start(builder, table))
+        if where in seen:
+            where += f" (passage {len(passages) + 1})"
+        seen.add(where)
         passage = DocumentPassage(
-            passage=Passage(where=f"line {table[0].number}", text=review_text),
+            passage=Passage(where=where, text=review_text),
             _segments=tuple(builder.segments) or ((0, 0, 0),),
             _lines=tuple(table),
             _masked=tuple(builder.masked),
@@ -143,15 +149,24 @@ def review_document(
     text: str, *, rules: Sequence[Rule], names: Iterable[str] = ()
 ) -> list[DocumentFlag]:
     """Every flag in the document, in document order, with its line and column in ``text``."""
-    names = tuple(names)
+    passages = {item.passage.where: item for item in document_passages(text)}
+    # One review of the whole document, as the bot reviews a whole postmortem at once.
     found: list[DocumentFlag] = []
-    for passage in document_passages(text):
-        for flag in review([passage.passage], rules=rules, names=names):
-            if passage.masked(flag.start, flag.end):
-                continue
-            line, column = passage.position(flag.start)
-            found.append(DocumentFlag(flag=flag, line=line, column=column))
+    for flag in review([item.passage for item in passages.values()], rules=rules, names=names):
+        passage = passages[flag.where]
+        if passage.masked(flag.start, flag.end):
+            continue
+        line, column = passage.position(flag.start)
+        found.append(DocumentFlag(flag=flag, line=line, column=column))
     return found
+
+
+def _start(builder: _Builder, table: list[_Line]) -> tuple[int, int]:
+    """Line and column of the passage's first character (a heading's text, not its ``#``)."""
+    _, content_at, _ = builder.segments[0] if builder.segments else (0, 0, 0)
+    starts = [line.start for line in table]
+    line = table[max(0, bisect_right(starts, content_at) - 1)]
+    return line.number, line.column(content_at - line.start) + 1
 
 
 @cache

@@ -168,3 +168,14 @@ def test_plain_text_is_paragraphs():
         "Summary",
         "At 14:05 the alert fired. The root cause was human error.",
     ]
+
+
+def test_each_passage_says_where_its_text_starts():
+    text = "# Title\n\n| a | careless |\n|--|--|\n\n> x\n"
+
+    assert [p.passage.where for p in document_passages(text)] == [
+        "line 1, column 3",
+        "line 3, column 3",
+        "line 3, column 7",
+        "line 6, column 3",
+    ]
