@@ -6,8 +6,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incidentbot.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from incidentbot.review_document import DocumentFlag
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -162,7 +166,6 @@ def _review(args: argparse.Namespace) -> int:
     ``--json``, one JSON object). Exit 1 when anything is flagged, 0 when clean, 2 when a file
     or the rules cannot be read. Needs no Slack token and no database.
     """
-    import json
     import os
 
     from incidentbot import blameless
@@ -209,7 +212,31 @@ def _review(args: argparse.Namespace) -> int:
         for label, text in documents
         for item in review_document(text, rules=rules, names=args.name)
     ]
+    try:
+        _print_review(found, as_json=args.json)
+    except BrokenPipeError:
+        # `incidentbot review … | head` closed the pipe: the exit status still tells.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1 if found else 0
     if args.json:
+        return 1 if found else 0
+    if not found:
+        print("No blame or hindsight language found.", file=sys.stderr)
+        return 0
+    files = len({label for label, _ in found})
+    phrases = "phrase" if len(found) == 1 else "phrases"
+    print(
+        f"{len(found)} {phrases} flagged in {files} file{'' if files == 1 else 's'}.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _print_review(found: list[tuple[str, DocumentFlag]], *, as_json: bool) -> None:
+    """The flags on standard output: one JSON object, or a path:line:column block each."""
+    import json
+
+    if as_json:
         flags = [
             {
                 "file": label,
@@ -226,22 +253,13 @@ def _review(args: argparse.Namespace) -> int:
         ]
         json.dump({"flags": flags}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-        return 1 if found else 0
+        sys.stdout.flush()
+        return
     for label, item in found:
         print(f"{label}:{item.line}:{item.column}: “{item.flag.phrase}” ({item.flag.rule_id})")
         print(f"    why: {item.flag.why}")
         print(f"    suggestion: {item.flag.suggestion}")
     sys.stdout.flush()
-    if not found:
-        print("No blame or hindsight language found.", file=sys.stderr)
-        return 0
-    files = len({label for label, _ in found})
-    phrases = "phrase" if len(found) == 1 else "phrases"
-    print(
-        f"{len(found)} {phrases} flagged in {files} file{'' if files == 1 else 's'}.",
-        file=sys.stderr,
-    )
-    return 1
 
 
 def _manifest(args: argparse.Namespace) -> int:

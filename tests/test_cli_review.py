@@ -295,3 +295,21 @@ def test_names_let_the_rules_about_people_recognise_them(tmp_path: Path):
     assert [(f["line"], f["column"], f["phrase"], f["rule"]) for f in flags] == [
         (1, 10, "Quorrbax broke", "person-as-subject")
     ]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path):
+    # `incidentbot review big.md | head -1`: the pipe closes while flags are still printed.
+    (tmp_path / "big.md").write_text("The root cause was human error.\n\n" * 5000, encoding="utf-8")
+    process = subprocess.Popen(
+        [*INCIDENTBOT, "big.md"],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline().decode() == "big.md:1:20: “human error” (human-error)\n"
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr
+    assert "Broken pipe" not in stderr
