@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 BUILTIN_RULES = Path(__file__).resolve().parent / "blameless_rules.toml"
-CATEGORIES = ("blame", "hindsight", "minimising", "counterfactual")
+CATEGORIES = ("blame", "hindsight", "minimising", "counterfactual", "exhortation")
+GIVEN_NAMES = Path(__file__).resolve().parent / "given_names.txt"
 EXCERPT_LIMIT = 120
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -45,6 +46,11 @@ _RULE_KEYS = frozenset({"id", "category", "pattern", "unless", "why", "suggestio
 _REQUIRED_KEYS = ("id", "category", "pattern", "why", "suggestion")
 _FILE_KEYS = frozenset({"rule", "disabled"})
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# In a suggestion: {phrase}, {object} (what the phrase acted on), {rest} (the words after it, to
+# the end of the clause), or a named group of the pattern, with an optional
+# default after a bar for when the sentence gives nothing: {object|the change}.
+_SUGGESTION_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\|([^{}]*))?\}")
+_SUGGESTION_BUILTINS = frozenset({"phrase", "object", "rest"})
 
 # A Slack user mention as stored (<@U123> or <@U123|alice>), or a typed @handle.
 _MENTION = (
@@ -56,10 +62,11 @@ _MENTION = (
 # clients and outcomes ("the team failed to meet the SLO") as often as to a person's choice, and
 # flagging "they failed to become ready" would teach teams to ignore the review.
 _ROLES = (
-    r"he|she|someone|somebody|anyone|anybody"
+    r"he|she|someone|somebody|anyone|anybody|whoever"
     r"|(?:the\s+)?on[\s-]?call(?:\s+(?:engineer|responder|person))?"
-    r"|the\s+(?:engineer|developer|dev|responder|reviewer|author|incident\s+commander|sre"
-    r"|admin|administrator|dba)(?:\s+on[\s-]?call)?"
+    r"|(?:the|an?)\s+(?:engineer|developer|dev|responder|reviewer|author|incident\s+commander|sre"
+    r"|admin|administrator|dba|operator|approver|deployer|(?:release\s+|engineering\s+)?manager"
+    r"|lead|owner|maintainer)s?(?:\s+on[\s-]?call)?"
 )
 # Up to three adverbs or auxiliaries between a subject and its verb: "bob accidentally broke",
 # "she had already forgotten". Only these words, so "alice found what caused it" stays unflagged.
@@ -75,31 +82,80 @@ _PARTICIPLE = (
     r"|broken|spoken|shut|cut|split|torn|heard|led|woken|drawn|dealt|bought|sought|undone"
     r"|rerun|redone|rewritten|overseen)(?!\w)"
 )
-_STATIC_PLACEHOLDERS = {"gap": _GAP, "participle": _PARTICIPLE}
+# Groups and roles named as culprits: "the platform team", "a new hire", "the vendor's
+# technician", "QA". Only as the subject of a failure verb or in a possessive, where they are
+# blamed; "the team decided to pause deploys" is not matched by any rule that uses this.
+_GROUP = (
+    r"(?:(?:the|a|an|our|their|that|this|some|one\s+of\s+the)\s+)?"
+    r"(?:(?:new|junior|offshore|outsourced|external|third[\s-]party|other|whole|entire)\s+)*"
+    r"(?:(?:[\w-]+\s+)?(?:team|folks|guys|squad|crew|department)"
+    r"|(?:new|junior|inexperienced|trainee)\s+(?:engineer|developer|dev|sre|admin|person|guy|girl)s?"
+    r"|new\s+(?:hire|starter|joiner)s?|interns?|contractors?|rookies?|newbies?|trainees?"
+    r"|vendor(?:['’]s\s+(?:technician|engineer|staff|person|contractor)s?|s)?|technicians?"
+    r"|qa|ops|devops|dbas|sysadmins|developers|devs|engineers|(?:a|an|one)\s+(?:human|person))"
+)
+# Words that say the writer is describing a planned, correct step rather than a slip: "Tomas
+# dropped the stale slot, as the procedure requires". Rules about destructive verbs use it.
+_AS_PLANNED = (
+    r"(?<!\w)(?:(?:as|per)\s+(?:\w+\s+){0,3}?(?:planned|documented|agreed|intended|scheduled"
+    r"|requires?|specifies|describes|says|runbook|plan|procedure|checklist|playbook|ticket)"
+    r"|after\s+(?:confirming|checking|verifying|taking|backing|snapshotting|agreeing)"
+    r"|(?:to|in\s+order\s+to)\s+(?:free|recover|restore|stop|unblock|mitigate|clear|fix|reclaim)"
+    r"|deliberately|intentionally|on\s+purpose|stale|poisoned|temporary|test|unused|obsolete"
+    r"|orphaned|expired|drill|scratch|documented|standard|routine|procedure|reimag\w*"
+    r"|severity|priority|sev\d?)(?!\w)"
+)
+_STATIC_PLACEHOLDERS = {
+    "gap": _GAP,
+    "participle": _PARTICIPLE,
+    "group": _GROUP,
+    "as_planned": _AS_PLANNED,
+}
 _NAME_PLACEHOLDERS = frozenset({"person", "someone"})
 _KNOWN_PLACEHOLDERS = _NAME_PLACEHOLDERS | _STATIC_PLACEHOLDERS.keys()
 
 # Where sentences end: terminal punctuation followed by space or the end, or a line break.
 # Slack control sequences are matched first so "<@U1|bob j. smith>" is never split inside.
-_SENTENCE_END = re.compile(r"<[^<>\n]*>|[.!?]+(?=\s|$)|\n")
+# Quotations are skipped the same way, so "asked 'why didn't anyone notice?'" stays one sentence.
+_SENTENCE_END = re.compile(
+    r"<[^<>\n]*>|\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'(?=\S)(?:[^'\n]|(?<=\w)'(?=\w))*?(?<=\S)'(?!\w)"
+    r"|[.!?]+(?=\s|$)|\n"
+)
 _SPACE = re.compile(r"\s+")
 # Python's re matches "ı" (dotless i) case-insensitively with "i"; casefold() does not.
 _FOLD_EXTRA = str.maketrans({"ı": "i"})
 
 
 class _Matcher(NamedTuple):
-    """A compiled rule pattern and the literals one of which any match must contain."""
+    """A compiled pattern and the literals any match must contain.
+
+    ``requirements`` are sets of literals: a match contains one literal of every set. None
+    means nothing is known, and the regex runs on every sentence.
+    """
 
     regex: re.Pattern[str]
-    factors: tuple[str, ...] | None
+    requirements: tuple[frozenset[str], ...] | None
 
-    def may_match(self, folded: str) -> bool:
-        """Cheap test on casefolded text; False means the regex cannot match it."""
-        return self.factors is None or any(factor in folded for factor in self.factors)
+    def may_match(self, folded: str, words: set[str] | None = None, *, skip: int = 0) -> bool:
+        """Cheap test on casefolded text; False means the regex cannot match it.
 
-    def may_match_any(self, present: set[str]) -> bool:
-        """``may_match`` for a text that contains exactly ``present`` of the review's literals."""
-        return self.factors is None or not present.isdisjoint(self.factors)
+        ``words`` are the text's words (``_WORD_CHARS``), worked out here if not given.
+        ``skip`` leaves out the first requirements, when the caller knows they are met.
+        """
+        if self.requirements is None:
+            return True
+        for required in self.requirements[skip:]:
+            for factor in required:
+                if factor[0] == WHOLE_WORD:
+                    if words is None:
+                        words = set(_WORD_CHARS.findall(folded))
+                    if factor[1:] in words:
+                        break
+                elif factor in folded:
+                    break
+            else:
+                return False
+        return True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +175,7 @@ class Rule:
     origin: str = "built-in rules"
     _matcher: _Matcher | None = field(init=False, repr=False, compare=False, default=None)
     _unless: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
-    _needs_names: bool = field(init=False, repr=False, compare=False, default=False)
+    _parts: tuple[_Matcher, ...] = field(init=False, repr=False, compare=False, default=())
     _why: str = field(init=False, repr=False, compare=False, default="")
     _suggestion: str = field(init=False, repr=False, compare=False, default="")
 
@@ -147,42 +203,49 @@ class Rule:
                 f"pattern uses unknown placeholder {{{unknown[0]}}}; "
                 f"known: {', '.join('{' + p + '}' for p in sorted(_KNOWN_PLACEHOLDERS))}"
             )
-        needs_names = bool(used & _NAME_PLACEHOLDERS)
         try:
             # First as written (placeholders read as literal text), so an error's position
             # points into the pattern the team wrote rather than into its expansion.
             re.compile(self.pattern, re.IGNORECASE)
-            # With names the pattern is compiled per review; compiling it here with a sample
-            # name still proves the expansion is valid.
-            matcher = _compile(self.pattern, ("alex",) if needs_names else ())
+            matcher = _compile(self.pattern)
+            parts = tuple(_compile(part) for part in _top_level_alternatives(self.pattern))
         except re.error as error:
             raise fail(f"pattern is not a valid regex: {error}") from None
         if matcher.regex.search("") is not None:
             raise fail("pattern matches empty text, so it would flag every sentence")
         unless_regex = None
         if self.unless is not None:
-            if _PLACEHOLDER.search(self.unless):
+            unless_used = set(_PLACEHOLDER.findall(self.unless))
+            if unless_used & _NAME_PLACEHOLDERS:
                 raise fail("unless cannot use placeholders such as {person}")
+            if unless_used - _KNOWN_PLACEHOLDERS:
+                raise fail(f"unless uses unknown placeholder {{{sorted(unless_used)[0]}}}")
             try:
-                unless_regex = re.compile(self.unless, re.IGNORECASE)
+                unless_regex = re.compile(
+                    _PLACEHOLDER.sub(lambda m: _STATIC_PLACEHOLDERS.get(m[1], m[0]), self.unless),
+                    re.IGNORECASE,
+                )
             except re.error as error:
                 raise fail(f"unless is not a valid regex: {error}") from None
-        object.__setattr__(self, "_matcher", None if needs_names else matcher)
+        groups = set(matcher.regex.groupindex)
+        for name, _default in _SUGGESTION_PLACEHOLDER.findall(self.suggestion):
+            if name not in _SUGGESTION_BUILTINS | groups:
+                raise fail(
+                    f"suggestion uses {{{name}}}, which is neither {{phrase}}, {{object}} "
+                    f"nor a named group (?P<{name}>...) of the pattern"
+                )
+        object.__setattr__(self, "_matcher", matcher)
+        object.__setattr__(self, "_parts", parts)
         object.__setattr__(self, "_unless", unless_regex)
-        object.__setattr__(self, "_needs_names", needs_names)
         # TOML multi-line strings keep their line breaks; flags read as one line of prose.
         object.__setattr__(self, "_why", _SPACE.sub(" ", self.why.strip()))
         object.__setattr__(self, "_suggestion", _SPACE.sub(" ", self.suggestion.strip()))
 
-    def regex(self, *, names: Iterable[str] = ()) -> re.Pattern[str]:
-        """The compiled pattern; rules that mention people depend on who was in the incident."""
-        return self._matcher_for(_name_key(names)).regex
-
-    def _matcher_for(self, name_key: tuple[str, ...]) -> _Matcher:
-        """The cached matcher for these people (the same one for every incident if no names)."""
-        if self._matcher is not None:
-            return self._matcher
-        return _compile(self.pattern, name_key)
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern. People's names are not in it: a review marks them in the text
+        (see ``_PERSON_MARK``), so one compiled pattern serves every incident."""
+        assert self._matcher is not None
+        return self._matcher.regex
 
     def excused(self, sentence: str) -> bool:
         """Whether the rule's ``unless`` says this sentence is a known false positive."""
@@ -248,46 +311,149 @@ def review(
     it, and several notes on one clause read as nagging. ``names`` are the display names of people
     in the incident; with Slack mentions they let the rules recognise a person as a subject.
     """
-    name_key = _name_key(names)
-    compiled = [(order, rule, rule._matcher_for(name_key)) for order, rule in enumerate(rules)]
-    unfiltered = [item for item in compiled if item[2].factors is None]
-    # Each literal is looked for once per passage, however many rules need it.
-    literals = sorted({factor for *_, matcher in compiled for factor in matcher.factors or ()})
+    passages = list(passages)
+    marker = _name_marker(_name_key(names))
+    # One matcher per top-level alternative of each rule, each with its own literals: a rule
+    # such as "X's typo, or X's change that broke …" needs "typo" in one alternative and "broke"
+    # in the other, and as one regex it would run wherever either word is.
+    compiled = [(order, rule, part) for order, rule in enumerate(rules) for part in rule._parts]
+    unfiltered = [item for item in compiled if item[2].requirements is None]
+    # Each part is filed under the literals of its most selective requirement; only the parts
+    # filed under a literal a text contains are considered further.
+    by_literal: dict[str, list[tuple[int, Rule, _Matcher]]] = {}
+    for item in compiled:
+        if item[2].requirements is not None:
+            for literal in item[2].requirements[0]:
+                by_literal.setdefault(literal, []).append(item)
+    finder = _LiteralFinder(by_literal)
+    # A timeline repeats itself ("rolled back", "monitoring"): each distinct text is reviewed
+    # once, and its flags are given the place of every passage that holds it.
+    seen: dict[str, list[tuple[int, int, Rule, re.Match[str], str, int]]] = {}
     flags: list[Flag] = []
     for passage in passages:
-        found: list[tuple[int, int, int, Flag]] = []
         text = passage.text
-        # Most passages can match only a rule or two; skipping the rest is what keeps a
-        # 10,000-entry timeline fast, since re scans a case-insensitive pattern char by char.
-        folded = _fold(text)
-        present = set(filter(folded.__contains__, literals))
-        candidates = (
-            [item for item in compiled if item[2].may_match_any(present)] if present else unfiltered
-        )
-        if not candidates:
-            continue
-        same_length = len(folded) == len(text)
-        for start, end in _sentence_spans(text):
-            sentence = text[start:end]
-            folded_sentence = folded[start:end] if same_length else _fold(sentence)
-            for order, rule, matcher in candidates:
-                if not matcher.may_match(folded_sentence):
-                    continue
-                matches = [m for m in matcher.regex.finditer(sentence) if m.end() > m.start()]
-                if not matches or rule.excused(sentence):
-                    continue
-                for match in matches:
-                    flag = _flag(rule, match, sentence, passage.where, offset=start)
-                    found.append((start + match.start(), -(start + match.end()), order, flag))
-        # Earliest start first, longest first, then rule order: a span inside one already kept
-        # (including the very same span from a later rule) is dropped.
-        kept_end = -1
-        for begin, negative_end, _order, flag in sorted(found, key=lambda item: item[:3]):
-            if begin < kept_end and -negative_end <= kept_end:
-                continue
-            flags.append(flag)
-            kept_end = max(kept_end, -negative_end)
+        kept = seen.get(text)
+        if kept is None:
+            kept = seen[text] = _review_text(text, finder, unfiltered, marker)
+        for _begin, _end, rule, match, sentence, offset in kept:
+            flags.append(_flag(rule, match, sentence, passage.where, offset=offset))
     return flags
+
+
+class _LiteralFinder:
+    """Which rule parts a text may match, from the literals of their most selective requirement.
+
+    A whole-word literal is looked up among the text's words. Other literals made of word
+    characters can only occur inside one word, so the parts they admit are worked out per
+    distinct word, once per review: a timeline's vocabulary is far smaller than its length. The
+    few literals with other characters ("'s") are looked for in the whole text.
+    """
+
+    def __init__(self, by_literal: Mapping[str, list[tuple[int, Rule, _Matcher]]]) -> None:
+        self.items = [item for items in by_literal.values() for item in items]
+        index = {id(item): position for position, item in enumerate(self.items)}
+        self.other: list[tuple[str, frozenset[int]]] = []
+        self.whole: dict[str, frozenset[int]] = {}
+        # A literal inside a word starts with one of the word's letters.
+        self.starting_with: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        for literal, items in by_literal.items():
+            positions = frozenset(index[id(item)] for item in items)
+            if literal[0] == WHOLE_WORD:
+                self.whole[literal[1:]] = self.whole.get(literal[1:], frozenset()) | positions
+            elif _WORD_CHARS.fullmatch(literal):
+                self.starting_with.setdefault(literal[0], []).append((literal, positions))
+            else:
+                self.other.append((literal, positions))
+        self.in_word: dict[str, frozenset[int]] = {}
+
+    def parts(self, folded: str) -> list[tuple[int, Rule, _Matcher]]:
+        filed: set[int] = set()
+        for literal, positions in self.other:
+            if literal in folded:
+                filed |= positions
+        in_word = self.in_word
+        words = set(_WORD_CHARS.findall(folded))
+        for word in words:
+            positions = in_word.get(word)
+            if positions is None:
+                positions = in_word[word] = self.whole.get(word, frozenset()).union(
+                    *(
+                        found
+                        for first in set(word)
+                        for literal, found in self.starting_with.get(first, ())
+                        if literal in word
+                    )
+                )
+            filed |= positions
+        # The first requirement is met: it is what the part was filed under.
+        return [
+            self.items[i]
+            for i in sorted(filed)
+            if self.items[i][2].may_match(folded, words, skip=1)
+        ]
+
+
+def _review_text(
+    text: str,
+    finder: _LiteralFinder,
+    unfiltered: list[tuple[int, Rule, _Matcher]],
+    marker: re.Pattern[str] | None,
+) -> list[tuple[int, int, Rule, re.Match[str], str, int]]:
+    """The matches kept in one text: (start, end, rule, match, sentence, sentence offset).
+
+    Matches are found in the text with people's names marked; their spans are the same in the
+    text as written, which is what flags quote.
+    """
+    # Most texts can match only a rule or two; skipping the rest is what keeps a 10,000-entry
+    # timeline fast, since re scans a case-insensitive pattern char by char.
+    folded = _fold(text)
+    candidates = unfiltered + finder.parts(folded)
+    if not candidates:
+        return []
+    found: list[tuple[int, int, int, Rule, re.Match[str], str, int]] = []
+    same_length = len(folded) == len(text)
+    marked = _mark_people(text, marker)
+    for start, end in _sentence_spans(text):
+        sentence = text[start:end]
+        marked_sentence = marked[start:end]
+        folded_sentence = folded[start:end] if same_length else _fold(sentence)
+        quoted = _quoted_spans(sentence)
+        whole = start == 0 and end == len(text)
+        for order, rule, matcher in candidates:
+            # The text passed the literals test; a sentence of several needs it on its own.
+            if not whole and not matcher.may_match(folded_sentence):
+                continue
+            matches = [
+                m
+                for m in matcher.regex.finditer(marked_sentence)
+                if m.end() > m.start() and not _quoted(quoted, m.start(), m.end())
+            ]
+            if not matches or rule.excused(sentence):
+                continue
+            for match in matches:
+                found.append(
+                    (
+                        start + match.start(),
+                        -(start + match.end()),
+                        order,
+                        rule,
+                        match,
+                        sentence,
+                        start,
+                    )
+                )
+    # Earliest start first, longest first, then rule order: a span inside one already kept
+    # (including the very same span from a later rule) is dropped.
+    kept: list[tuple[int, int, Rule, re.Match[str], str, int]] = []
+    kept_end = -1
+    for begin, negative_end, _order, rule, match, sentence, offset in sorted(
+        found, key=lambda item: item[:3]
+    ):
+        if begin < kept_end and -negative_end <= kept_end:
+            continue
+        kept.append((begin, -negative_end, rule, match, sentence, offset))
+        kept_end = max(kept_end, -negative_end)
+    return kept
 
 
 @cache
@@ -362,6 +528,19 @@ def _rule_from_table(table: Mapping[str, Any], *, path: Path, position: int) -> 
     )
 
 
+@cache
+def _given_names() -> frozenset[str]:
+    """Common given names (``given_names.txt``), lowercase; its header says how it was made."""
+    lines = GIVEN_NAMES.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+_WORDS = re.compile(r"[^\W\d_]{3,}")
+# A word that may be a given name, with a possessive: "Marco", "Siobhán's". Not after "@",
+# where it is a handle the mention pattern reads.
+_NAME_WORD = re.compile(r"(?<![\w@])[^\W\d_]{3,}(?:['’]s)?(?![\w'’-])")
+
+
 def _name_key(names: Iterable[str]) -> tuple[str, ...]:
     """Regex alternatives for people's names: the full name and, for "Bob Schneider", "Bob".
 
@@ -381,17 +560,56 @@ def _name_key(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(words, key=lambda word: (-len(word), word)))
 
 
-@lru_cache(maxsize=256)
-def _compile(pattern: str, names: tuple[str, ...]) -> _Matcher:
+# What a known person's name becomes in the text the rules read: as many of these as the name
+# has characters, so every span stays where it was. {person} matches a run of them. A private-
+# use character: no text a person types has it, and it is neither a word character nor space.
+_PERSON_MARK = "\ue000"
+
+
+@lru_cache(maxsize=64)
+def _name_marker(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The pattern that finds these people's names in text, or None if there are none."""
+    if not names:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in names)
+    # Not after "@": "@bob" is a handle, which {person} reads as a mention.
+    return re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _mark_people(text: str, marker: re.Pattern[str] | None) -> str:
+    """``text`` with people's names replaced by marks of the same length.
+
+    People are the incident's and the workspace's (``marker``) and anyone called by a common
+    given name ("Marco broke the build"): a write-up names people the bot has never seen, a
+    contractor or someone from another company. A word in capitals reads as an acronym.
+    """
+    if marker is not None:
+        text = marker.sub(lambda found: _PERSON_MARK * len(found.group()), text)
+    known = _given_names()
+    # Almost no text names anyone: one pass in C over its words before the careful one.
+    if known.isdisjoint(_WORDS.findall(text.casefold())):
+        return text
+    pieces: list[str] = []
+    last = 0
+    for found in _NAME_WORD.finditer(text):
+        word = found.group()
+        name = word[:-2] if word.endswith(("'s", "’s")) else word
+        if name.casefold() in known and not name.isupper():
+            pieces += [text[last : found.start()], _PERSON_MARK * len(name)]
+            last = found.start() + len(name)
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=1024)
+def _compile(pattern: str) -> _Matcher:
     """Expands placeholders and compiles, adding word boundaries at both ends.
 
-    Cached by pattern and names because one incident's postmortem reviews every rule with the
-    same names; compiling once per incident keeps a long timeline linear in its length.
+    Cached by pattern: the built-in rules and a team's are compiled once per process.
     """
-    person = _MENTION
-    if names:
-        alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in names)
-        person += rf"|(?<!\w)(?:{alternatives})(?!\w)"
+    person = rf"{_MENTION}|{_PERSON_MARK}+"
     expansions = {
         **_STATIC_PLACEHOLDERS,
         "person": f"(?:{person})",
@@ -402,7 +620,40 @@ def _compile(pattern: str, names: tuple[str, ...]) -> _Matcher:
         return expansions.get(match[1], match[0])
 
     expanded = rf"(?<!\w)(?:{_PLACEHOLDER.sub(expand, pattern)})(?!\w)"
-    return _Matcher(re.compile(expanded, re.IGNORECASE), _required_factors(expanded))
+    return _Matcher(re.compile(expanded, re.IGNORECASE), _requirements(expanded))
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at the bars outside groups and character classes."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # "[]...]" and "[^]...]": a bracket first in the class is a member.
+            if pattern[index + 1 : index + 2] == "^":
+                index += 1
+            if pattern[index + 1 : index + 2] == "]":
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    parts.append(pattern[start:])
+    return parts
 
 
 def _fold(text: str) -> str:
@@ -412,67 +663,221 @@ def _fold(text: str) -> str:
     return folded.translate(_FOLD_EXTRA) if "ı" in folded else folded
 
 
-Factors = frozenset[str] | None
+# A literal the pattern only matches as a whole word ("broke" between spaces) is kept with this
+# in front: it is looked up among the text's words, so "checkout" does not admit "check".
+WHOLE_WORD = "\x01"
+_WORD_CHARS = re.compile(r"\w+")
 
 
-def _required_factors(pattern: str) -> tuple[str, ...] | None:
-    """Literal strings one of which every match must contain, or None if none are known.
+def _requirements(pattern: str) -> tuple[frozenset[str], ...] | None:
+    """Sets of literal strings: every match contains one of each set. None if none are known.
 
     Worked out from the parsed regex, so a team's rule gets the same shortcut without having
     to declare keywords that could drift from its pattern. Anything the walk does not know
     (or a future change to re's private parser) only means "no shortcut", never a missed flag.
+    The most selective set comes first, so a sentence is usually turned away by the first.
     """
     try:
-        factors = _sequence_factors(_sre_parser.parse(pattern, re.IGNORECASE))
+        found = _walk(_sre_parser.parse(pattern, re.IGNORECASE), left=False, right=False)
     except Exception:  # a private API: if it changes, run the regex on everything
         return None
-    if not factors or min(map(len, factors)) < 2:
+    useful = {required for required in found if min(map(_length, required)) >= 2}
+    if not useful:
         return None
-    return tuple(sorted(factors))
+    return tuple(sorted(useful, key=lambda required: (_score(required), sorted(required)))[::-1])
 
 
-def _sequence_factors(items: Any) -> Factors:
-    """The most selective factor set among the parts of a sequence that every match contains."""
-    best: Factors = None
-    run: list[str] = []
+def _bounds_word(op: Any, av: Any, *, before: bool) -> bool:
+    """Whether this item guarantees a word boundary on the side of a literal next to it."""
+    if op is _sre.IN:
+        return av == [(_sre.CATEGORY, _sre.CATEGORY_SPACE)]
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+        return av[0] >= 1 and len(av[2]) == 1 and _bounds_word(*av[2][0], before=before)
+    if op is _sre.ASSERT_NOT:
+        direction, body = av
+        # (?<!\w) before a literal, (?!\w) after it.
+        return (direction == -1) == before and list(body) == [
+            (_sre.IN, [(_sre.CATEGORY, _sre.CATEGORY_WORD)])
+        ]
+    if op is _sre.LITERAL:
+        return not _WORD_CHARS.fullmatch(chr(av))
+    return op is _sre.AT
 
-    def consider(candidate: Factors) -> None:
-        nonlocal best
-        if candidate and all(candidate) and (best is None or _score(candidate) > _score(best)):
-            best = candidate
 
-    for op, av in items:
+def _walk(items: Any, *, left: bool, right: bool) -> list[frozenset[str]]:
+    """Every literal set a match of this sequence must contain: its literal runs, and the best
+    set of each group or alternation it must pass through.
+
+    ``left`` and ``right`` say whether the sequence is known to start and end at a word
+    boundary; a run of word characters bounded on both sides is a whole word (``WHOLE_WORD``).
+    """
+    items = list(items)
+    found: list[frozenset[str]] = []
+    run: set[str] = {""}
+    run_left = left
+
+    def bounded_before(index: int) -> bool:
+        return left if index == 0 else _bounds_word(*items[index - 1], before=True)
+
+    def bounded_after(index: int) -> bool:
+        return right if index == len(items) - 1 else _bounds_word(*items[index + 1], before=False)
+
+    def flush(run_right: bool) -> None:
+        nonlocal run
+        if run != {""}:
+            whole = run_left and run_right and all(_WORD_CHARS.fullmatch(lit) for lit in run)
+            found.append(frozenset(WHOLE_WORD + lit if whole else lit for lit in run))
+        run = {""}
+
+    for index, (op, av) in enumerate(items):
         if op is _sre.LITERAL:
-            run.append(_fold(chr(av)))
+            if run == {""}:
+                run_left = bounded_before(index)
+            run = {prefix + _fold(chr(av)) for prefix in run}
             continue
-        consider(frozenset({"".join(run)}))
-        run = []
+        if (
+            op is _sre.IN
+            and len(av) <= 4
+            and len(run) <= 16
+            and all(kind is _sre.LITERAL for kind, _ in av)
+        ):
+            if run == {""}:
+                run_left = bounded_before(index)
+            run = {prefix + _fold(chr(char)) for prefix in run for _, char in av}
+            continue
+        flush(_bounds_word(op, av, before=False) if index else left)
+        inner_left, inner_right = bounded_before(index), bounded_after(index)
         if op is _sre.SUBPATTERN:
-            consider(_sequence_factors(av[-1]))
+            found.extend(_walk(av[-1], left=inner_left, right=inner_right))
         elif op is _sre.ATOMIC_GROUP:
-            consider(_sequence_factors(av))
+            found.extend(_walk(av, left=inner_left, right=inner_right))
         elif op is _sre.BRANCH:
-            consider(_branch_factors(av[1]))
+            union = _union_of_best(av[1], left=inner_left, right=inner_right)
+            if union:
+                found.append(union)
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-            consider(_sequence_factors(av[2]))
-    consider(frozenset({"".join(run)}))
-    return best
+            once = av[1] == 1
+            found.extend(_walk(av[2], left=inner_left and once, right=inner_right and once))
+    flush(right)
+    return found
 
 
-def _branch_factors(alternatives: Any) -> Factors:
-    """Every alternative must contribute factors, or the branch gives no guarantee."""
+def _union_of_best(alternatives: Any, *, left: bool, right: bool) -> frozenset[str] | None:
+    """Every alternative must contribute a set, or the alternation gives no guarantee."""
     union: set[str] = set()
     for alternative in alternatives:
-        factors = _sequence_factors(alternative)
-        if not factors:
+        sets = [
+            required
+            for required in _walk(alternative, left=left, right=right)
+            if min(map(_length, required)) >= 2
+        ]
+        if not sets:
             return None
-        union |= factors
+        union |= max(sets, key=_score)
     return frozenset(union)
 
 
-def _score(factors: frozenset[str]) -> tuple[int, int]:
-    """Longer shortest literal first (fewer false candidates), then fewer literals."""
-    return (min(map(len, factors)), -len(factors))
+def _length(literal: str) -> int:
+    return len(literal) - literal.startswith(WHOLE_WORD)
+
+
+# Words nearly every sentence of an incident write-up contains: as a rule's only required
+# literal they let the rule's regex run on almost everything, so any other literal is better.
+_COMMON_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "for",
+        "had",
+        "has",
+        "have",
+        "he",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "new",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "up",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "all",
+        "again",
+        "alert",
+        "because",
+        "before",
+        "call",
+        "made",
+        "after",
+        "then",
+        "there",
+    }
+)
+
+
+def _score(factors: frozenset[str]) -> tuple[int, int, int]:
+    """Longer shortest literal first (fewer false candidates), then whole words, then fewer.
+
+    A common word counts as one character long: "on" or "made" is in most sentences.
+    """
+    lengths = []
+    for factor in factors:
+        bare = factor.removeprefix(WHOLE_WORD)
+        lengths.append(1 if bare in _COMMON_WORDS else len(bare))
+    whole = all(factor.startswith(WHOLE_WORD) for factor in factors)
+    return (min(lengths), whole, -len(factors))
+
+
+# Words the writer quotes or marks as code are mentioned, not used: "we removed 'human error'
+# from the draft", "ran `git blame`". Straight single quotes count only around words, so the
+# apostrophes of "Bob's" and "don't" never open a quotation.
+_QUOTED = re.compile(
+    r"`[^`]+`|\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<!\w)'(?=\S)(?:[^'\n]|(?<=\w)'(?=\w))*?(?<=\S)'(?!\w)"
+)
+
+
+def _quoted_spans(sentence: str) -> list[tuple[int, int]]:
+    """Where the sentence quotes or marks code; empty for nearly every sentence."""
+    if not any(mark in sentence for mark in "`\"“‘'"):
+        return []
+    return [match.span() for match in _QUOTED.finditer(sentence)]
+
+
+def _quoted(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether a match lies inside one quotation."""
+    return any(begin <= start and end <= finish for begin, finish in spans)
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -480,7 +885,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        if match.group().startswith("<"):
+        if match.group()[0] in "<\"“'":
             continue
         _add_span(spans, text, start, match.end())
         start = match.end()
@@ -502,8 +907,25 @@ def _flag(rule: Rule, match: re.Match[str], sentence: str, where: str, *, offset
     """A flag for one match, with the sentence trimmed around it as the excerpt.
 
     ``offset`` is where the sentence starts in the passage, so the flag's span is the passage's.
+    The suggestion is filled in from this sentence, so it names what the sentence is about.
     """
-    phrase = match.group()
+    # The match was found in the sentence with names marked; its spans are the sentence's.
+    phrase = sentence[match.start() : match.end()]
+    values = {
+        key: _SPACE.sub(" ", sentence[match.start(key) : match.end(key)])
+        for key in match.re.groupindex
+        if match.start(key) >= 0
+    }
+    values["phrase"] = phrase
+    rest, acted_on = _clause_after(sentence, match.end())
+    if rest:
+        values["rest"] = rest
+    if acted_on:
+        values["object"] = acted_on
+
+    def fill(placeholder: re.Match[str]) -> str:
+        return values.get(placeholder[1], placeholder[2] or "")
+
     return Flag(
         rule_id=rule.id,
         category=rule.category,
@@ -511,10 +933,49 @@ def _flag(rule: Rule, match: re.Match[str], sentence: str, where: str, *, offset
         where=where,
         excerpt=_excerpt(sentence, match.start(), match.end()),
         why=rule._why,
-        suggestion=rule._suggestion.replace("{phrase}", phrase),
+        suggestion=_SUGGESTION_PLACEHOLDER.sub(fill, rule._suggestion),
         start=offset + match.start(),
         end=offset + match.end(),
     )
+
+
+# Where the thing a flagged phrase acts on ends: punctuation, or a word that starts a new clause
+# or an adverbial ("by mistake", "on Tuesday", "because ...").
+_OBJECT_END = re.compile(
+    r"[,;:.!?()\[\]\"“”]|\s(?:by|with|during|at|on|before|after|because|when|while|so|but|and|or"
+    r"|which|that|despite|for|since|until|again|without|instead|as|then|in\s+(?:production|prod"
+    r"|front|the\s+middle))(?!\w)",
+    re.IGNORECASE,
+)
+_OBJECT_WORDS = 7
+_VERB = re.compile(
+    r"\w+ed|took|broke|brought|ran|made|let|left|cost|hit|put|set|shut|knocked|went|sent|kept|was"
+    r"|were|is|are",
+    re.IGNORECASE,
+)
+_PARTICLES = frozenset({"down", "up", "out", "off", "offline", "over", "through"})
+_POSSESSIVE = re.compile(r"(?<!\w)(?:his|her|their|my|your)(?!\w)", re.IGNORECASE)
+
+
+def _clause_after(sentence: str, end: int) -> tuple[str, str]:
+    """The words after a phrase to the end of its clause, and what the phrase acted on.
+
+    "Bob should have | rolled back the deploy" gives "rolled back the deploy" and, past the verb
+    and its particle, "back the deploy"; "Marco's typo | took the API down" gives "the API".
+    Possessive pronouns become "the", so a suggestion does not point back at a person. Either is
+    empty when the clause is longer than a few words, since a long quote reads worse than none.
+    """
+    rest = sentence[end:]
+    stop = _OBJECT_END.search(rest)
+    words = (rest[: stop.start()] if stop else rest).split()
+    if not words or len(words) > _OBJECT_WORDS:
+        return "", ""
+    whole = _POSSESSIVE.sub("the", " ".join(words))
+    if _VERB.fullmatch(words[0]):
+        words = words[1:]
+        while words and words[-1].casefold() in _PARTICLES:
+            words.pop()
+    return whole, _POSSESSIVE.sub("the", " ".join(words))
 
 
 def _excerpt(sentence: str, start: int, end: int, *, limit: int = EXCERPT_LIMIT) -> str:

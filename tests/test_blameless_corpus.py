@@ -1,8 +1,15 @@
-"""Recall and false positives of the built-in blameless rules on the project's own corpus.
+"""Recall and false positives of the built-in blameless rules on the project's own corpora.
 
-tests/data/blameless_corpus.toml holds sentences written for incidentbot, each group labelled
-blameful or clean with a class. The figures per class are printed (pytest -s) and reported in
-docs/blameless.md.
+Each corpus file under tests/data/ holds sentences written for incidentbot, each group labelled
+blameful or clean with a class (the classes of blame language the field's guides name, and
+traps: clean sentences that only look like blame). The figures per class are printed (pytest
+-s) and reported in docs/blameless.md.
+
+- ``blameless_corpus.toml`` and ``blameless_heldout.toml`` are the development corpora: the
+  rules were written and tuned against them, so they hold the issue's thresholds.
+- ``blameless_holdout2.toml`` was written blind (without reading the rules) and is never used
+  to tune them: its figures say how the rules do on sentences nobody fitted them to. It holds a
+  floor against regressions, not the target.
 """
 
 from __future__ import annotations
@@ -15,33 +22,37 @@ import pytest
 
 from incidentbot.blameless import Passage, load_rules, review
 
-CORPUS = Path(__file__).parent / "data" / "blameless_corpus.toml"
+DATA = Path(__file__).parent / "data"
+DEVELOPMENT = ("blameless_corpus.toml", "blameless_heldout.toml")
+BLIND = "blameless_holdout2.toml"
 
-# The issue's targets. Until the rules reach them the test enforces the figures reached so far
-# as floors (FLOOR_*), so a regression still fails; raise the floors as the rules improve.
+# The issue's thresholds, on the development corpora.
 TARGET_RECALL = 0.90
 TARGET_FP = 0.05
-FLOOR_RECALL = 0.45
-CEILING_FP = 0.057
+# The blind corpus: what the rules reached on it when it was first measured, as a floor.
+BLIND_FLOOR_RECALL = 0.65
+BLIND_CEILING_FP = 0.045
+
+Figures = dict[str, dict[str, tuple[int, int]]]
 
 
-def _load() -> tuple[list[tuple[str, str, str]], tuple[str, ...]]:
-    data = tomllib.loads(CORPUS.read_text(encoding="utf-8"))
-    items = [
-        (group["label"], group["class"], sentence)
-        for group in data["group"]
-        for sentence in group["sentences"]
-    ]
-    return items, tuple(data.get("names", ()))
+def _load(*names: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    items = []
+    for name in names:
+        data = tomllib.loads((DATA / name).read_text(encoding="utf-8"))
+        people = tuple(data.get("names", ()))
+        for group in data["group"]:
+            for sentence in group["sentences"]:
+                items.append((group["label"], group["class"], sentence, people))
+    return items
 
 
-def measure() -> dict[str, dict[str, tuple[int, int]]]:
-    """{label: {class: (flagged, total)}} over the corpus with the built-in rules."""
-    items, names = _load()
+def measure(*names: str) -> Figures:
+    """{label: {class: (flagged, total)}} over the corpora with the built-in rules."""
     rules = load_rules()
     figures: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for label, cls, sentence in items:
-        flagged = bool(review([Passage(where="corpus", text=sentence)], rules=rules, names=names))
+    for label, cls, sentence, people in _load(*names):
+        flagged = bool(review([Passage(where="corpus", text=sentence)], rules=rules, names=people))
         figures[label][cls][0] += flagged
         figures[label][cls][1] += 1
     return {label: {c: (f, t) for c, (f, t) in by.items()} for label, by in figures.items()}
@@ -53,21 +64,34 @@ def _rate(by_class: dict[str, tuple[int, int]]) -> float:
     return flagged / total
 
 
-def test_corpus_is_big_enough() -> None:
-    items, _ = _load()
-    assert sum(label == "blameful" for label, _, _ in items) >= 150
-    assert sum(label == "clean" for label, _, _ in items) >= 150
-    assert {label for label, _, _ in items} == {"blameful", "clean"}
+def _report(title: str, figures: Figures) -> tuple[float, float]:
+    recall, fp = _rate(figures["blameful"]), _rate(figures["clean"])
+    print(f"\n{title}: recall {recall:.3f}, FP {fp:.3f}")
+    for label in ("blameful", "clean"):
+        for cls, (f, t) in sorted(figures[label].items()):
+            print(f"  {label:8} {cls:40} {f:3}/{t:<3} {f / t:.2f}")
+    return recall, fp
 
 
-def test_recall_and_false_positives(capsys: pytest.CaptureFixture[str]) -> None:
-    figures = measure()
-    recall = _rate(figures["blameful"])
-    fp = _rate(figures["clean"])
+@pytest.mark.parametrize("name", [*DEVELOPMENT, BLIND])
+def test_corpus_is_big_enough(name: str) -> None:
+    items = _load(name)
+    assert sum(label == "blameful" for label, *_ in items) >= 150
+    assert sum(label == "clean" for label, *_ in items) >= 150
+    assert {label for label, *_ in items} == {"blameful", "clean"}
+    sentences = [sentence for _, _, sentence, _ in items]
+    assert len(set(sentences)) == len(sentences), "a sentence is listed twice"
+
+
+def test_development_corpora_reach_the_thresholds(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print(f"\nrecall {recall:.3f} (target {TARGET_RECALL}), FP {fp:.3f} (target {TARGET_FP})")
-        for label in ("blameful", "clean"):
-            for cls, (f, t) in sorted(figures[label].items()):
-                print(f"  {label:8} {cls:40} {f:3}/{t:<3} {f / t:.2f}")
-    assert recall >= FLOOR_RECALL
-    assert fp <= CEILING_FP
+        recall, fp = _report("development corpora", measure(*DEVELOPMENT))
+    assert recall >= TARGET_RECALL
+    assert fp <= TARGET_FP
+
+
+def test_blind_corpus_holds_its_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    with capsys.disabled():
+        recall, fp = _report("blind corpus", measure(BLIND))
+    assert recall >= BLIND_FLOOR_RECALL
+    assert fp <= BLIND_CEILING_FP
