@@ -57,16 +57,19 @@ _MENTION = (
     r"<@[UW][A-Z0-9]+(?:\|[^<>]*)?>"
     r"|(?<![\w@.])@(?!(?:here|channel|everyone|group)(?!\w))\w+(?:[.-]\w+)*"
 )
-# People referred to without a name. "They", "it", "the team" and "the operator"/"the user" are
-# left out on purpose: in incident write-ups they refer to pods, Kubernetes operators, API
-# clients and outcomes ("the team failed to meet the SLO") as often as to a person's choice, and
-# flagging "they failed to become ready" would teach teams to ignore the review.
+# People referred to without a name. "It", "the user" and "the operator" are left out on
+# purpose: in incident write-ups they refer to pods, API clients and Kubernetes operators as
+# often as to a person. "They" and groups ({group}) count only where rules name them, with
+# judgement-laden verbs: "they failed to become ready" is about pods and is not flagged.
 _ROLES = (
-    r"he|she|someone|somebody|anyone|anybody|whoever"
+    r"he|she|someone|somebody|anyone|anybody"
+    r"|whoever(?:\s+was\s+on[\s-]?call(?:\s+(?:last\s+night|that\s+night|yesterday))?)?"
     r"|(?:the\s+)?on[\s-]?call(?:\s+(?:engineer|responder|person))?"
-    r"|(?:the|an?)\s+(?:engineer|developer|dev|responder|reviewer|author|incident\s+commander|sre"
-    r"|admin|administrator|dba|operator|approver|deployer|(?:release\s+|engineering\s+)?manager"
-    r"|lead|owner|maintainer)s?(?:\s+on[\s-]?call)?"
+    r"|(?:the|an?)\s+(?:(?:release|build|deploy|support|database|network|platform|duty)\s+)?"
+    r"(?:engineer|developer|dev|responder|reviewer|author|incident\s+commander|sre"
+    r"|admin|administrator|dba|approver|deployer|(?:release\s+|engineering\s+)?manager"
+    r"|lead|owner|maintainer|person|guy)s?"
+    r"(?:\s+(?:on[\s-]?call|deploying|responsible|in\s+charge))?"
 )
 # Up to three adverbs or auxiliaries between a subject and its verb: "bob accidentally broke",
 # "she had already forgotten". Only these words, so "alice found what caused it" stays unflagged.
@@ -88,8 +91,9 @@ _PARTICIPLE = (
 _GROUP = (
     r"(?:(?:the|a|an|our|their|that|this|some|one\s+of\s+the)\s+)?"
     r"(?:(?:new|junior|offshore|outsourced|external|third[\s-]party|other|whole|entire)\s+)*"
-    r"(?:(?:[\w-]+\s+)?(?:team|folks|guys|squad|crew|department)"
-    r"|(?:new|junior|inexperienced|trainee)\s+(?:engineer|developer|dev|sre|admin|person|guy|girl)s?"
+    r"(?:(?:[\w-]+\s+)?(?:team|folks|guys|squad|crew|department|shift)"
+    r"|(?:new|junior|inexperienced|trainee)\s+(?:engineer|developer|dev|sre|admin|dba|person|guy"
+    r"|girl)s?|management|leadership|execs|executives"
     r"|new\s+(?:hire|starter|joiner)s?|interns?|contractors?|rookies?|newbies?|trainees?"
     r"|vendor(?:['’]s\s+(?:technician|engineer|staff|person|contractor)s?|s)?|technicians?"
     r"|qa|ops|devops|dbas|sysadmins|developers|devs|engineers|(?:a|an|one)\s+(?:human|person))"
@@ -99,17 +103,30 @@ _GROUP = (
 _AS_PLANNED = (
     r"(?<!\w)(?:(?:as|per)\s+(?:\w+\s+){0,3}?(?:planned|documented|agreed|intended|scheduled"
     r"|requires?|specifies|describes|says|runbook|plan|procedure|checklist|playbook|ticket)"
-    r"|after\s+(?:confirming|checking|verifying|taking|backing|snapshotting|agreeing)"
-    r"|(?:to|in\s+order\s+to)\s+(?:free|recover|restore|stop|unblock|mitigate|clear|fix|reclaim)"
-    r"|deliberately|intentionally|on\s+purpose|stale|poisoned|temporary|test|unused|obsolete"
-    r"|orphaned|expired|drill|scratch|documented|standard|routine|procedure|reimag\w*"
-    r"|severity|priority|sev\d?)(?!\w)"
+    r"|after\s+(?:confirming|checking|verifying|taking|backing|snapshotting|agreeing|the\s+"
+    r"(?:[\w-]+\s+){1,3}?(?:was|had\s+been)\s+(?:approved|agreed))|(?:with|after)\s+(?:\w+\s+)?"
+    r"(?:approval|sign-off|agreement)|with\s+(?:[\w'’-]+\s+){0,2}?(?:approval|sign-off|go-ahead)"
+    r"|(?:agreed|approved|requested)\s+(?:with|by|in)|listed\s+in|(?:as\s+)?noted\s+in"
+    r"|approved\s+(?:change|request|plan|ticket|cr)|following\s+the\s+(?:approved|agreed"
+    r"|documented|runbook|plan|procedure)|expected|known|decommissioned"
+    r"|deliberately|intentionally|on\s+purpose|documented|standard\s+(?:procedure|practice)"
+    r"|routine|(?:the|a)\s+(?:temporary\s+)?mitigation|drill|reimag\w*)(?!\w)"
+)
+# What a planned clean-up removes: "dropped the stale replication slot", "deleted the corrupted
+# cache keys". Rules about destructive verbs also accept these as a planned step.
+_CLEANUP = (
+    r"(?<!\w)(?:(?:to|in\s+order\s+to)\s+(?:free|recover|restore|stop|unblock|mitigate|clear|fix"
+    r"|reclaim)|(?:the|a|an|all|some|those|these|every)\s+(?:[\w-]+\s+)?(?:stale|poisoned"
+    r"|temporary|test|unused|obsolete|orphaned|expired|scratch|corrupted|bad|broken|flaky|decom\w*"
+    r"|leftover|duplicate|leaked|compromised|exposed|revoked)|severity|priority|sev\d?|rate"
+    r"|latency|load|ttl|timeout|threshold)(?!\w)"
 )
 _STATIC_PLACEHOLDERS = {
     "gap": _GAP,
     "participle": _PARTICIPLE,
     "group": _GROUP,
     "as_planned": _AS_PLANNED,
+    "cleanup": _CLEANUP,
 }
 _NAME_PLACEHOLDERS = frozenset({"person", "someone"})
 _KNOWN_PLACEHOLDERS = _NAME_PLACEHOLDERS | _STATIC_PLACEHOLDERS.keys()
@@ -312,7 +329,7 @@ def review(
     in the incident; with Slack mentions they let the rules recognise a person as a subject.
     """
     passages = list(passages)
-    marker = _name_marker(_name_key(names))
+    people = _people(_name_key(names))
     # One matcher per top-level alternative of each rule, each with its own literals: a rule
     # such as "X's typo, or X's change that broke …" needs "typo" in one alternative and "broke"
     # in the other, and as one regex it would run wherever either word is.
@@ -334,7 +351,7 @@ def review(
         text = passage.text
         kept = seen.get(text)
         if kept is None:
-            kept = seen[text] = _review_text(text, finder, unfiltered, marker)
+            kept = seen[text] = _review_text(text, finder, unfiltered, people)
         for _begin, _end, rule, match, sentence, offset in kept:
             flags.append(_flag(rule, match, sentence, passage.where, offset=offset))
     return flags
@@ -365,14 +382,26 @@ class _LiteralFinder:
             else:
                 self.other.append((literal, positions))
         self.in_word: dict[str, frozenset[int]] = {}
+        # Numbers and times fill timelines; a word of digits only matters if a literal is one.
+        literals = [
+            lit.removeprefix(WHOLE_WORD)
+            for *_, matcher in self.items
+            for required in matcher.requirements or ()
+            for lit in required
+        ]
+        self._words = _WORD_CHARS if any(lit.isdigit() for lit in literals) else _WORD_WITH_A_LETTER
 
-    def parts(self, folded: str) -> list[tuple[int, Rule, _Matcher]]:
+    def words_of(self, folded: str) -> set[str]:
+        """The words of a casefolded text, as the literals and names are looked up in."""
+        return set(self._words.findall(folded))
+
+    def parts(self, folded: str, words: set[str]) -> list[tuple[int, Rule, _Matcher]]:
+        """The parts ``folded`` may match; ``words`` are its words (``words_of``)."""
         filed: set[int] = set()
         for literal, positions in self.other:
             if literal in folded:
                 filed |= positions
         in_word = self.in_word
-        words = set(_WORD_CHARS.findall(folded))
         for word in words:
             positions = in_word.get(word)
             if positions is None:
@@ -397,7 +426,7 @@ def _review_text(
     text: str,
     finder: _LiteralFinder,
     unfiltered: list[tuple[int, Rule, _Matcher]],
-    marker: re.Pattern[str] | None,
+    people: _People,
 ) -> list[tuple[int, int, Rule, re.Match[str], str, int]]:
     """The matches kept in one text: (start, end, rule, match, sentence, sentence offset).
 
@@ -407,12 +436,13 @@ def _review_text(
     # Most texts can match only a rule or two; skipping the rest is what keeps a 10,000-entry
     # timeline fast, since re scans a case-insensitive pattern char by char.
     folded = _fold(text)
-    candidates = unfiltered + finder.parts(folded)
+    words = finder.words_of(folded)
+    candidates = unfiltered + finder.parts(folded, words)
     if not candidates:
         return []
     found: list[tuple[int, int, int, Rule, re.Match[str], str, int]] = []
     same_length = len(folded) == len(text)
-    marked = _mark_people(text, marker)
+    marked = _mark_people(text, people, words)
     for start, end in _sentence_spans(text):
         sentence = text[start:end]
         marked_sentence = marked[start:end]
@@ -444,13 +474,16 @@ def _review_text(
                 )
     # Earliest start first, longest first, then rule order: a span inside one already kept
     # (including the very same span from a later rule) is dropped.
+    # Two parts of one rule overlapping ("remind the team to be more careful") are one note.
     kept: list[tuple[int, int, Rule, re.Match[str], str, int]] = []
     kept_end = -1
+    rule_end: dict[str, int] = {}
     for begin, negative_end, _order, rule, match, sentence, offset in sorted(
         found, key=lambda item: item[:3]
     ):
-        if begin < kept_end and -negative_end <= kept_end:
+        if begin < kept_end and -negative_end <= kept_end or begin < rule_end.get(rule.id, -1):
             continue
+        rule_end[rule.id] = -negative_end
         kept.append((begin, -negative_end, rule, match, sentence, offset))
         kept_end = max(kept_end, -negative_end)
     return kept
@@ -535,10 +568,11 @@ def _given_names() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-_WORDS = re.compile(r"[^\W\d_]{3,}")
+# "Ji-woo", which the list holds as "jiwoo".
+_HYPHENATED = re.compile(r"[^\W\d_]{2,}-[^\W\d_]{2,}")
 # A word that may be a given name, with a possessive: "Marco", "Siobhán's". Not after "@",
 # where it is a handle the mention pattern reads.
-_NAME_WORD = re.compile(r"(?<![\w@])[^\W\d_]{3,}(?:['’]s)?(?![\w'’-])")
+_NAME_WORD = re.compile(r"(?<![\w@])[^\W\d_]+(?:-[^\W\d_]+)?(?:['’]s)?(?![\w'’-])")
 
 
 def _name_key(names: Iterable[str]) -> tuple[str, ...]:
@@ -566,35 +600,52 @@ def _name_key(names: Iterable[str]) -> tuple[str, ...]:
 _PERSON_MARK = "\ue000"
 
 
+class _People(NamedTuple):
+    """How a review finds people's names: the known people's pattern, and the words (one per
+    name) a text must contain for the pattern to be worth running."""
+
+    marker: re.Pattern[str] | None
+    first_words: frozenset[str]
+
+
 @lru_cache(maxsize=64)
-def _name_marker(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """The pattern that finds these people's names in text, or None if there are none."""
+def _people(names: tuple[str, ...]) -> _People:
+    """The known people of a review, ready to mark in its texts."""
     if not names:
-        return None
+        return _People(None, frozenset())
     alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in names)
     # Not after "@": "@bob" is a handle, which {person} reads as a mention.
-    return re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.IGNORECASE)
+    marker = re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.IGNORECASE)
+    first_words = frozenset(
+        found[0] for name in names if (found := _WORD_CHARS.findall(_fold(name)))
+    )
+    return _People(marker, first_words)
 
 
-def _mark_people(text: str, marker: re.Pattern[str] | None) -> str:
+def _mark_people(text: str, people: _People, words: set[str]) -> str:
     """``text`` with people's names replaced by marks of the same length.
 
-    People are the incident's and the workspace's (``marker``) and anyone called by a common
+    People are the incident's and the workspace's (``people``) and anyone called by a common
     given name ("Marco broke the build"): a write-up names people the bot has never seen, a
     contractor or someone from another company. A word in capitals reads as an acronym.
+    ``words`` are the text's casefolded words; almost no text names anyone, and they tell so
+    without a pass over the text.
     """
-    if marker is not None:
-        text = marker.sub(lambda found: _PERSON_MARK * len(found.group()), text)
+    if people.marker is not None and not people.first_words.isdisjoint(words):
+        text = people.marker.sub(lambda found: _PERSON_MARK * len(found.group()), text)
     known = _given_names()
-    # Almost no text names anyone: one pass in C over its words before the careful one.
-    if known.isdisjoint(_WORDS.findall(text.casefold())):
+    if known.isdisjoint(words) and (
+        "-" not in text
+        or known.isdisjoint(w.replace("-", "") for w in _HYPHENATED.findall(text.casefold()))
+    ):
         return text
     pieces: list[str] = []
     last = 0
     for found in _NAME_WORD.finditer(text):
         word = found.group()
         name = word[:-2] if word.endswith(("'s", "’s")) else word
-        if name.casefold() in known and not name.isupper():
+        # "Ji-woo" is listed as "jiwoo".
+        if name.replace("-", "").casefold() in known and not name.isupper() and len(name) >= 3:
             pieces += [text[last : found.start()], _PERSON_MARK * len(name)]
             last = found.start() + len(name)
     if not pieces:
@@ -667,6 +718,7 @@ def _fold(text: str) -> str:
 # in front: it is looked up among the text's words, so "checkout" does not admit "check".
 WHOLE_WORD = "\x01"
 _WORD_CHARS = re.compile(r"\w+")
+_WORD_WITH_A_LETTER = re.compile(r"\w*[^\W\d]\w*")
 
 
 def _requirements(pattern: str) -> tuple[frozenset[str], ...] | None:
@@ -704,6 +756,40 @@ def _bounds_word(op: Any, av: Any, *, before: bool) -> bool:
     return op is _sre.AT
 
 
+def _is_repeat(op: Any) -> bool:
+    return op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _starts_at_boundary(items: Any) -> bool:
+    """Whether whatever this sequence matches begins with a space or a non-word character."""
+    items = list(items)
+    if not items:
+        return False
+    op, av = items[0]
+    if op is _sre.SUBPATTERN:
+        return _starts_at_boundary(av[-1])
+    if op is _sre.BRANCH:
+        return all(_starts_at_boundary(alternative) for alternative in av[1])
+    if _is_repeat(op):
+        return av[0] >= 1 and _starts_at_boundary(av[2])
+    return _bounds_word(op, av, before=True) and op is not _sre.ASSERT_NOT
+
+
+def _ends_at_boundary(items: Any) -> bool:
+    """Whether whatever this sequence matches ends with a space or a non-word character."""
+    items = list(items)
+    if not items:
+        return False
+    op, av = items[-1]
+    if op is _sre.SUBPATTERN:
+        return _ends_at_boundary(av[-1])
+    if op is _sre.BRANCH:
+        return all(_ends_at_boundary(alternative) for alternative in av[1])
+    if _is_repeat(op):
+        return av[0] >= 1 and _ends_at_boundary(av[2])
+    return _bounds_word(op, av, before=False) and op is not _sre.ASSERT_NOT
+
+
 def _walk(items: Any, *, left: bool, right: bool) -> list[frozenset[str]]:
     """Every literal set a match of this sequence must contain: its literal runs, and the best
     set of each group or alternation it must pass through.
@@ -717,10 +803,29 @@ def _walk(items: Any, *, left: bool, right: bool) -> list[frozenset[str]]:
     run_left = left
 
     def bounded_before(index: int) -> bool:
-        return left if index == 0 else _bounds_word(*items[index - 1], before=True)
+        # Past lookbehinds and optional parts that end with a boundary ("(?:really\s+)?").
+        for op, av in reversed(items[:index]):
+            if op is _sre.ASSERT_NOT and av[0] == -1 and _bounds_word(op, av, before=True):
+                return True
+            if op in (_sre.ASSERT, _sre.ASSERT_NOT) and av[0] == -1:
+                continue
+            if _is_repeat(op) and av[0] == 0 and _ends_at_boundary(av[2]):
+                continue
+            return _bounds_word(op, av, before=True) or _ends_at_boundary([(op, av)])
+        return left
 
     def bounded_after(index: int) -> bool:
-        return right if index == len(items) - 1 else _bounds_word(*items[index + 1], before=False)
+        # Past lookaheads (they take nothing) and optional parts that begin with a boundary
+        # ("forgot(?:\s+to)?"): either they are taken, or what comes after them decides.
+        for op, av in items[index + 1 :]:
+            if op is _sre.ASSERT_NOT and av[0] == 1 and _bounds_word(op, av, before=False):
+                return True
+            if op in (_sre.ASSERT, _sre.ASSERT_NOT) and av[0] == 1:
+                continue
+            if _is_repeat(op) and av[0] == 0 and _starts_at_boundary(av[2]):
+                continue
+            return _bounds_word(op, av, before=False) or _starts_at_boundary([(op, av)])
+        return right
 
     def flush(run_right: bool) -> None:
         nonlocal run
@@ -745,7 +850,7 @@ def _walk(items: Any, *, left: bool, right: bool) -> list[frozenset[str]]:
                 run_left = bounded_before(index)
             run = {prefix + _fold(chr(char)) for prefix in run for _, char in av}
             continue
-        flush(_bounds_word(op, av, before=False) if index else left)
+        flush(bounded_after(index - 1) if index else left)
         inner_left, inner_right = bounded_before(index), bounded_after(index)
         if op is _sre.SUBPATTERN:
             found.extend(_walk(av[-1], left=inner_left, right=inner_right))
@@ -758,6 +863,9 @@ def _walk(items: Any, *, left: bool, right: bool) -> list[frozenset[str]]:
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
             once = av[1] == 1
             found.extend(_walk(av[2], left=inner_left and once, right=inner_right and once))
+        elif op is _sre.ASSERT and av[0] == 1:
+            # What a lookahead requires is in the text too, just not in the match.
+            found.extend(_walk(av[1], left=inner_left, right=False))
     flush(right)
     return found
 
@@ -778,13 +886,23 @@ def _union_of_best(alternatives: Any, *, left: bool, right: bool) -> frozenset[s
 
 
 def _length(literal: str) -> int:
-    return len(literal) - literal.startswith(WHOLE_WORD)
+    """How selective a literal is, by length: punctuation such as an apostrophe counts as two,
+    since it is rare in the text a review reads, unlike any one letter."""
+    bare = literal.removeprefix(WHOLE_WORD)
+    if _PERSON_MARK in bare:
+        return 0  # marks are in the text the rules read, not in the text the literals are
+    return 2 if len(bare) == 1 and not bare.isalnum() and not bare.isspace() else len(bare)
 
 
 # Words nearly every sentence of an incident write-up contains: as a rule's only required
 # literal they let the rule's regex run on almost everything, so any other literal is better.
 _COMMON_WORDS = frozenset(
     {
+        # and what incident notes say all the time
+        "error",
+        "errors",
+        "rate",
+        "restarted",
         "a",
         "an",
         "and",

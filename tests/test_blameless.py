@@ -103,12 +103,12 @@ FLAGGED = [
     # failed-to / forgot-to / neglected-to about people
     (
         "The on-call engineer failed to acknowledge the page.",
-        "failed-to",
+        "person-omission",
         "The on-call engineer failed to",
     ),
     ("We forgot to update the status page.", "failed-to", "We forgot to"),
-    ("He neglected to run the migration check.", "failed-to", "He neglected to"),
-    ("Someone forgot to renew the domain.", "failed-to", "Someone forgot to"),
+    ("He neglected to run the migration check.", "person-omission", "He neglected to"),
+    ("Someone forgot to renew the domain.", "person-omission", "Someone forgot to"),
     ("We failed to notice the expiry warnings.", "failed-to", "We failed to notice"),
     ("Nobody bothered to check the expiry date.", "nobody-bothered", "Nobody bothered to"),
     # should have / could have
@@ -736,8 +736,8 @@ def _brute_force(text: str, rules: list[Rule], names: list[str]) -> list[tuple[s
         for part in rule._parts
     ]
     finder = blameless._LiteralFinder({})
-    marker = blameless._name_marker(blameless._name_key(names))
-    kept = blameless._review_text(text, finder, unfiltered, marker)
+    people = blameless._people(blameless._name_key(names))
+    kept = blameless._review_text(text, finder, unfiltered, people)
     return [(rule.id, text[begin:end]) for begin, end, rule, *_ in kept]
 
 

@@ -5,11 +5,14 @@ blameful or clean with a class (the classes of blame language the field's guides
 traps: clean sentences that only look like blame). The figures per class are printed (pytest
 -s) and reported in docs/blameless.md.
 
-- ``blameless_corpus.toml`` and ``blameless_heldout.toml`` are the development corpora: the
-  rules were written and tuned against them, so they hold the issue's thresholds.
-- ``blameless_holdout2.toml`` was written blind (without reading the rules) and is never used
-  to tune them: its figures say how the rules do on sentences nobody fitted them to. It holds a
-  floor against regressions, not the target.
+- Every corpus after the first was written blind: by someone who had not read the rules or the
+  other corpora.
+- The development corpora are the ones the rules were then written and tuned against, one after
+  the other, so they hold the issue's thresholds.
+- ``BLIND`` is the newest corpus, never used to tune the rules: its figures say how the rules do
+  on sentences nobody fitted them to. It holds a floor against regressions, not the target.
+  When rules are tuned against it, it joins the development corpora and a new blind corpus is
+  written (docs/blameless.md, "Measured on the project's corpora").
 """
 
 from __future__ import annotations
@@ -23,15 +26,20 @@ import pytest
 from incidentbot.blameless import Passage, load_rules, review
 
 DATA = Path(__file__).parent / "data"
-DEVELOPMENT = ("blameless_corpus.toml", "blameless_heldout.toml")
-BLIND = "blameless_holdout2.toml"
+DEVELOPMENT = (
+    "blameless_corpus.toml",
+    "blameless_heldout.toml",
+    "blameless_holdout2.toml",
+    "blameless_holdout3.toml",
+)
+BLIND = "blameless_holdout4.toml"
 
 # The issue's thresholds, on the development corpora.
 TARGET_RECALL = 0.90
 TARGET_FP = 0.05
 # The blind corpus: what the rules reached on it when it was first measured, as a floor.
-BLIND_FLOOR_RECALL = 0.65
-BLIND_CEILING_FP = 0.045
+BLIND_FLOOR_RECALL = 0.77
+BLIND_CEILING_FP = 0.025
 
 Figures = dict[str, dict[str, tuple[int, int]]]
 
