@@ -13,6 +13,7 @@ gives the job back with a later due time (``RetryLater``). See docs/reliability.
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import secrets
@@ -229,6 +230,38 @@ def gather(
         session.rollback()
         raise LeaseLost(f"job {job.id} was claimed again while it gathered its work")
     return gathered
+
+
+class Turn(enum.Enum):
+    """Where a job stands among the jobs of its kind for the same key (``turn``)."""
+
+    GO = "go"  # nothing of its kind for the key runs beside it, and none came after it
+    WAIT = "wait"  # an earlier one is running: give the job back and try again shortly
+    SUPERSEDED = "superseded"  # a later one will do the same work with newer facts
+
+
+def turn(session: Session, job: QueuedJob, *, key: str, now: datetime) -> Turn:
+    """For work queued outside any incident's line but keyed by a payload value (the channel
+    topic of incident N): the latest job for a key wins, and none runs beside another.
+
+    Each such job reads the current state when it runs, so a later job (one not given up)
+    makes the earlier ones redundant; and an earlier job still running (its lease live) may be
+    between reading Slack and writing to it, so the later one waits for it. Together: at most
+    one of them writes at a time, and a burst of them writes once.
+    """
+    value = job.payload.get(key)
+    same = and_(Job.kind == job.kind, Job.payload[key].as_integer() == value)
+    later = session.scalar(
+        select(Job.id).where(same, Job.id > job.id, Job.state != JobState.DEAD).limit(1)
+    )
+    if later is not None:
+        return Turn.SUPERSEDED
+    earlier = session.scalar(
+        select(Job.id)
+        .where(same, Job.id < job.id, Job.state == JobState.RUNNING, Job.locked_until >= now)
+        .limit(1)
+    )
+    return Turn.WAIT if earlier is not None else Turn.GO
 
 
 def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # type: ignore[type-arg]

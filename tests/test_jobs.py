@@ -203,6 +203,91 @@ def test_gathering_stops_at_the_limit_and_at_jobs_already_tried(
     assert states(session_factory) == ["running", "done", "pending", "pending", "pending"]
 
 
+def queue_keyed(uow_factory, kind: str, *incident_ids: int) -> None:
+    with uow_factory() as uow:
+        for n, incident_id in enumerate(incident_ids):
+            uow.enqueue(kind, incident_id=incident_id, n=n)  # in the payload, in no line
+        uow.commit()
+
+
+def test_the_latest_keyed_job_wins_and_none_runs_beside_an_earlier_one(
+    uow_factory, session_factory, clock
+):
+    queue_keyed(uow_factory, "topic", 1, 2, 1)
+    runner = JobRunner(session_factory=session_factory, handlers={}, clock=clock)
+    first, other, last = runner._claim(limit=3)  # outside any line, all three run at once
+
+    def place(job: QueuedJob) -> jobs.Turn:
+        with uow_factory(read_only=True) as uow:
+            return jobs.turn(uow.session, job, key="incident_id", now=uow.now())
+
+    assert place(first) is jobs.Turn.SUPERSEDED  # the last one reads newer facts
+    assert place(last) is jobs.Turn.WAIT  # the first may be between reading and writing
+    assert place(other) is jobs.Turn.GO  # another incident's is no one's business here
+    with uow_factory() as uow:
+        uow.session.execute(
+            Job.__table__.update().where(Job.id == first.id).values(state=JobState.DONE)
+        )
+        uow.commit()
+    assert place(last) is jobs.Turn.GO
+    # An earlier job whose worker died (lease run out) holds up nobody.
+    queue_keyed(uow_factory, "topic", 3, 3)
+    stale, fresh = runner._claim(limit=2)
+    clock.advance(hours=1)
+    assert place(fresh) is jobs.Turn.GO
+    # A later job given up (dead) does not make the earlier one redundant.
+    with uow_factory() as uow:
+        uow.session.execute(
+            Job.__table__.update().where(Job.id == fresh.id).values(state=JobState.DEAD)
+        )
+        uow.commit()
+    assert place(stale) is jobs.Turn.GO
+
+
+def test_a_burst_of_keyed_jobs_on_many_workers_writes_each_value_once(
+    uow_factory, session_factory, clock
+):
+    """The channel topic's race: each job reads the "current" value, pauses (a Slack round
+    trip), and writes only if it differs. Without ``turn`` two jobs read the same old value."""
+    incident_id = make_incident(uow_factory)
+    written: list[int] = []
+    current = {"value": -1}
+    lock = threading.Lock()
+
+    def write_if_changed(job: QueuedJob) -> None:
+        with uow_factory(read_only=True) as uow:
+            place = jobs.turn(uow.session, job, key="incident_id", now=uow.now())
+        if place is jobs.Turn.SUPERSEDED:
+            return
+        if place is jobs.Turn.WAIT:
+            raise RetryLater("wait", delay=timedelta(0), counts=False)
+        with uow_factory(read_only=True) as uow:
+            wanted = uow.session.scalar(
+                select(Job.id).where(Job.kind == "topic").order_by(Job.id.desc()).limit(1)
+            )
+        seen = current["value"]
+        time.sleep(0.05)
+        if seen != wanted:
+            with lock:
+                written.append(wanted)
+                current["value"] = wanted
+
+    queue_keyed(uow_factory, "topic", *[incident_id] * 8)
+    runner = JobRunner(
+        session_factory=session_factory,
+        handlers={"topic": write_if_changed},
+        workers=4,
+        clock=clock,
+    )
+    runner.start()
+    try:
+        assert runner.wait_idle(20)
+    finally:
+        runner.stop()
+    assert len(written) == len(set(written)) == 1, written
+    assert set(states(session_factory)) == {JobState.DONE}
+
+
 def most_at_once(uow_factory, session_factory, clock, *, busy: bool) -> int:
     """Queue jobs of unrelated work (no incident), run them on four workers, and return how
     many ran at the same time at most, with a Slack request being answered throughout or not."""

@@ -762,6 +762,18 @@ class Effects:
         """Make a channel's topic name its incident's severity, status and lead. ``fresh``: the
         channel is new and has no topic yet, so Slack is not asked (unless an earlier run may
         have set it: one that failed, rather than waited for its turn)."""
+        # Topic jobs wait in no incident's line, so two could otherwise read the same old
+        # topic at once and both set the new one: Slack would announce the "change" twice.
+        with self._deps.uow_factory(read_only=True) as uow:
+            place = jobs.turn(uow.session, job, key="incident_id", now=uow.now())
+        if place is jobs.Turn.SUPERSEDED:
+            return
+        if place is jobs.Turn.WAIT:
+            raise RetryLater(
+                "an earlier topic job of this incident is running",
+                delay=timedelta(milliseconds=200),
+                counts=False,
+            )
         incident = self._incident(job.payload["incident_id"])
         if incident.channel_id is None:
             return
