@@ -99,7 +99,7 @@ def _render(args: argparse.Namespace) -> int:
     from incidentbot import blameless, db, services
     from incidentbot.models import utcnow
     from incidentbot.postmortem import PostmortemRenderer
-    from incidentbot.services.postmortems import mentioned_people, passages_to_review
+    from incidentbot.services.postmortems import mentioned_people, review_incident
     from incidentbot.uow import UnitOfWork
 
     settings = load_settings()
@@ -114,21 +114,17 @@ def _render(args: argparse.Namespace) -> int:
             stored = services.latest_postmortem(incident=incident, version=args.version)
             sys.stdout.write(stored.markdown if args.format == "md" else stored.html)
             return 0
-        from incidentbot.services.people import workspace_names_in
-
         timeline = services.read_timeline(uow=uow, incident=incident)
         people = services.people_by_id(
             uow=uow, user_ids=mentioned_people(incident, timeline=timeline)
         )
-        names = {user_id: person.display_name for user_id, person in people.items()}
-        passages = passages_to_review(
-            incident, names=names, zone=settings.timezone, timeline=timeline
-        )
-        workspace = workspace_names_in(uow=uow, texts=[passage.text for passage in passages])
-        review = blameless.review(
-            passages,
+        review = review_incident(
+            uow=uow,
+            incident=incident,
+            timeline=timeline,
+            people=people,
+            zone=settings.timezone,
             rules=blameless.load_rules(extra=settings.blameless_rules),
-            names=sorted({*names.values(), *workspace}),
         )
         sys.stdout.write(
             renderer.render(

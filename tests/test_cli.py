@@ -145,6 +145,43 @@ def test_manifest_is_yaml_with_an_escaped_slash_command(tmp_path):
     assert "pin_added" in manifest["settings"]["event_subscriptions"]["bot_events"]
 
 
+def test_postmortem_render_reviews_what_people_wrote_as_the_bot_does(db_url, tmp_path, uow_factory):
+    """The CLI's render reviews the same passages the bot's postmortem does: an alert's own
+    words (here its title) are not a person's, a summary a person wrote is."""
+    from incidentbot import services
+    from incidentbot.models import AlertGroup
+
+    with uow_factory() as uow:
+        incident = services.declare_incident(
+            uow=uow, title="FIRING: human error on db-1", declared_by="UALICE"
+        )
+        uow.session.add(
+            AlertGroup(
+                source="generic",
+                group_key="g",
+                open_key="k",
+                incident_id=incident.id,
+                created_at=incident.declared_at,
+            )
+        )
+        services.set_summary(
+            uow=uow, incident=incident, author_id="UALICE", text="Bob carelessly broke checkout"
+        )
+        uow.commit()
+    result = subprocess.run(
+        [*INCIDENTBOT, "postmortem", "render", "1", "--format", "md"],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("## Review notes", 1)[1]
+    assert "carelessly" in notes
+    assert "human error" not in notes
+
+
 def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
     from incidentbot import services
     from incidentbot.postmortem import PostmortemRenderer

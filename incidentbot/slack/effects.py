@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -52,6 +53,9 @@ MAX_NAME_ATTEMPTS = 20
 ECHO_BATCH = 10
 # How long an archive due while the incident still has work queued waits before looking again.
 ARCHIVE_WAIT = timedelta(minutes=10)
+# How long a topic job waits for an earlier one of its incident still running (``_topic_turn``):
+# as long as a pacing turn is slept out.
+TOPIC_PATIENCE = timedelta(seconds=2)
 
 
 @contextmanager
@@ -762,24 +766,36 @@ class Effects:
         """Make a channel's topic name its incident's severity, status and lead. ``fresh``: the
         channel is new and has no topic yet, so Slack is not asked (unless an earlier run may
         have set it: one that failed, rather than waited for its turn)."""
-        # Topic jobs wait in no incident's line, so two could otherwise read the same old
-        # topic at once and both set the new one: Slack would announce the "change" twice.
-        with self._deps.uow_factory(read_only=True) as uow:
-            place = jobs.turn(uow.session, job, key="incident_id", now=uow.now())
-        if place is jobs.Turn.SUPERSEDED:
+        if not self._topic_turn(job):
             return
-        if place is jobs.Turn.WAIT:
-            raise RetryLater(
-                "an earlier topic job of this incident is running",
-                delay=timedelta(milliseconds=200),
-                counts=False,
-            )
         incident = self._incident(job.payload["incident_id"])
         if incident.channel_id is None:
             return
         fresh = bool(job.payload.get("fresh")) and job.counted_attempts == 1
         with unless_gone("setting the channel topic"):
             self._sync_topic(incident, current="" if fresh else None)
+
+    def _topic_turn(self, job: QueuedJob) -> bool:
+        """Whether this topic job should go on (False: a later one will, with newer facts).
+
+        Topic jobs wait in no incident's line, so two could otherwise read the same old topic
+        at once and both set the new one: Slack would announce the "change" twice. An earlier
+        one still running is waited for as a pacing turn is, up to ``TOPIC_PATIENCE``, then
+        the job is given back uncounted.
+        """
+        deadline = time.monotonic() + TOPIC_PATIENCE.total_seconds()
+        while True:
+            with self._deps.uow_factory(read_only=True) as uow:
+                place = jobs.turn(uow.session, job, key="incident_id", now=uow.now())
+            if place is not jobs.Turn.WAIT:
+                return place is jobs.Turn.GO
+            if time.monotonic() >= deadline:
+                raise RetryLater(
+                    "an earlier topic job of this incident is still running",
+                    delay=TOPIC_PATIENCE,
+                    counts=False,
+                )
+            time.sleep(0.05)
 
     def add_bookmark(self, job: QueuedJob) -> None:
         """Bookmark the incident's web page in its channel.
