@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,13 +49,19 @@ def test_a_tier_2_method_over_its_burst_gets_429_with_retry_after_until_it_refil
 
 
 def test_a_faster_time_scale_refills_sooner(slack: LocalSlack) -> None:
+    # The workspace's clock stands still unless moved, so a slow machine cannot refill the
+    # bucket while the burst is being sent.
+    now = [1_800_000_000.0]
+    slack.workspace.clock = lambda: now[0]
     slack.workspace.tiers.enable(scale=0.02)  # a minute in 1.2 s: a Tier 2 call every 60 ms
     client = slack.client()
     for _ in range(tiers.LIMITS[2].burst):
         client.pins_list(channel="CGENERAL")
     refused = _refusal(client.pins_list, channel="CGENERAL")
     assert refused.response.headers["Retry-After"] == "1"  # whole seconds, never 0
-    time.sleep(0.1)
+    now[0] += 0.05  # not yet a spacing
+    _refusal(client.pins_list, channel="CGENERAL")
+    now[0] += 0.015  # 65 ms in all: at scale 1 this would take 3 s
     assert client.pins_list(channel="CGENERAL")["ok"]
 
 
