@@ -145,6 +145,18 @@ def test_manifest_is_yaml_with_an_escaped_slash_command(tmp_path):
     assert "pin_added" in manifest["settings"]["event_subscriptions"]["bot_events"]
 
 
+def render(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``incidentbot postmortem render ARGS`` on the database at ``db_url``."""
+    return subprocess.run(
+        [*INCIDENTBOT, "postmortem", "render", *args],
+        env=clean_env(DATABASE_URL=db_url),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_postmortem_render_reviews_what_people_wrote_as_the_bot_does(db_url, tmp_path, uow_factory):
     """The CLI's render reviews the same passages the bot's postmortem does: an alert's own
     words (here its title) are not a person's, a summary a person wrote is."""
@@ -168,14 +180,7 @@ def test_postmortem_render_reviews_what_people_wrote_as_the_bot_does(db_url, tmp
             uow=uow, incident=incident, author_id="UALICE", text="Bob carelessly broke checkout"
         )
         uow.commit()
-    result = subprocess.run(
-        [*INCIDENTBOT, "postmortem", "render", "1", "--format", "md"],
-        env=clean_env(DATABASE_URL=db_url),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = render(db_url, tmp_path, "1", "--format", "md")
     assert result.returncode == 0, result.stderr
     notes = result.stdout.split("## Review notes", 1)[1]
     assert "carelessly" in notes
@@ -190,14 +195,7 @@ def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
         services.declare_incident(uow=uow, title="Rendered from the CLI", declared_by="UALICE")
         uow.commit()
     for fmt, marker in (("md", "# INC-1: Rendered from the CLI"), ("html", "<h1")):
-        result = subprocess.run(
-            [*INCIDENTBOT, "postmortem", "render", "1", "--format", fmt],
-            env=clean_env(DATABASE_URL=db_url),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = render(db_url, tmp_path, "1", "--format", fmt)
         assert result.returncode == 0, result.stderr
         assert marker in result.stdout
     with uow_factory() as uow:
@@ -212,29 +210,11 @@ def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
             )
         incident.postmortems[0].markdown = "# version one, as stored\n"
         uow.commit()
-    stored = subprocess.run(
-        [*INCIDENTBOT, "postmortem", "render", "1", "--version", "1"],
-        env=clean_env(DATABASE_URL=db_url),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    stored = render(db_url, tmp_path, "1", "--version", "1")
     assert stored.stdout == "# version one, as stored\n"
-    absent = subprocess.run(
-        [*INCIDENTBOT, "postmortem", "render", "1", "--version", "5"],
-        env=clean_env(DATABASE_URL=db_url),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    absent = render(db_url, tmp_path, "1", "--version", "5")
     assert absent.returncode == 1 and "versions 1 to 2 exist" in absent.stderr
-    missing = subprocess.run(
-        [*INCIDENTBOT, "postmortem", "render", "99"],
-        env=clean_env(DATABASE_URL=db_url),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    missing = render(db_url, tmp_path, "99")
     assert missing.returncode == 1 and "no incident number 99" in missing.stderr
 
 
