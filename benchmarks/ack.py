@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, func, select
 
 from benchmarks import servers
 from benchmarks.common import Options, Row, Target, fresh_database, median_of, percentile
+from incidentbot.domain.models import TimelineEntry
 from incidentbot.emulator import LocalSlack
-from incidentbot.models import TimelineEntry
 
 LEVELS = (1, 8, 32)
 PEOPLE = ("alice", "bob", "chandra")

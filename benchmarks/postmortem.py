@@ -251,8 +251,14 @@ def seed(url: str, sizes: tuple[int, ...]) -> dict[int, int]:
     """One closed incident per size (and a tiny one to warm up on); their ids by size."""
     from sqlalchemy import insert
 
-    from incidentbot.db import make_engine, upgrade
-    from incidentbot.models import ActionItem, Incident, Person, RoleAssignment, TimelineEntry
+    from incidentbot.domain.models import (
+        ActionItem,
+        Incident,
+        Person,
+        RoleAssignment,
+        TimelineEntry,
+    )
+    from incidentbot.infra.db import make_engine, upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -368,7 +374,7 @@ def _measure_in_subprocess(
 
 def _worker(spec: dict[str, Any]) -> dict[str, float]:
     """Sets up what a running bot holds, warms up, then measures one piece of work."""
-    from incidentbot.db import make_engine, make_session_factory
+    from incidentbot.infra.db import make_engine, make_session_factory
 
     engine = make_engine(spec["url"])
     mode: str = spec["mode"]
@@ -406,7 +412,7 @@ def _floor(engine: Any, *, autoescape: bool) -> Any:
     from jinja2 import Environment
     from sqlalchemy import select
 
-    from incidentbot.models import TimelineEntry
+    from incidentbot.domain.models import TimelineEntry
 
     template = Environment(autoescape=autoescape).from_string(FLOOR_SOURCE)
 
@@ -430,11 +436,11 @@ def _floor(engine: Any, *, autoescape: bool) -> Any:
 
 def _generation(session_factory: Any, mode: str) -> Any:
     """The real path: one format as the service renders it, or the whole service (``both``)."""
-    from incidentbot import blameless
-    from incidentbot.models import Incident
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.domain import blameless
+    from incidentbot.domain.models import Incident
+    from incidentbot.infra.uow import UnitOfWork
+    from incidentbot.postmortem.render import PostmortemRenderer
     from incidentbot.services import postmortems
-    from incidentbot.uow import UnitOfWork
 
     renderer = PostmortemRenderer(zone=ZONE, base_url="https://incidents.example.com")
     renderer.check()  # compiles every template, as start-up does
@@ -472,12 +478,12 @@ def _generation(session_factory: Any, mode: str) -> Any:
 
 def _review(session_factory: Any) -> Any:
     """The blameless review alone, step by step as ``draft_postmortem`` runs it."""
-    from incidentbot import blameless
-    from incidentbot.models import Incident
+    from incidentbot.domain import blameless
+    from incidentbot.domain.models import Incident
+    from incidentbot.infra.uow import UnitOfWork
     from incidentbot.services import postmortems
     from incidentbot.services.people import people_by_id, workspace_names_in
     from incidentbot.services.timeline import read_timeline
-    from incidentbot.uow import UnitOfWork
 
     rules = blameless.load_rules()
 

@@ -63,7 +63,11 @@ def incidentbot_command() -> list[str]:
     script = Path(sys.executable).with_name("incidentbot")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from incidentbot.cli import main; sys.exit(main())"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from incidentbot.entrypoints.cli import main; sys.exit(main())",
+    ]
 
 
 @contextmanager

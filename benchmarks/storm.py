@@ -30,8 +30,8 @@ from sqlalchemy import create_engine, func, select
 
 from benchmarks import servers
 from benchmarks.common import Options, Row, Target, fresh_database, percentile
+from incidentbot.domain.models import Incident, Job, JobState
 from incidentbot.emulator import LocalSlack, Workspace
-from incidentbot.models import Incident, Job, JobState
 
 PEOPLE = ("alice", "bob", "chandra", "dana", "erik")
 ANNOUNCE_CHANNEL = "CINCIDENTS"

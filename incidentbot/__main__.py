@@ -1,5 +1,5 @@
 import sys
 
-from incidentbot.cli import main
+from incidentbot.entrypoints.cli import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from incidentbot.models import Base
+from incidentbot.domain.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -9,10 +9,10 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db
 from incidentbot.emulator import DEFAULT_BOT_TOKEN, LocalSlack
-from incidentbot.local import LocalStack
-from incidentbot.uow import UnitOfWork
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.infra import db
+from incidentbot.infra.uow import UnitOfWork
 from tests.databases import database_url
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

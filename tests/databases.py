@@ -80,7 +80,7 @@ def _admin(statement: str) -> None:
 
 
 def _migrated(url: str) -> None:
-    from incidentbot import db
+    from incidentbot.infra import db
 
     engine = db.make_engine(url)
     try:

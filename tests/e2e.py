@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from incidentbot.emulator import BOT_USER_ID, Channel, Message, mention
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
 
 __all__ = ["declare", "ephemeral_texts", "incident_channel", "mention", "texts"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from incidentbot.models import (
+from incidentbot.domain.models import (
     ActionItem,
     DocumentStatus,
     EntryKind,

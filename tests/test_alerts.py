@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from incidentbot.models import AlertGroup, Counter, Incident, Severity
+from incidentbot.domain.models import AlertGroup, Counter, Incident, Severity
 from incidentbot.services import alerts
 from incidentbot.services.alerts import AlertPayloadError, parse_alertmanager, parse_generic
 from tests.test_e2e_alerts import firing, resolved

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot.blameless import (
+from incidentbot.domain.blameless import (
     BUILTIN_RULES,
     CATEGORIES,
     EXCERPT_LIMIT,
@@ -16,7 +16,7 @@ from incidentbot.blameless import (
     load_rules,
     review,
 )
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 
 NAMES = ["alice", "bob", "Bob Schneider", "Carol"]
 WHERE = "note by bob at 2026-11-27 14:05 UTC"
@@ -567,7 +567,9 @@ suggestion = "Rephrase {phrase}."
 
 
 def test_builtin_rules_ship_inside_the_package() -> None:
-    assert BUILTIN_RULES.parent.name == "incidentbot"
+    import incidentbot
+
+    assert BUILTIN_RULES.is_relative_to(Path(incidentbot.__file__).resolve().parent)
     assert BUILTIN_RULES.is_file()
 
 
@@ -720,7 +722,7 @@ def test_unless_may_use_static_placeholders_but_not_names(tmp_path: Path) -> Non
 
 
 def test_top_level_alternatives_respect_groups_classes_and_escapes() -> None:
-    from incidentbot.blameless import _top_level_alternatives
+    from incidentbot.domain.blameless import _top_level_alternatives
 
     assert _top_level_alternatives(r"a(?:b|c)|[|x]|\||d") == [r"a(?:b|c)", "[|x]", r"\|", "d"]
     assert _top_level_alternatives(r"[]|]|x") == ["[]|]", "x"]
@@ -728,7 +730,7 @@ def test_top_level_alternatives_respect_groups_classes_and_escapes() -> None:
 
 def _brute_force(text: str, rules: list[Rule], names: list[str]) -> list[tuple[str, str]]:
     """The review with no prefilter: every part of every rule on every text."""
-    from incidentbot import blameless
+    from incidentbot.domain import blameless
 
     unfiltered = [
         (order, rule, part._replace(requirements=None))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot.blameless import Passage, load_rules, review
+from incidentbot.domain.blameless import Passage, load_rules, review
 
 DATA = Path(__file__).parent / "data"
 DEVELOPMENT = (

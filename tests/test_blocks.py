@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from incidentbot.domain.models import EntryKind, Incident, RoleAssignment, TimelineEntry
+from incidentbot.domain.timeparse import Moment
 from incidentbot.emulator import validate_blocks, validate_view
-from incidentbot.models import EntryKind, Incident, RoleAssignment, TimelineEntry
 from incidentbot.slack import blocks, corrections, ids
-from incidentbot.timeparse import Moment
 
 DECLARED = datetime(2026, 11, 27, 21, 50, tzinfo=UTC)
 PAST_BLOCKS = [

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import TimelineEntry
+from incidentbot.domain.models import TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, mention
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from incidentbot.channel_names import (
+from incidentbot.domain.channel_names import (
     MAX_CHANNEL_NAME_LENGTH,
     channel_name,
     slugify,
     validate_prefix,
     with_suffix,
 )
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 
 VALID = re.compile(r"^[a-z0-9_-]{1,80}$")
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidentbot.metrics import humanize
-from incidentbot.models import EntryKind, Incident, Status, TimelineEntry
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import EntryKind, Incident, Status, TimelineEntry
 from incidentbot.web.charts import (
     DURATION_TICK_STEPS,
     KIND_COLOURS,

@@ -161,7 +161,7 @@ def test_postmortem_render_reviews_what_people_wrote_as_the_bot_does(db_url, tmp
     """The CLI's render reviews the same passages the bot's postmortem does: an alert's own
     words (here its title) are not a person's, a summary a person wrote is."""
     from incidentbot import services
-    from incidentbot.models import AlertGroup
+    from incidentbot.domain.models import AlertGroup
 
     with uow_factory() as uow:
         incident = services.declare_incident(
@@ -189,7 +189,7 @@ def test_postmortem_render_reviews_what_people_wrote_as_the_bot_does(db_url, tmp
 
 def test_postmortem_render_prints_the_postmortem(db_url, tmp_path, uow_factory):
     from incidentbot import services
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.postmortem.render import PostmortemRenderer
 
     with uow_factory() as uow:
         services.declare_incident(uow=uow, title="Rendered from the CLI", declared_by="UALICE")
@@ -373,7 +373,7 @@ def test_the_command_line_starts_without_loading_the_database_or_slack_layers():
     """``incidentbot --help`` must stay instant: the heavy layers load only for the command
     that needs them (measured in ``make bench``; asserted here as what gets imported)."""
     probe = (
-        "import sys, incidentbot.cli\n"
+        "import sys, incidentbot.entrypoints.cli\n"
         "heavy = sorted(m for m in ('sqlalchemy', 'slack_bolt', 'slack_sdk', 'jinja2', 'flask')"
         " if m in sys.modules)\n"
         "print(','.join(heavy))"

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare
 
 

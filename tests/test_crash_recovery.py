@@ -1,7 +1,7 @@
 """SIGKILL between a commit and its Slack work: after a restart the work completes exactly once.
 
 Each case starts a real ``incidentbot serve`` that kills itself at a named point (see
-``incidentbot.failpoints``), then starts it again without, and counts what Slack shows.
+``incidentbot.infra.failpoints``), then starts it again without, and counts what Slack shows.
 """
 
 from __future__ import annotations

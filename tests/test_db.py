@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from incidentbot import services
-from incidentbot.models import TimelineEntry
+from incidentbot.domain.models import TimelineEntry
 
 
 def test_many_threads_writing_at_once_all_commit(uow_factory):

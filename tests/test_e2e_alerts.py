@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from incidentbot.domain.models import AlertGroup, Incident, Job, Status, TimelineEntry
 from incidentbot.emulator import BOT_USER_ID, DriverResponse
-from incidentbot.local import LocalStack
-from incidentbot.models import AlertGroup, Incident, Job, Status, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.web.hooks import SIGNATURE_HEADER, signed
 from tests.e2e import incident_channel, texts
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from incidentbot.config import ConfigError, load_settings
 from incidentbot.emulator import BOT_USER_ID
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.infra.config import ConfigError, load_settings
 from tests.conftest import Clock
 from tests.e2e import declare, ephemeral_texts, mention
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, Incident, TimelineEntry, TimelineRevision
+from incidentbot.domain.models import EntryKind, Incident, TimelineEntry, TimelineRevision
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, mention
 
 

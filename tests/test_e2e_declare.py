@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidentbot.emulator import BOT_USER_ID
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, incident_channel, mention
 
 

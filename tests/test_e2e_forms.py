@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from incidentbot.emulator import BOT_USER_ID, Message
-from incidentbot.local import LocalStack
-from incidentbot.models import (
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     Status,
     TimelineEntry,
     TimelineRevision,
 )
+from incidentbot.emulator import BOT_USER_ID, Message
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 from tests.conftest import Clock
 from tests.e2e import declare, ephemeral_texts, incident_channel

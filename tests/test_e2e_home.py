@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from incidentbot import links
-from incidentbot.local import LocalStack
+from incidentbot.domain import links
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 from tests.conftest import Clock
 from tests.e2e import declare, ephemeral_texts, incident_channel, mention

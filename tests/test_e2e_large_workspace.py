@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Person, SlackFact
+from incidentbot.domain.models import Person, SlackFact
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, incident_channel
 from tests.test_e2e_postmortem import uploaded_postmortems
 

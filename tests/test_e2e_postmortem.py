@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Postmortem
+from incidentbot.domain.models import Postmortem
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, mention
 from tests.test_postmortem import SECTIONS as CONTRACT_SECTIONS
 

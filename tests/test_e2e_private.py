@@ -7,7 +7,7 @@ from urllib.error import HTTPError
 
 import pytest
 
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import ephemeral_texts, incident_channel
 from tests.test_e2e_web import browser, link_from_slack
 

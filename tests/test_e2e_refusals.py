@@ -8,8 +8,8 @@ from urllib.request import urlopen
 import pytest
 from sqlalchemy import func, select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, TimelineEntry
+from incidentbot.domain.models import Incident, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts
 
 
@@ -157,7 +157,7 @@ def test_only_role_holders_close_and_the_refusal_says_who_can(stack):
 
 
 def test_an_admin_may_close_any_incident(db_url):
-    from incidentbot.local import LocalStack
+    from incidentbot.entrypoints.local import LocalStack
 
     with LocalStack(database_url=db_url, admins=frozenset({"UERIK"})) as stack:
         channel = declare(stack, "Search is slow")

@@ -13,11 +13,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from incidentbot.domain.models import Incident, Reminder, ReminderKind
 from incidentbot.emulator import BOT_USER_ID, Message, Workspace
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Reminder, ReminderKind
-from incidentbot.runtime import create_runtime
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
+from incidentbot.slack.runtime import create_runtime
 from tests.conftest import Clock
 from tests.e2e import declare, ephemeral_texts, incident_channel, mention
 

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.metrics import compute_metrics
-from incidentbot.models import Incident, Postmortem
+from incidentbot.domain.metrics import compute_metrics
+from incidentbot.domain.models import Incident, Postmortem
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import ephemeral_texts, incident_channel
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from incidentbot.local import LocalStack
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare
 
 # "- "<phrase>" in <where>: <why> …", one line per flag (templates/_macros.md.j2).

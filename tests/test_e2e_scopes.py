@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from incidentbot.domain.models import Job, JobState
 from incidentbot.emulator import BOT_USER_ID, Call
-from incidentbot.local import LocalStack
-from incidentbot.models import Job, JobState
+from incidentbot.entrypoints.local import LocalStack
 from tests.conftest import Clock
 from tests.e2e import declare, wait_for
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, TimelineEntry
+from incidentbot.domain.models import EntryKind, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 from tests.e2e import declare, ephemeral_texts
 

@@ -3,8 +3,8 @@ a latecomer, and a pinned message with only files or blocks keeps what it showed
 
 from __future__ import annotations
 
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind
+from incidentbot.domain.models import EntryKind
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare
 from tests.test_e2e_timeline import entries
 

@@ -13,9 +13,9 @@ from typing import cast
 import pytest
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, ProcessedEvent, RevisionChange, TimelineEntry
-from incidentbot.models import TimelineRevision as Revision
+from incidentbot.domain.models import EntryKind, ProcessedEvent, RevisionChange, TimelineEntry
+from incidentbot.domain.models import TimelineRevision as Revision
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.events.messages import follow_slack
 from tests.e2e import declare

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, JobState
+from incidentbot.domain.models import Incident, Job, JobState
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, incident_channel, wait_for
 from tests.test_observability import scrape, value
 

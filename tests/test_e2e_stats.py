@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, TimelineEntry
+from incidentbot.domain.models import Incident, Job, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from tests.conftest import Clock
 from tests.e2e import declare, ephemeral_texts
 

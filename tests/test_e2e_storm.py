@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, JobState, SlackPace
+from incidentbot.domain.models import Incident, Job, JobState, SlackPace
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack.pacing import TIER_2
 
 SCALE = 0.1

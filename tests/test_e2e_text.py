@@ -11,9 +11,9 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 from sqlalchemy import select
 
+from incidentbot.domain.models import EntryKind, Incident, TimelineEntry
 from incidentbot.emulator import BOT_USER_ID
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, Incident, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 from tests.e2e import declare, ephemeral_texts, incident_channel
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, TimelineEntry
+from incidentbot.domain.models import EntryKind, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, mention
 
 
@@ -182,7 +182,7 @@ def test_a_rate_limited_post_after_the_ack_is_retried_and_lands(stack: LocalStac
 
 
 def test_an_action_items_due_date_is_the_last_due_in_the_text(stack: LocalStack):
-    from incidentbot.models import ActionItem
+    from incidentbot.domain.models import ActionItem
 
     channel = declare(stack, "Search is slow")
     owner = mention("UDANA")
@@ -196,7 +196,7 @@ def test_an_action_items_due_date_is_the_last_due_in_the_text(stack: LocalStack)
 
 
 def test_action_items_get_a_type_a_tracking_link_and_a_status(stack: LocalStack):
-    from incidentbot.models import ActionItem
+    from incidentbot.domain.models import ActionItem
 
     channel = declare(stack, "Search is slow")
     run = stack.driver.command

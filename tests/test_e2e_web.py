@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from incidentbot import services
-from incidentbot.local import LocalStack
-from incidentbot.models import TimelineEntry
+from incidentbot.domain.models import TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, incident_channel
 
 

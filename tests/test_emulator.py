@@ -40,7 +40,7 @@ from incidentbot.emulator import (
     mention,
     scopes,
 )
-from incidentbot.manifest import BOT_EVENTS
+from incidentbot.slack.manifest import BOT_EVENTS
 
 SECRET = "test-signing-secret"
 SAMPLES = Path("/work/shared/slack/payload-samples")

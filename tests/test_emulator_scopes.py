@@ -1,8 +1,9 @@
 """The local workspace refuses a bot-token call lacking its scope, exactly as Slack does.
 
-The bot token gets the manifest's scopes (``incidentbot.manifest.BOT_SCOPES``); a test takes one
-away with ``ws.bot_scopes.discard(...)``. Slack answers HTTP 200 ``{"ok": false, "error":
-"missing_scope", "needed": ..., "provided": ...}``, naming the scope for the conversation's kind.
+The bot token gets the manifest's scopes (``incidentbot.slack.manifest.BOT_SCOPES``); a
+test takes one away with ``ws.bot_scopes.discard(...)``. Slack answers HTTP 200 ``{"ok": false,
+"error": "missing_scope", "needed": ..., "provided": ...}``, naming the scope for the
+conversation's kind.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from incidentbot.emulator import DEFAULT_BOT_TOKEN, LocalSlack, Workspace, scopes
 from incidentbot.emulator.api import APP_TOKEN_METHODS, WebAPI
-from incidentbot.manifest import BOT_SCOPES
+from incidentbot.slack.manifest import BOT_SCOPES
 
 
 def refusal(call: Callable[..., Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:

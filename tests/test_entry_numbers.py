@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import select
 
 from incidentbot import services
-from incidentbot.models import TimelineEntry
+from incidentbot.domain.models import TimelineEntry
 
 WRITERS = 4
 NOTES_EACH = 15

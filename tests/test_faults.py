@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from incidentbot.domain.models import Incident, Job, JobState, TimelineEntry
 from incidentbot.emulator import BOT_USER_ID
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, JobState, TimelineEntry
-from incidentbot.runtime import create_runtime
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.slack.runtime import create_runtime
 from tests.e2e import declare, ephemeral_texts, incident_channel, wait_for
 
 

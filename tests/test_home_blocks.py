@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from incidentbot.domain.models import EntryKind, Incident, RoleAssignment, TimelineEntry
 from incidentbot.emulator import validate_view
-from incidentbot.models import EntryKind, Incident, RoleAssignment, TimelineEntry
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.home import MAX_SHOWN, home_view
 

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from incidentbot.domain.models import Incident, Job, JobState
 from incidentbot.emulator import BOT_USER_ID
-from incidentbot.local import LocalStack
-from incidentbot.models import Incident, Job, JobState
+from incidentbot.entrypoints.local import LocalStack
 from tests.databases import database_url
 from tests.e2e import declare, ephemeral_texts
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from incidentbot.insights import (
+from incidentbot.domain.insights import (
     SeverityStats,
     chart_groups,
     durations_by_severity,
@@ -14,8 +14,8 @@ from incidentbot.insights import (
     seconds_label,
     week_label,
 )
-from incidentbot.metrics import compute_metrics
-from incidentbot.models import EntryKind, Incident, Status, TimelineEntry
+from incidentbot.domain.metrics import compute_metrics
+from incidentbot.domain.models import EntryKind, Incident, Status, TimelineEntry
 from tests.fixtures_incident import NOW as RICH_NOW
 from tests.fixtures_incident import rich_incident
 

@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db, jobs
-from incidentbot.jobs import JobRunner, QueuedJob, RetryLater, Traffic
-from incidentbot.models import Incident, Job, JobState
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.models import Incident, Job, JobState
+from incidentbot.infra import db, jobs
+from incidentbot.infra.jobs import JobRunner, QueuedJob, RetryLater, Traffic
+from incidentbot.infra.uow import UnitOfWork
 
 
 def queue(uow_factory, kind: str, count: int = 1, *, incident_id: int | None = None) -> None:
@@ -162,7 +162,7 @@ def test_two_runners_never_run_the_same_job(uow_factory, session_factory, clock)
 
 
 def test_a_job_gathers_the_jobs_of_its_kind_right_behind_it(uow_factory, session_factory, clock):
-    from incidentbot import jobs
+    from incidentbot.infra import jobs
 
     incident_id = make_incident(uow_factory)
     queue(uow_factory, "echo", 3, incident_id=incident_id)
@@ -187,7 +187,7 @@ def test_a_job_gathers_the_jobs_of_its_kind_right_behind_it(uow_factory, session
 def test_gathering_stops_at_the_limit_and_at_jobs_already_tried(
     uow_factory, session_factory, clock
 ):
-    from incidentbot import jobs
+    from incidentbot.infra import jobs
 
     incident_id = make_incident(uow_factory)
     queue(uow_factory, "echo", 5, incident_id=incident_id)
@@ -412,7 +412,7 @@ def test_a_job_given_back_without_end_is_given_up_after_a_day_and_logged(
         raise RetryLater("rate limited: ratelimited", delay=timedelta(hours=5), counts=False)
 
     runner = JobRunner(session_factory=session_factory, handlers={"paced": paced}, clock=clock)
-    with caplog.at_level(logging.ERROR, logger="incidentbot.jobs"):
+    with caplog.at_level(logging.ERROR, logger="incidentbot.infra.jobs"):
         for _ in range(6):  # 25 hours of rate limits
             runner.run_pending()
             clock.advance(hours=5, seconds=1)
@@ -477,7 +477,7 @@ def test_a_worker_whose_lease_ran_out_and_was_claimed_again_changes_nothing(
     assert current.id == stale.id and current.lease_token != stale.lease_token
     before = stored(session_factory)
 
-    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+    with caplog.at_level(logging.WARNING, logger="incidentbot.infra.jobs"):
         slow._run(stale)
     after = stored(session_factory)
     assert (after.state, after.attempts, after.lease_token, after.locked_until) == (
@@ -628,7 +628,7 @@ def test_a_failure_met_while_the_database_is_away_is_recorded_when_it_returns(
         clock=clock,
         lease=timedelta(minutes=2),
     )
-    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+    with caplog.at_level(logging.WARNING, logger="incidentbot.infra.jobs"):
         runner.start()
         try:
             assert wait_until(lambda: stored(session_factory).last_error is not None), (
@@ -676,7 +676,7 @@ def test_a_worker_that_fails_outside_its_handler_is_logged(
             for record in caplog.records
         )
 
-    with caplog.at_level(logging.WARNING, logger="incidentbot.jobs"):
+    with caplog.at_level(logging.WARNING, logger="incidentbot.infra.jobs"):
         runner.start()
         try:
             assert wait_until(logged), "the worker's error did not reach the log"

@@ -24,10 +24,10 @@ from jsonschema import Draft7Validator, ValidationError, validators
 from slack_sdk.web import client as slack_web_client
 
 import incidentbot
-from incidentbot.config import Settings
 from incidentbot.emulator import Workspace, scopes
-from incidentbot.manifest import build_manifest
+from incidentbot.infra.config import Settings
 from incidentbot.slack import ids
+from incidentbot.slack.manifest import build_manifest
 from tests.test_cli import INCIDENTBOT, clean_env
 
 SCHEMA = Path(__file__).parent / "data" / "slack-manifest.schema.1.0.0.json"
@@ -527,7 +527,7 @@ def test_every_event_the_manifest_subscribes_to_has_a_scope_entry():
 
 def test_every_call_event_and_feature_is_allowed_by_a_declared_scope():
     missing = missing_scopes(build_manifest(Settings()))
-    assert not missing, "scopes missing from incidentbot/manifest.py:\n" + "\n".join(missing)
+    assert not missing, "scopes missing from incidentbot/slack/manifest.py:\n" + "\n".join(missing)
 
 
 def test_no_declared_scope_is_unneeded():

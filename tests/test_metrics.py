@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidentbot.metrics import DEFINITIONS, DURATIONS, MOMENTS, compute_metrics, humanize
-from incidentbot.models import EntryKind, Incident, RoleAssignment, Status, TimelineEntry
+from incidentbot.domain.metrics import DEFINITIONS, DURATIONS, MOMENTS, compute_metrics, humanize
+from incidentbot.domain.models import EntryKind, Incident, RoleAssignment, Status, TimelineEntry
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 DECLARER = "U_ALICE"

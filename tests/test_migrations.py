@@ -2,8 +2,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-from incidentbot import db
-from incidentbot.models import Base, Counter
+from incidentbot.domain.models import Base, Counter
+from incidentbot.infra import db
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(empty_db_url: str) -> None:
@@ -87,7 +87,7 @@ def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(e
             )
     command.upgrade(config, "head")
     with db.make_session_factory(engine)() as session:
-        from incidentbot.models import TimelineEntry
+        from incidentbot.domain.models import TimelineEntry
 
         entries = {e.id: e for e in session.scalars(select(TimelineEntry))}
         assert {i: (e.incident_id, e.number) for i, e in entries.items()} == {
@@ -98,7 +98,7 @@ def test_0007_numbers_existing_entries_and_moves_impact_starts_to_their_moment(e
             5: (2, 2),
         }
         assert entries[4].occurred_at.isoformat() == "2026-11-27T09:40:00+00:00"
-        from incidentbot.models import Incident
+        from incidentbot.domain.models import Incident
 
         counts = {i.id: i.last_entry_number for i in session.scalars(select(Incident))}
         assert counts == {1: 3, 2: 2}  # the next entries are #4 and #3

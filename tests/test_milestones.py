@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.milestones import (
+from incidentbot.domain.milestones import (
     order_problems,
     replay,
     severity_at,
     status_at,
 )
-from incidentbot.models import EntryKind
+from incidentbot.domain.models import EntryKind
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 

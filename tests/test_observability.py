@@ -17,14 +17,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete
 
-from incidentbot.config import ConfigError, load_settings
+from incidentbot.domain.models import Reminder, ReminderKind, ReminderState
 from incidentbot.emulator import LocalSlack, Workspace
-from incidentbot.local import LocalStack
-from incidentbot.logs import JsonFormatter
-from incidentbot.models import Reminder, ReminderKind, ReminderState
-from incidentbot.observability import DatabaseCollector, Telemetry
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.infra.config import ConfigError, load_settings
+from incidentbot.infra.logs import JsonFormatter
+from incidentbot.infra.observability import DatabaseCollector, Telemetry
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services import declare_incident
-from incidentbot.uow import UnitOfWork
 from tests.e2e import declare
 from tests.test_e2e_alerts import firing
 from tests.test_secrets import free_port, secret_env, wait_for_health
@@ -180,7 +180,7 @@ def test_the_reminder_backlog_counts_reminders_due_now_at_scrape_time(session_fa
 
 
 def test_a_scrape_still_answers_when_the_database_does_not(tmp_path: Path):
-    from incidentbot import db
+    from incidentbot.infra import db
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'missing' / 'incidentbot.db'}")
     telemetry = Telemetry()

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot.config import ConfigError, load_settings
+from incidentbot.domain.models import SlackPace, utcnow
 from incidentbot.emulator import tiers
-from incidentbot.jobs import RetryLater
-from incidentbot.models import SlackPace, utcnow
+from incidentbot.infra.config import ConfigError, load_settings
+from incidentbot.infra.jobs import RetryLater
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.slack.pacing import ANNOUNCEMENTS, METHOD_PACES, TIER_2, Pacer
-from incidentbot.uow import UnitOfWork
 from tests.conftest import Clock
 
 

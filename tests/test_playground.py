@@ -22,9 +22,9 @@ from urllib.request import urlopen
 
 import pytest
 
+from incidentbot.domain.errors import IncidentError
 from incidentbot.emulator import Call, Workspace
 from incidentbot.emulator.driver import as_slack_sends
-from incidentbot.errors import IncidentError
 from incidentbot.playground import Playground, PlaygroundError
 from incidentbot.playground.app import typed_text
 from incidentbot.playground.render import (

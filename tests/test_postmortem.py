@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot.errors import IncidentError
-from incidentbot.metrics import DEFINITIONS
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.metrics import DEFINITIONS
+from incidentbot.domain.models import (
     ActionItem,
     Base,
     EntryKind,
@@ -21,7 +21,7 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
-from incidentbot.postmortem import PostmortemRenderer, build_context, md_block, md_cell
+from incidentbot.postmortem.render import PostmortemRenderer, build_context, md_block, md_cell
 
 # 21:50 UTC on 27 November 2026 is 13:50 PST in Los Angeles.
 T0 = datetime(2026, 11, 27, 21, 50, tzinfo=UTC)

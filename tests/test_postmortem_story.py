@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from incidentbot.metrics import DEFINITIONS
-from incidentbot.models import (
+from incidentbot.domain.metrics import DEFINITIONS
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     Person,
@@ -17,7 +17,7 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
-from incidentbot.postmortem import AROUND, PostmortemRenderer, TimelineItem, build_context
+from incidentbot.postmortem.render import AROUND, PostmortemRenderer, TimelineItem, build_context
 
 # 21:50 UTC on 27 November 2026; the postmortems are in UTC, so times read as written here.
 T0 = datetime(2026, 11, 27, 21, 50, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from incidentbot.domain.models import Incident
 from incidentbot.emulator import validate_blocks
-from incidentbot.models import Incident
 from incidentbot.slack import ids, reminder_blocks
 
 INCIDENT = Incident(

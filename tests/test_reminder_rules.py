@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from incidentbot.config import ConfigError, load_settings
-from incidentbot.models import ReminderKind
-from incidentbot.reminder_rules import (
+from incidentbot.domain.models import ReminderKind
+from incidentbot.domain.reminder_rules import (
     ReminderRules,
     Situation,
     add_business_days,
@@ -19,6 +18,7 @@ from incidentbot.reminder_rules import (
     parse_per_severity,
     when_due,
 )
+from incidentbot.infra.config import ConfigError, load_settings
 
 DECLARED = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # a Friday
 RULES = ReminderRules()

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError
-from incidentbot.models import Job, Reminder, ReminderKind, ReminderState, Severity
-from incidentbot.reminder_rules import ReminderRules
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import Job, Reminder, ReminderKind, ReminderState, Severity
+from incidentbot.domain.reminder_rules import ReminderRules
+from incidentbot.infra import jobs
 from incidentbot.services import reminders
 from incidentbot.services.incidents import get_incident
 

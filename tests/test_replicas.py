@@ -30,6 +30,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from incidentbot.domain.models import (
+    EntryKind,
+    Incident,
+    Job,
+    JobState,
+    ProcessedEvent,
+    TimelineEntry,
+)
 from incidentbot.emulator import (
     BOT_USER_ID,
     TEAM_ID,
@@ -38,14 +46,6 @@ from incidentbot.emulator import (
     LocalSlack,
     SlackDriver,
     Workspace,
-)
-from incidentbot.models import (
-    EntryKind,
-    Incident,
-    Job,
-    JobState,
-    ProcessedEvent,
-    TimelineEntry,
 )
 from tests.databases import database_url
 

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from incidentbot import blameless, services
-from incidentbot.blameless import Passage
-from incidentbot.models import AlertGroup, EntryKind, Incident, Status
+from incidentbot import services
+from incidentbot.domain import blameless
+from incidentbot.domain.blameless import Passage
+from incidentbot.domain.models import AlertGroup, EntryKind, Incident, Status
 from incidentbot.services.incidents import get_incident
 from incidentbot.services.postmortems import declared_by_alert, passages_to_review
 from incidentbot.services.timeline import record

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidentbot.blameless import load_rules
-from incidentbot.review_document import document_passages, review_document
+from incidentbot.domain.blameless import load_rules
+from incidentbot.postmortem.review_document import document_passages, review_document
 
 RULES = load_rules()
 

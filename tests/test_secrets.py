@@ -35,10 +35,10 @@ from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 import pytest
 from sqlalchemy.engine import make_url
 
-from incidentbot.config import load_settings
 from incidentbot.emulator import DriverResponse, LocalSlack, SlackDriver, Workspace
-from incidentbot.local import LocalStack
-from incidentbot.runtime import create_runtime
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.infra.config import load_settings
+from incidentbot.slack.runtime import create_runtime
 from tests.databases import database_url
 
 BOT_TOKEN = "xoxb-SECRETSCAN-bot-7f3a9c1e5d2b"
@@ -389,7 +389,7 @@ def test_nothing_the_bot_writes_in_process_contains_a_secret(tmp_path, monkeypat
     if "signing_secret" in inspect.signature(LocalStack).parameters:
         signing["signing_secret"] = SIGNING_SECRET
     else:  # older LocalStack: it signs with this module constant, read at start()
-        monkeypatch.setattr("incidentbot.local.LOCAL_SIGNING_SECRET", SIGNING_SECRET)
+        monkeypatch.setattr("incidentbot.entrypoints.local.LOCAL_SIGNING_SECRET", SIGNING_SECRET)
     evidence = Evidence()
     workspace = Workspace(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
     with (

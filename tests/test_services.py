@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError, NotInIncidentChannel
-from incidentbot.models import EntryKind, Incident, Job, Severity, Status, TimelineEntry
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError, NotInIncidentChannel
+from incidentbot.domain.models import EntryKind, Incident, Job, Severity, Status, TimelineEntry
+from incidentbot.domain.timeparse import TimeParseError
+from incidentbot.infra import jobs
 from incidentbot.services.incidents import get_incident
-from incidentbot.timeparse import TimeParseError
 
 
 def declare(uow_factory, title="Checkout API returning 500s", **kwargs) -> int:
@@ -264,7 +265,7 @@ def test_commands_outside_an_incident_channel_say_how_to_find_one(uow_factory):
 
 
 def test_postmortem_versions_count_up(uow_factory):
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.postmortem.render import PostmortemRenderer
 
     number = declare(uow_factory)
     renderer = PostmortemRenderer()
@@ -291,8 +292,8 @@ def test_postmortem_versions_count_up(uow_factory):
 
 
 def test_generation_reviews_what_people_wrote_for_blame_and_hindsight(uow_factory):
-    from incidentbot.blameless import load_rules
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.domain.blameless import load_rules
+    from incidentbot.postmortem.render import PostmortemRenderer
 
     number = declare(uow_factory)
     with uow_factory() as uow:
@@ -323,7 +324,7 @@ def test_generation_reviews_what_people_wrote_for_blame_and_hindsight(uow_factor
 
 
 def test_close_reopen_and_roles_are_for_role_holders_and_admins(uow_factory):
-    from incidentbot.policy import NotAllowed, Policy
+    from incidentbot.domain.policy import NotAllowed, Policy
 
     number = declare(uow_factory)
     with uow_factory() as uow:
@@ -348,7 +349,7 @@ def test_close_reopen_and_roles_are_for_role_holders_and_admins(uow_factory):
 
 
 def test_a_stricter_policy_can_restrict_notes_too(uow_factory):
-    from incidentbot.policy import Action, NotAllowed, Policy
+    from incidentbot.domain.policy import Action, NotAllowed, Policy
 
     number = declare(uow_factory)
     strict = Policy(restricted=frozenset(Action))

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from incidentbot import services
-from incidentbot.errors import IncidentError
-from incidentbot.insights import Spread, speed_report, spread
-from incidentbot.models import EntryKind, Incident, RoleAssignment, Status, TimelineEntry
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.insights import Spread, speed_report, spread
+from incidentbot.domain.models import EntryKind, Incident, RoleAssignment, Status, TimelineEntry
 from incidentbot.slack.stats_reply import NO_DATA, short_duration, stats_reply
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
@@ -268,8 +268,8 @@ def test_metrics_from_the_few_entries_stats_read_equal_those_from_whole_timeline
 ):
     """``/incident stats`` reads only what metrics need (``metric_timelines``); for incidents
     with every kind of history the figures must be the ones the whole timeline gives."""
-    from incidentbot.metrics import compute_metrics
-    from incidentbot.models import Severity
+    from incidentbot.domain.metrics import compute_metrics
+    from incidentbot.domain.models import Severity
     from incidentbot.services.timeline import metric_timelines, read_timeline
 
     quiet = _declare(uow_factory, title="Nobody else came")

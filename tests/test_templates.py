@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind
-from incidentbot.postmortem import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import EntryKind
+from incidentbot.postmortem.render import (
     BOOKKEEPING_KINDS,
     CONTEXT_VARIABLES,
     PostmortemRenderer,
     TemplateError,
     build_context,
 )
-from incidentbot.postmortem_sample import SAMPLE_NOW, sample_incidents, sample_people
+from incidentbot.postmortem.sample import SAMPLE_NOW, sample_incidents, sample_people
 from tests.fixtures_incident import (
     EDITED_ENTRY_IDS,
     NOTE_WITH_MARKUP,
@@ -507,7 +507,7 @@ def test_a_team_template_failing_mid_incident_falls_back_to_the_builtin_one(
     write(tmp_path, "default.md.j2", source)
     renderer(tmp_path).check()
 
-    with caplog.at_level(logging.WARNING, logger="incidentbot.postmortem"):
+    with caplog.at_level(logging.WARNING, logger="incidentbot.postmortem.render"):
         markdown = render("default", "md", templates_dir=tmp_path)
 
     assert headings(markdown, 2) == DEFAULT_HEADINGS, "the built-in default was used"

@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from incidentbot.emulator.driver import as_slack_sends
-from incidentbot.text import (
+from incidentbot.domain.text import (
     NEUTRAL_AT,
     clip,
     escape_mrkdwn,
@@ -21,6 +20,7 @@ from incidentbot.text import (
     safe_reply,
     split_mention,
 )
+from incidentbot.emulator.driver import as_slack_sends
 
 ZWSP = "\u200b"
 # What would ping everyone if the bot posted it: a control sequence, or a raw word with parsing on.
@@ -326,7 +326,8 @@ def test_split_mention(text: str, expected: tuple[str | None, str]) -> None:
 def test_domain_core_does_not_import_slack() -> None:
     code = (
         "import sys\n"
-        "import incidentbot.timeparse, incidentbot.channel_names, incidentbot.text\n"
+        "import incidentbot.domain.timeparse, incidentbot.domain.channel_names\n"
+        "import incidentbot.domain.text\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('slack_sdk', 'slack_bolt')]\n"
         "assert not bad, bad\n"
     )
@@ -334,7 +335,7 @@ def test_domain_core_does_not_import_slack() -> None:
 
 
 def test_an_unclosed_broadcast_is_escaped_so_nothing_appended_can_close_it():
-    from incidentbot.text import neutralize_mentions
+    from incidentbot.domain.text import neutralize_mentions
 
     quoted = "There is no template “<!subteam^”."
     assert "<!" not in neutralize_mentions(quoted)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Job, TimelineEntry
-from incidentbot.policy import Action, Policy
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import EntryKind, Job, TimelineEntry
+from incidentbot.domain.policy import Action, Policy
+from incidentbot.infra import jobs
 from incidentbot.services.incidents import get_incident
 
 TS = "1795788000.000100"  # 2026-11-27 14:00:00.0001 UTC

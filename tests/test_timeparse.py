@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidentbot.errors import IncidentError
-from incidentbot.timeparse import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.timeparse import (
     ACCEPTED_FORMS,
     AMBIGUOUS_ZONE_ABBREVIATIONS,
     GENERIC_ZONE_ABBREVIATIONS,

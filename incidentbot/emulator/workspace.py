@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from incidentbot.manifest import BOT_EVENTS, BOT_SCOPES
+from incidentbot.slack.manifest import BOT_EVENTS, BOT_SCOPES
 
 from .tiers import Tiers
 
@@ -532,18 +532,17 @@ class Workspace:
     and that method accepts nothing else.
 
     ``subscribed_events`` are the installed app's event subscriptions (its manifest's
-    ``bot_events``; by default incidentbot's own, ``incidentbot.manifest.BOT_EVENTS``). Slack
-    sends ``message`` events only as they allow (``delivers_messages``); a test may change the
-    set, e.g. ``ws.subscribed_events.discard("message.channels")``, to see what an app without
-    that subscription gets. ``app_changes`` holds the changes the app made to messages through
-    the Web API, whose events Slack would send it too (``SlackDriver.deliver_app_changes``).
+    ``bot_events``; by default incidentbot's own, ``incidentbot.slack.manifest.BOT_EVENTS``).
+    Slack sends ``message`` events only as they allow (``delivers_messages``); a test may change the
+    set, e.g. ``ws.subscribed_events.discard("message.channels")``, to see what an app without that
+    subscription gets. ``app_changes`` holds the changes the app made to messages through the Web
+    API, whose events Slack would send it too (``SlackDriver.deliver_app_changes``).
 
     ``bot_scopes`` are the scopes the bot token was granted: by default exactly the manifest's
-    (``incidentbot.manifest.BOT_SCOPES``). Each Web API call made with the bot token needs the
-    scope ``scopes.py`` names for it, as on Slack (``missing_scope`` otherwise); a test may
-    change the set, e.g. ``ws.bot_scopes.discard("pins:write")``, or grant everything with
-    ``Workspace(bot_scopes=scopes.ALL)``. Other tokens (a person's ``add_token``) are not
-    checked.
+    (``incidentbot.slack.manifest.BOT_SCOPES``). Each Web API call made with the bot token
+    needs the scope ``scopes.py`` names for it, as on Slack (``missing_scope`` otherwise); a test
+    may change the set, e.g. ``ws.bot_scopes.discard("pins:write")``, or grant everything with
+    ``Workspace(bot_scopes=scopes.ALL)``. Other tokens (a person's ``add_token``) are not checked.
 
     People are full members unless ``add_user`` makes them guests (``guest="multi"`` or
     ``"single"``; a single-channel guest is in one channel at most), Slack Connect people of

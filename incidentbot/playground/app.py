@@ -39,8 +39,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from incidentbot.emulator import Delivery, DriverResponse, EmulatorError, User, Workspace, mention
-from incidentbot.local import LocalStack
-from incidentbot.manifest import build_manifest
+from incidentbot.entrypoints.local import LocalStack
+from incidentbot.slack.manifest import build_manifest
 
 from .render import markdown_to_html
 from .screen import Screen, can_see

@@ -33,9 +33,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from incidentbot.domain.errors import IncidentError
 from incidentbot.emulator import Workspace
-from incidentbot.errors import IncidentError
-from incidentbot.local import BackgroundServer, LocalStack
+from incidentbot.entrypoints.local import BackgroundServer, LocalStack
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE_DIR", "Playground", "PlaygroundError"]
 

@@ -6,15 +6,15 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.models import ActionItem, ActionKind, ActionStatus, EntryKind, Incident
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import ActionItem, ActionKind, ActionStatus, EntryKind, Incident
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.text import clip
+from incidentbot.domain.timeparse import parse_date
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.reminders import action_item_changed
 from incidentbot.services.timeline import clean_text, record
-from incidentbot.text import clip
-from incidentbot.timeparse import parse_date
-from incidentbot.uow import UnitOfWork
 
 
 def add_action_item(

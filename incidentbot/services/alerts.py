@@ -25,21 +25,21 @@ from dateutil.parser import isoparse
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import (
     AlertGroup,
     EntryKind,
     Incident,
     Severity,
     Status,
 )
+from incidentbot.domain.text import clip, printable
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.impact import set_milestone
 from incidentbot.services.incidents import MAX_TITLE, declare_incident
 from incidentbot.services.timeline import MAX_TEXT, record_once
 from incidentbot.services.vocabulary import parse_severity
-from incidentbot.text import clip, printable
-from incidentbot.uow import UnitOfWork
 
 ALERTMANAGER = "alertmanager"
 GENERIC = "generic"

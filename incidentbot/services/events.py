@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from incidentbot.models import ProcessedEvent
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.models import ProcessedEvent
+from incidentbot.infra.uow import UnitOfWork
 
 _TABLE = ProcessedEvent.__table__
 # One statement, no savepoint: both databases skip a row whose key is already there and then

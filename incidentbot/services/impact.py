@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.milestones import MILESTONE_NAMES
-from incidentbot.models import EntryKind, Incident, RevisionChange, TimelineEntry
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.milestones import MILESTONE_NAMES
+from incidentbot.domain.models import EntryKind, Incident, RevisionChange, TimelineEntry
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.text import printable
+from incidentbot.domain.timeparse import SKEW_TOLERANCE, format_moment, parse_moment
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.record import replay_of, revise, settle, state_entries
 from incidentbot.services.timeline import record
-from incidentbot.text import printable
-from incidentbot.timeparse import SKEW_TOLERANCE, format_moment, parse_moment
-from incidentbot.uow import UnitOfWork
 
 # What each milestone's entry says, and which of the incident's moments it sets.
 _MILESTONES = {

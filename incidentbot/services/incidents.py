@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError, IncidentNotFound, NotInIncidentChannel
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError, IncidentNotFound, NotInIncidentChannel
+from incidentbot.domain.models import (
     Counter,
     EntryKind,
     Incident,
@@ -19,9 +18,10 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.membership import add_member, visible_to
 from incidentbot.services.reminders import arm_incident
-from incidentbot.uow import UnitOfWork
 
 MAX_TITLE = 300
 DEFAULT_SEVERITY = Severity.SEV3

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.milestones import severity_at, status_at
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.milestones import severity_at, status_at
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     ReminderKind,
@@ -15,7 +14,10 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.timeparse import format_moment
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.record import (
     lifecycle_of,
     refuse_before_impact,
@@ -25,8 +27,6 @@ from incidentbot.services.record import (
 )
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import ensure_changeable_at, record
-from incidentbot.timeparse import format_moment
-from incidentbot.uow import UnitOfWork
 
 
 def change_severity(

@@ -8,8 +8,8 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from incidentbot.models import Incident, Member, Status
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.models import Incident, Member, Status
+from incidentbot.infra.uow import UnitOfWork
 
 
 def add_member(*, uow: UnitOfWork, incident_id: int, user_id: str) -> None:

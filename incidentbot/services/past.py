@@ -13,15 +13,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, Severity, Status
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import EntryKind, Incident, Severity, Status
+from incidentbot.domain.text import clip
+from incidentbot.domain.timeparse import format_moment, parse_moment
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.impact import set_milestone
 from incidentbot.services.incidents import DEFAULT_SEVERITY, clean_title, declare_incident
 from incidentbot.services.lifecycle import change_status
 from incidentbot.services.vocabulary import parse_severity
-from incidentbot.text import clip
-from incidentbot.timeparse import format_moment, parse_moment
-from incidentbot.uow import UnitOfWork
 
 USAGE = (
     "`/incident record <title>; started <time>; detected <time>; mitigated <time>; "

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from incidentbot.models import Incident, Person, TimelineRecord
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.models import Incident, Person, TimelineRecord
+from incidentbot.infra.uow import UnitOfWork
 
 STALE_AFTER = timedelta(days=1)
 

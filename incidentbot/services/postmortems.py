@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, func, inspect, select
 
-from incidentbot import blameless, jobs
-from incidentbot.blameless import Flag, Passage, Rule
-from incidentbot.errors import IncidentError
-from incidentbot.models import (
+from incidentbot.domain import blameless
+from incidentbot.domain.blameless import Flag, Passage, Rule
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import (
     AlertGroup,
     DocumentStatus,
     EntryKind,
@@ -24,17 +24,18 @@ from incidentbot.models import (
     Status,
     TimelineRecord,
 )
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.text import parse_user_mentions
+from incidentbot.domain.timeparse import MomentFormatter
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.people import people_by_id, people_in, workspace_names_in
 from incidentbot.services.record import edited_entry_ids
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import PENDING_TEXT, read_timeline, record
-from incidentbot.text import parse_user_mentions
-from incidentbot.timeparse import MomentFormatter
-from incidentbot.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.postmortem.render import PostmortemRenderer
 
 DEFAULT_TEMPLATE = "default"
 

@@ -19,9 +19,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.milestones import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.milestones import (
     MILESTONE_COMMANDS,
     MILESTONE_NAMES,
     STATE_KINDS,
@@ -30,7 +29,7 @@ from incidentbot.milestones import (
     order_problems,
     replay,
 )
-from incidentbot.models import (
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     RevisionChange,
@@ -38,11 +37,12 @@ from incidentbot.models import (
     TimelineEntry,
     TimelineRevision,
 )
-from incidentbot.policy import DEFAULT_POLICY, Policy
+from incidentbot.domain.policy import DEFAULT_POLICY, Policy
+from incidentbot.domain.text import printable
+from incidentbot.domain.timeparse import format_moment
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.reminders import incident_changed
-from incidentbot.text import printable
-from incidentbot.timeparse import format_moment
-from incidentbot.uow import UnitOfWork
 
 # Entries whose text people wrote, and may correct.
 TEXT_EDITABLE = frozenset({EntryKind.NOTE, EntryKind.UPDATE, EntryKind.PINNED})

@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, insert, literal, select, update
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import (
     ActionItem,
     ActionStatus,
     DocumentStatus,
@@ -34,9 +33,10 @@ from incidentbot.models import (
     ReminderState,
     Status,
 )
-from incidentbot.reminder_rules import ReminderRules, Situation, when_due
-from incidentbot.text import clip
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.reminder_rules import ReminderRules, Situation, when_due
+from incidentbot.domain.text import clip
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 
 # The reminders every incident has (action items have their own).
 INCIDENT_KINDS = (ReminderKind.UPDATE, ReminderKind.LEAD, ReminderKind.POSTMORTEM)

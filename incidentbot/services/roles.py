@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.models import EntryKind, Incident, RoleAssignment
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import EntryKind, Incident, RoleAssignment
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.reminders import incident_changed
 from incidentbot.services.timeline import ensure_changeable, record
-from incidentbot.uow import UnitOfWork
 
 
 def assign_role(

@@ -8,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from incidentbot import insights
-from incidentbot.errors import IncidentError
-from incidentbot.models import Incident
+from incidentbot.domain import insights
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import Incident
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.membership import visible_to
 from incidentbot.services.timeline import metric_timelines
-from incidentbot.uow import UnitOfWork
 
 DEFAULT_WINDOW_DAYS = 30
 # A year covers any review cycle; beyond that the incidents and the team are not the same.

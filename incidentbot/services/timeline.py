@@ -10,9 +10,8 @@ from sqlalchemy import bindparam, exists, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
-from incidentbot import jobs
-from incidentbot.errors import IncidentError
-from incidentbot.models import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     ReminderKind,
@@ -21,11 +20,12 @@ from incidentbot.models import (
     TimelineRecord,
     TimelineRow,
 )
-from incidentbot.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
+from incidentbot.domain.text import printable
+from incidentbot.domain.timeparse import format_moment, parse_moment
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.reminders import incident_changed
-from incidentbot.text import printable
-from incidentbot.timeparse import format_moment, parse_moment
-from incidentbot.uow import UnitOfWork
 
 MAX_TEXT = 4000
 # A captured message whose text is still being fetched from Slack.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from incidentbot.errors import IncidentError
-from incidentbot.models import Severity, Status
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.models import Severity, Status
 
 SEVERITY_HELP = "Severity goes from SEV1 (most severe) to SEV4: try `sev 2` or `sev SEV2`."
 

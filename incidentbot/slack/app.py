@@ -7,7 +7,7 @@ import logging
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 from incidentbot.slack import actions, commands, events, shortcuts, views
 from incidentbot.slack.blocks import private_reply
 from incidentbot.slack.client import answer_privately

@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from incidentbot.metrics import humanize
-from incidentbot.models import EntryKind, Incident, Severity, TimelineEntry
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import EntryKind, Incident, Severity, TimelineEntry
+from incidentbot.domain.text import clip, neutralize_mentions, safe_for_slack, safe_reply
+from incidentbot.domain.timeparse import format_moment
 from incidentbot.slack import ids
 from incidentbot.slack.refusals import Refusal
-from incidentbot.text import clip, neutralize_mentions, safe_for_slack, safe_reply
-from incidentbot.timeparse import format_moment
 
 SEVERITY_EMOJI = {
     "SEV1": ":red_circle:",

@@ -14,8 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from incidentbot.config import Settings
-from incidentbot.observability import Telemetry
+from incidentbot.infra.config import Settings
+from incidentbot.infra.observability import Telemetry
 
 log = logging.getLogger(__name__)
 

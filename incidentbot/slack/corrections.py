@@ -10,11 +10,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from incidentbot.models import Incident, TimelineEntry
+from incidentbot.domain.models import Incident, TimelineEntry
+from incidentbot.domain.text import clip, mention_to_plain, neutralize_mentions, safe_for_slack
+from incidentbot.domain.timeparse import Moment, describe_moment, get_zone
 from incidentbot.slack import ids
 from incidentbot.slack.blocks import incident_label, notice_modal
-from incidentbot.text import clip, mention_to_plain, neutralize_mentions, safe_for_slack
-from incidentbot.timeparse import Moment, describe_moment, get_zone
 
 # Slack's limits: an option's text, and the options of one select.
 MAX_OPTION_TEXT = 75

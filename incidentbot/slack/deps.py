@@ -8,13 +8,13 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from incidentbot.blameless import Rule
-from incidentbot.config import Settings
-from incidentbot.models import utcnow
-from incidentbot.observability import Telemetry
-from incidentbot.postmortem import PostmortemRenderer
+from incidentbot.domain.blameless import Rule
+from incidentbot.domain.models import utcnow
+from incidentbot.infra.config import Settings
+from incidentbot.infra.observability import Telemetry
+from incidentbot.infra.uow import UnitOfWorkFactory
+from incidentbot.postmortem.render import PostmortemRenderer
 from incidentbot.slack.directory import Directory
-from incidentbot.uow import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)

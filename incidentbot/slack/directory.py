@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from incidentbot import services
-from incidentbot.errors import IncidentError
-from incidentbot.uow import UnitOfWorkFactory
+from incidentbot.domain.errors import IncidentError
+from incidentbot.infra.uow import UnitOfWorkFactory
 
 MEMORY_TTL_SECONDS = 3600.0
 # What users.info answers for someone it will never find: their id is shown instead of a name.

@@ -22,11 +22,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from incidentbot import jobs, links, services
-from incidentbot.channel_names import channel_name, with_suffix
-from incidentbot.failpoints import crash_point
-from incidentbot.jobs import GiveUp, Handler, QueuedJob, RetryLater
-from incidentbot.models import (
+from incidentbot import services
+from incidentbot.domain import links
+from incidentbot.domain.channel_names import channel_name, with_suffix
+from incidentbot.domain.models import (
     Incident,
     Job,
     JobState,
@@ -36,6 +35,9 @@ from incidentbot.models import (
     Status,
     TimelineEntry,
 )
+from incidentbot.infra import jobs
+from incidentbot.infra.failpoints import crash_point
+from incidentbot.infra.jobs import GiveUp, Handler, QueuedJob, RetryLater
 from incidentbot.services.membership import is_member
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.services.timeline import fill_captured, read_timeline

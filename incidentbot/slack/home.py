@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from incidentbot.metrics import humanize
-from incidentbot.models import Incident
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import Incident
+from incidentbot.domain.text import clip, safe_for_slack
+from incidentbot.domain.timeparse import format_moment
 from incidentbot.slack import ids
 from incidentbot.slack.blocks import (
     AFTER_THE_FACT_EMOJI,
@@ -18,8 +20,6 @@ from incidentbot.slack.blocks import (
     impact_window,
     incident_label,
 )
-from incidentbot.text import clip, safe_for_slack
-from incidentbot.timeparse import format_moment
 
 # A Home tab holds at most 100 blocks; past this many incidents the web pages list the rest.
 MAX_SHOWN = 40

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from incidentbot.text import from_slack
+from incidentbot.domain.text import from_slack
 
 # Rich-text elements that stand for something other than their ``text``.
 _REFERENCES = {

@@ -16,10 +16,10 @@ from datetime import date, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from incidentbot import jobs
-from incidentbot.config import Settings
-from incidentbot.jobs import Handler, QueuedJob
-from incidentbot.models import ReminderKind
+from incidentbot.domain.models import ReminderKind
+from incidentbot.infra import jobs
+from incidentbot.infra.config import Settings
+from incidentbot.infra.jobs import Handler, QueuedJob
 from incidentbot.slack import reminder_blocks
 from incidentbot.slack.effects import Effects, slack_call, unless_gone
 

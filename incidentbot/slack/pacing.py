@@ -31,9 +31,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from incidentbot.jobs import RetryLater
-from incidentbot.models import SlackPace
-from incidentbot.uow import UnitOfWork
+from incidentbot.domain.models import SlackPace
+from incidentbot.infra.jobs import RetryLater
+from incidentbot.infra.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

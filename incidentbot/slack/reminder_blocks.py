@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from incidentbot.metrics import humanize
-from incidentbot.models import Incident
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import Incident
+from incidentbot.domain.text import clip, safe_for_slack
+from incidentbot.domain.timeparse import format_moment
 from incidentbot.slack import ids
-from incidentbot.text import clip, safe_for_slack
-from incidentbot.timeparse import format_moment
 
 # What each snooze button puts the next update reminder off by.
 SNOOZES = {

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from incidentbot.insights import SPEED_KEYS, SpeedReport, SpeedRow, Spread
-from incidentbot.metrics import DEFINITIONS
-from incidentbot.timeparse import format_moment
+from incidentbot.domain.insights import SPEED_KEYS, SpeedReport, SpeedRow, Spread
+from incidentbot.domain.metrics import DEFINITIONS
+from incidentbot.domain.timeparse import format_moment
 
 NO_DATA = "–"
 _CELL = 6  # "23h59m", "12d23h": the widest a short duration gets below a thousand days

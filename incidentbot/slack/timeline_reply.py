@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from incidentbot.models import Incident
+from incidentbot.domain.models import Incident
+from incidentbot.domain.text import clip, safe_for_slack
+from incidentbot.domain.timeparse import MomentFormatter
 from incidentbot.services.record import TimelinePage
-from incidentbot.text import clip, safe_for_slack
-from incidentbot.timeparse import MomentFormatter
 
 # Slack shows at most 40,000 characters of a message's text; a page of 20 stays far below.
 ENTRY_CHARACTERS = 200

@@ -13,8 +13,8 @@ from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_bolt.request.internals import build_context
 from werkzeug.exceptions import HTTPException
 
-from incidentbot import db
-from incidentbot.runtime import Runtime
+from incidentbot.infra import db
+from incidentbot.slack.runtime import Runtime
 from incidentbot.web import hooks, monitoring, pages
 
 log = logging.getLogger(__name__)

@@ -35,10 +35,10 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from dateutil import tz as dateutil_tz
 from markupsafe import Markup, escape
 
-from incidentbot.metrics import humanize
-from incidentbot.models import EntryKind, Incident, Severity, Status, TimelineEntry
-from incidentbot.text import mention_to_plain
-from incidentbot.timeparse import format_moment, get_zone, zone_label
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import EntryKind, Incident, Severity, Status, TimelineEntry
+from incidentbot.domain.text import mention_to_plain
+from incidentbot.domain.timeparse import format_moment, get_zone, zone_label
 
 __all__ = [
     "DURATION_TICK_STEPS",

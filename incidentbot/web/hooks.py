@@ -18,8 +18,8 @@ from collections.abc import Callable
 from flask import Flask, Response, jsonify, request
 from slack_sdk.errors import SlackApiError
 
-from incidentbot.runtime import Runtime
 from incidentbot.services import alerts
+from incidentbot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

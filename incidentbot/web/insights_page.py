@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask import render_template
 
-from incidentbot import insights
-from incidentbot.config import Settings
-from incidentbot.metrics import humanize
-from incidentbot.models import Incident, TimelineRecord
+from incidentbot.domain import insights
+from incidentbot.domain.metrics import humanize
+from incidentbot.domain.models import Incident, TimelineRecord
+from incidentbot.infra.config import Settings
 from incidentbot.web.charts import DURATION_TICK_STEPS, bar_chart_svg, grouped_bar_svg
 
 WEEKS = 13

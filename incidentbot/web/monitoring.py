@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from incidentbot.runtime import Runtime
+from incidentbot.slack.runtime import Runtime
 
 log = logging.getLogger("incidentbot.requests")
 

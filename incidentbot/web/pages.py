@@ -1,5 +1,5 @@
 """The incident pages: the list, one incident, its postmortem versions and their changes,
-and insights across incidents. Not public: see ``incidentbot.links`` for who gets in."""
+and insights across incidents. Not public: see ``incidentbot.domain.links`` for who gets in."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 from flask import Flask, Response, abort, g, make_response, redirect, render_template, request
 from markupsafe import Markup
 
-from incidentbot import links, services
-from incidentbot.errors import IncidentError
-from incidentbot.metrics import DEFINITIONS, LABELS, compute_metrics, humanize
-from incidentbot.models import (
+from incidentbot import services
+from incidentbot.domain import links
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.metrics import DEFINITIONS, LABELS, compute_metrics, humanize
+from incidentbot.domain.models import (
     EntryKind,
     Incident,
     RevisionChange,
@@ -26,12 +27,12 @@ from incidentbot.models import (
     TimelineEntry,
     TimelineRevision,
 )
-from incidentbot.postmortem import backdated
-from incidentbot.runtime import Runtime
+from incidentbot.domain.text import mention_to_plain, parse_user_mentions
+from incidentbot.domain.timeparse import format_moment
+from incidentbot.postmortem.render import backdated
 from incidentbot.services.people import people_by_id
 from incidentbot.services.postmortems import mentioned_people
-from incidentbot.text import mention_to_plain, parse_user_mentions
-from incidentbot.timeparse import format_moment
+from incidentbot.slack.runtime import Runtime
 
 SECURITY_HEADERS = {
     # No script may run on these pages; styles come from our stylesheet and the postmortem's own.

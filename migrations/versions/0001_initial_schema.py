@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import incidentbot.models
+import incidentbot.domain.models
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -45,11 +45,11 @@ def upgrade() -> None:
         sa.Column("summary_ts", sa.String(length=32), nullable=True),
         sa.Column("announcement_channel_id", sa.String(length=32), nullable=True),
         sa.Column("announcement_ts", sa.String(length=32), nullable=True),
-        sa.Column("declared_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("impact_started_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("mitigated_at", incidentbot.models.UTCDateTime(), nullable=True),
-        sa.Column("resolved_at", incidentbot.models.UTCDateTime(), nullable=True),
-        sa.Column("closed_at", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("declared_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("impact_started_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("mitigated_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
+        sa.Column("resolved_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.Column("reopened_count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("channel_id", name=op.f("uq_incidents_channel_id")),
@@ -66,13 +66,13 @@ def upgrade() -> None:
         sa.Column("real_name", sa.String(length=200), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("is_bot", sa.Boolean(), nullable=False),
-        sa.Column("refreshed_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("refreshed_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_people")),
     )
     op.create_table(
         "processed_events",
         sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("received_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("received_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_events")),
     )
     op.create_table(
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_by", sa.String(length=32), nullable=False),
-        sa.Column("created_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_action_items_incident_id_incidents")
         ),
@@ -103,11 +103,11 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("run_after", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("locked_until", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("run_after", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("locked_until", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_jobs_incident_id_incidents")
         ),
@@ -125,7 +125,7 @@ def upgrade() -> None:
         sa.Column("template", sa.String(length=100), nullable=False),
         sa.Column("markdown", sa.Text(), nullable=False),
         sa.Column("html", sa.Text(), nullable=False),
-        sa.Column("generated_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("generated_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.Column("generated_by", sa.String(length=32), nullable=True),
         sa.Column("trigger", sa.String(length=32), nullable=False),
         sa.Column("slack_file_id", sa.String(length=32), nullable=True),
@@ -144,8 +144,8 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("assigned_by", sa.String(length=32), nullable=False),
-        sa.Column("started_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("ended_at", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
@@ -162,8 +162,8 @@ def upgrade() -> None:
         "timeline_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("recorded_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("author_id", sa.String(length=32), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),

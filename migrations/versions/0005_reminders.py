@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import incidentbot.models
+import incidentbot.domain.models
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -30,11 +30,11 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("action_item_id", sa.Integer(), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("due_at", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("since", incidentbot.models.UTCDateTime(), nullable=False),
-        sa.Column("snoozed_until", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("due_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("since", incidentbot.domain.models.UTCDateTime(), nullable=False),
+        sa.Column("snoozed_until", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.Column("snoozed_by", sa.String(length=32), nullable=True),
-        sa.Column("last_sent_at", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("last_sent_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.Column("sent_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["action_item_id"],

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import incidentbot.models
+import incidentbot.domain.models
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("group_key", sa.Text(), nullable=False),
         sa.Column("open_key", sa.String(length=64), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],

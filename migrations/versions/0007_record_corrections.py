@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-import incidentbot.models
+import incidentbot.domain.models
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -33,7 +33,7 @@ _entries = sa.table(
     sa.column("number", sa.Integer),
     sa.column("kind", sa.String),
     sa.column("details", sa.JSON),
-    sa.column("occurred_at", incidentbot.models.UTCDateTime()),
+    sa.column("occurred_at", incidentbot.domain.models.UTCDateTime()),
 )
 _incidents = sa.table(
     "incidents", sa.column("id", sa.Integer), sa.column("last_entry_number", sa.Integer)
@@ -43,13 +43,13 @@ _incidents = sa.table(
 def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("detected_at", incidentbot.models.UTCDateTime(), nullable=True)
+            sa.Column("detected_at", incidentbot.domain.models.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(
             sa.Column("after_the_fact", sa.Boolean(), server_default="0", nullable=False)
         )
         batch_op.add_column(
-            sa.Column("impact_question_at", incidentbot.models.UTCDateTime(), nullable=True)
+            sa.Column("impact_question_at", incidentbot.domain.models.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(
             sa.Column("last_entry_number", sa.Integer(), server_default="0", nullable=False)
@@ -57,7 +57,7 @@ def upgrade() -> None:
     with op.batch_alter_table("timeline_entries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("number", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column("deleted_at", incidentbot.models.UTCDateTime(), nullable=True)
+            sa.Column("deleted_at", incidentbot.domain.models.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(sa.Column("deleted_by", sa.String(length=32), nullable=True))
 
@@ -107,14 +107,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.Column("revised_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("revised_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.Column("revised_by", sa.String(length=32), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("change", sa.String(length=16), nullable=False),
         sa.Column("old_text", sa.Text(), nullable=True),
         sa.Column("new_text", sa.Text(), nullable=True),
-        sa.Column("old_occurred_at", incidentbot.models.UTCDateTime(), nullable=True),
-        sa.Column("new_occurred_at", incidentbot.models.UTCDateTime(), nullable=True),
+        sa.Column("old_occurred_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
+        sa.Column("new_occurred_at", incidentbot.domain.models.UTCDateTime(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["entry_id"],

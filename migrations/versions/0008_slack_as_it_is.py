@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import incidentbot.models
+import incidentbot.domain.models
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -29,14 +29,14 @@ def upgrade() -> None:
     op.create_table(
         "slack_pace",
         sa.Column("key", sa.String(length=128), nullable=False),
-        sa.Column("next_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("next_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_slack_pace")),
     )
     op.create_table(
         "slack_facts",
         sa.Column("key", sa.String(length=128), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("learned_at", incidentbot.models.UTCDateTime(), nullable=False),
+        sa.Column("learned_at", incidentbot.domain.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_slack_facts")),
     )
 

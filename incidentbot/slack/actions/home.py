@@ -7,7 +7,7 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackClientError
 
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.deps import Deps
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from incidentbot import jobs, services
+from incidentbot import services
+from incidentbot.domain.timeparse import format_moment
+from incidentbot.infra import jobs
 from incidentbot.slack import ids
 from incidentbot.slack.deps import Deps
-from incidentbot.timeparse import format_moment
 
 
 def register(app: App, deps: Deps) -> None:

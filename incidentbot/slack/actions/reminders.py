@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from incidentbot import jobs
+from incidentbot.infra import jobs
 from incidentbot.services import reminders
 from incidentbot.slack import ids, reminder_blocks
 from incidentbot.slack.deps import Deps

@@ -14,14 +14,11 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackClientError
 
-from incidentbot import links, services
-from incidentbot.errors import IncidentError, NotInIncidentChannel
-from incidentbot.models import EntryKind, Status
-from incidentbot.slack import blocks
-from incidentbot.slack.deps import Deps
-from incidentbot.slack.stats_reply import stats_reply
-from incidentbot.slack.timeline_reply import timeline_reply
-from incidentbot.text import (
+from incidentbot import services
+from incidentbot.domain import links
+from incidentbot.domain.errors import IncidentError, NotInIncidentChannel
+from incidentbot.domain.models import EntryKind, Status
+from incidentbot.domain.text import (
     clip,
     from_slack,
     parse_user_mentions,
@@ -29,7 +26,7 @@ from incidentbot.text import (
     safe_for_slack,
     split_mention,
 )
-from incidentbot.timeparse import (
+from incidentbot.domain.timeparse import (
     Moment,
     describe_moment,
     format_moment,
@@ -37,6 +34,10 @@ from incidentbot.timeparse import (
     read_moment,
     starts_with_moment,
 )
+from incidentbot.slack import blocks
+from incidentbot.slack.deps import Deps
+from incidentbot.slack.stats_reply import stats_reply
+from incidentbot.slack.timeline_reply import timeline_reply
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt import App, BoltContext
 
 from incidentbot import services
-from incidentbot.errors import NotInIncidentChannel
+from incidentbot.domain.errors import NotInIncidentChannel
 from incidentbot.slack import ids
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.message_text import message_text

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 
-from incidentbot import jobs, services
+from incidentbot import services
+from incidentbot.infra import jobs
 from incidentbot.slack.deps import Deps
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 
-from incidentbot import jobs, services
-from incidentbot.errors import NotInIncidentChannel
+from incidentbot import services
+from incidentbot.domain.errors import NotInIncidentChannel
+from incidentbot.infra import jobs
 from incidentbot.services import incident_in_channel
 from incidentbot.slack.deps import Deps
 

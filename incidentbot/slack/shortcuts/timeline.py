@@ -10,15 +10,16 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackClientError
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError, NotInIncidentChannel
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError, NotInIncidentChannel
+from incidentbot.domain.text import printable
+from incidentbot.infra import jobs
 from incidentbot.services.timeline import message_time
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.client import answer_privately
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.message_text import message_text
 from incidentbot.slack.payloads import private_metadata
-from incidentbot.text import printable
 
 log = logging.getLogger(__name__)
 

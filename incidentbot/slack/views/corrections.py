@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 from slack_bolt import Ack, App
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError
-from incidentbot.policy import NotAllowed
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.policy import NotAllowed
+from incidentbot.domain.text import printable
+from incidentbot.infra import jobs
 from incidentbot.slack import blocks, corrections, ids
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.payloads import private_metadata
 from incidentbot.slack.views.times import read_time
-from incidentbot.text import printable
 
 
 @dataclass(frozen=True)

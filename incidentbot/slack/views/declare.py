@@ -13,18 +13,19 @@ from datetime import datetime
 
 from slack_bolt import Ack, App
 
-from incidentbot import jobs, services
-from incidentbot.errors import IncidentError
-from incidentbot.milestones import ORDER
-from incidentbot.models import EntryKind, Incident, Severity
-from incidentbot.policy import Policy
+from incidentbot import services
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.milestones import ORDER
+from incidentbot.domain.models import EntryKind, Incident, Severity
+from incidentbot.domain.policy import Policy
+from incidentbot.domain.text import printable
+from incidentbot.infra import jobs
+from incidentbot.infra.uow import UnitOfWork
 from incidentbot.services.incidents import clean_title
 from incidentbot.slack import blocks, ids
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.payloads import private_metadata
 from incidentbot.slack.views.times import read_time
-from incidentbot.text import printable
-from incidentbot.uow import UnitOfWork
 
 # The form's times and the milestones they set.
 MILESTONE_OF = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incidentbot.text import clip
-from incidentbot.timeparse import Moment, TimeParseError, read_moment
+from incidentbot.domain.text import clip
+from incidentbot.domain.timeparse import Moment, TimeParseError, read_moment
 
 
 def read_time(text: str, *, now: datetime, zone: str) -> Moment:

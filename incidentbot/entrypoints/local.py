@@ -16,12 +16,12 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
-from incidentbot import jobs
-from incidentbot.config import Settings
+from incidentbot.domain.models import utcnow
 from incidentbot.emulator import LocalSlack, SlackDriver, Workspace
-from incidentbot.models import utcnow
-from incidentbot.runtime import Runtime, create_runtime
-from incidentbot.uow import Clock
+from incidentbot.infra import jobs
+from incidentbot.infra.config import Settings
+from incidentbot.infra.uow import Clock
+from incidentbot.slack.runtime import Runtime, create_runtime
 from incidentbot.web import create_web_app
 
 LOCAL_SIGNING_SECRET = "local-signing-secret"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from incidentbot.models import (
+from incidentbot.domain.models import (
     ActionItem,
     DocumentStatus,
     EntryKind,

@@ -10,9 +10,9 @@ from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from incidentbot.errors import IncidentError
-from incidentbot.policy import Action, Policy
-from incidentbot.reminder_rules import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.policy import Action, Policy
+from incidentbot.domain.reminder_rules import (
     DEFAULT_LEAD_AFTER,
     DEFAULT_MORNING,
     DEFAULT_POSTMORTEM_DAYS,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from incidentbot.models import EntryKind, Incident, Severity, Status, TimelineRecord
+from incidentbot.domain.models import EntryKind, Incident, Severity, Status, TimelineRecord
 
 # Each metric's definition, written once: Slack, the pages and every postmortem show these
 # words beside the figure.

@@ -9,9 +9,9 @@ from types import TracebackType
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db, jobs
-from incidentbot.failpoints import crash_point
-from incidentbot.models import Incident, Job, JobState, utcnow
+from incidentbot.domain.models import Incident, Job, JobState, utcnow
+from incidentbot.infra import db, jobs
+from incidentbot.infra.failpoints import crash_point
 
 Clock = Callable[[], datetime]
 

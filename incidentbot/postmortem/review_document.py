@@ -1,11 +1,11 @@
 """The blameless language review for a Markdown or plain-text document, with source positions.
 
-Teams write postmortems outside the bot too: in a wiki, in a Git repository, or in the
-postmortem file the bot uploaded and someone edited later. This module lets them run the same
-review (``incidentbot.blameless``) on such a file, in CI or in an editor, and says where in the
-*original file* each phrase is: a 1-based line and a 1-based column pointing at the phrase's
-first character, so an editor can jump there. Columns count characters, so a tab is one column.
-Nothing here talks to Slack or a database.
+Teams write postmortems outside the bot too: in a wiki, in a Git repository, or in the postmortem
+file the bot uploaded and someone edited later. This module lets them run the same review
+(``incidentbot.domain.blameless``) on such a file, in CI or in an editor, and says where in the
+*original file* each phrase is: a 1-based line and a 1-based column pointing at the phrase's first
+character, so an editor can jump there. Columns count characters, so a tab is one column. Nothing
+here talks to Slack or a database.
 
 The document is parsed with markdown-it-py (CommonMark plus tables and strikethrough), so the
 review sees the prose a reader sees:
@@ -44,7 +44,7 @@ from markdown_it import MarkdownIt
 from markdown_it.helpers import parseLinkDestination, parseLinkTitle
 from markdown_it.token import Token
 
-from incidentbot.blameless import Flag, Passage, Rule, review
+from incidentbot.domain.blameless import Flag, Passage, Rule, review
 
 __all__ = ["DocumentFlag", "DocumentPassage", "document_passages", "review_document"]
 

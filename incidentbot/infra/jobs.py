@@ -29,9 +29,9 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from incidentbot import db
-from incidentbot.failpoints import crash_point
-from incidentbot.models import Job, JobState, utcnow
+from incidentbot.domain.models import Job, JobState, utcnow
+from incidentbot.infra import db
+from incidentbot.infra.failpoints import crash_point
 
 log = logging.getLogger(__name__)
 

@@ -13,21 +13,21 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db
-from incidentbot.blameless import load_rules
-from incidentbot.config import Settings
-from incidentbot.jobs import JobRunner, Traffic
-from incidentbot.models import utcnow
-from incidentbot.observability import Telemetry
-from incidentbot.postmortem import PostmortemRenderer
-from incidentbot.reminder_loop import ReminderLoop
+from incidentbot.domain.blameless import load_rules
+from incidentbot.domain.models import utcnow
+from incidentbot.infra import db
+from incidentbot.infra.config import Settings
+from incidentbot.infra.jobs import JobRunner, Traffic
+from incidentbot.infra.observability import Telemetry
+from incidentbot.infra.uow import Clock, UnitOfWork
+from incidentbot.postmortem.render import PostmortemRenderer
+from incidentbot.services.reminder_loop import ReminderLoop
 from incidentbot.slack.app import build_app
 from incidentbot.slack.client import make_client, make_interactive_client
 from incidentbot.slack.deps import Deps
 from incidentbot.slack.directory import Directory
 from incidentbot.slack.effects import Effects
 from incidentbot.slack.nudges import Nudges
-from incidentbot.uow import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)
 

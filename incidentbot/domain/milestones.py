@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from incidentbot.models import EntryKind, Status
+from incidentbot.domain.models import EntryKind, Status
 
 # The entries that change an incident's state or set one of its milestones.
 STATE_KINDS = frozenset(

@@ -15,10 +15,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 
 if TYPE_CHECKING:  # at run time only the settings need this module, and they load first
-    from incidentbot.models import Incident
+    from incidentbot.domain.models import Incident
 
 
 class Action(enum.StrEnum):

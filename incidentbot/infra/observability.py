@@ -1,4 +1,4 @@
-"""What operators watch: Prometheus metrics (the log format is in ``incidentbot.logs``).
+"""What operators watch: Prometheus metrics (the log format is in ``incidentbot.infra.logs``).
 
 Each runtime has its own ``CollectorRegistry`` (never prometheus_client's global one), so tests
 and several runtimes in one process keep their numbers apart. Request and Slack Web API
@@ -18,8 +18,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot import db
-from incidentbot.models import Incident, Reminder, ReminderState, Severity, Status
+from incidentbot.domain.models import Incident, Reminder, ReminderState, Severity, Status
+from incidentbot.infra import db
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incidentbot.config import ConfigError, load_settings
+from incidentbot.infra.config import ConfigError, load_settings
 
 if TYPE_CHECKING:
-    from incidentbot.review_document import DocumentFlag
+    from incidentbot.postmortem.review_document import DocumentFlag
 
 
 def _serve(args: argparse.Namespace) -> int:
     import waitress
 
-    from incidentbot.runtime import create_runtime
+    from incidentbot.slack.runtime import create_runtime
     from incidentbot.web import create_web_app
 
     settings = load_settings()
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _socket(args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from incidentbot.runtime import create_runtime
+    from incidentbot.slack.runtime import create_runtime
 
     settings = load_settings()
     settings.require("slack_bot_token", "slack_app_token")
@@ -54,7 +54,7 @@ def _socket(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from incidentbot.demo import run_demo
+    from incidentbot.entrypoints.demo import run_demo
 
     return run_demo(out=Path(args.out) if args.out else None)
 
@@ -87,7 +87,7 @@ def _playground(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from incidentbot import db
+    from incidentbot.infra import db
 
     engine = db.make_engine(load_settings().database_url)
     db.upgrade(engine)
@@ -96,11 +96,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from incidentbot import blameless, db, services
-    from incidentbot.models import utcnow
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot import services
+    from incidentbot.domain import blameless
+    from incidentbot.domain.models import utcnow
+    from incidentbot.infra import db
+    from incidentbot.infra.uow import UnitOfWork
+    from incidentbot.postmortem.render import PostmortemRenderer
     from incidentbot.services.postmortems import mentioned_people, review_incident
-    from incidentbot.uow import UnitOfWork
 
     settings = load_settings()
     engine = db.make_engine(settings.database_url)
@@ -142,7 +144,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _templates_check(args: argparse.Namespace) -> int:
-    from incidentbot.postmortem import PostmortemRenderer
+    from incidentbot.postmortem.render import PostmortemRenderer
 
     settings = load_settings()
     renderer = PostmortemRenderer(
@@ -164,10 +166,10 @@ def _review(args: argparse.Namespace) -> int:
     """
     import os
 
-    from incidentbot import blameless
-    from incidentbot.config import read_dotenv
-    from incidentbot.errors import IncidentError
-    from incidentbot.review_document import review_document
+    from incidentbot.domain import blameless
+    from incidentbot.domain.errors import IncidentError
+    from incidentbot.infra.config import read_dotenv
+    from incidentbot.postmortem.review_document import review_document
 
     rules_file = args.rules
     origin = ""
@@ -261,7 +263,7 @@ def _print_review(found: list[tuple[str, DocumentFlag]], *, as_json: bool) -> No
 def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
-    from incidentbot.manifest import build_manifest
+    from incidentbot.slack.manifest import build_manifest
 
     manifest = build_manifest(load_settings(), socket_mode=args.socket_mode)
     sys.stdout.write(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
@@ -361,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from incidentbot.logs import configure_logging
+    from incidentbot.infra.logs import configure_logging
 
     try:
         log_format = load_settings().log_format
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     from sqlalchemy.exc import OperationalError
 
-    from incidentbot.errors import IncidentError
+    from incidentbot.domain.errors import IncidentError
 
     try:
         return args.run(args)

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from incidentbot.models import utcnow
-from incidentbot.reminder_rules import ReminderRules
+from incidentbot.domain.models import utcnow
+from incidentbot.domain.reminder_rules import ReminderRules
+from incidentbot.infra.uow import UnitOfWorkFactory
 from incidentbot.services import reminders
-from incidentbot.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

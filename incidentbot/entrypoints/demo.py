@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from incidentbot.domain.models import EntryKind, Postmortem, TimelineEntry
 from incidentbot.emulator import Workspace, mention
-from incidentbot.local import LocalStack
-from incidentbot.models import EntryKind, Postmortem, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 
 

@@ -23,7 +23,7 @@ from re import _constants as _sre  # type: ignore[attr-defined]
 from re import _parser as _sre_parser  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 
 __all__ = [
     "BUILTIN_RULES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from incidentbot.errors import IncidentError
+from incidentbot.domain.errors import IncidentError
 
 __all__ = [
     "MAX_CHANNEL_NAME_LENGTH",

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot.paths import data_dir
+from incidentbot.infra.paths import data_dir
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Defined with the rules, which the settings load without SQLAlchemy; kept importable here.
-from incidentbot.reminder_rules import ReminderKind as ReminderKind
+from incidentbot.domain.reminder_rules import ReminderKind as ReminderKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

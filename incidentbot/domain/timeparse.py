@@ -32,8 +32,8 @@ from dateutil import tz as dateutil_tz
 from dateutil.parser import isoparse, parserinfo
 from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
 
-from incidentbot.errors import IncidentError
-from incidentbot.text import clip
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.text import clip
 
 __all__ = [
     "ACCEPTED_FORMS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidentbot.config import Settings
+from incidentbot.infra.config import Settings
 from incidentbot.slack import ids
 
 # The smallest set that covers every Web API method the bot calls. tests/test_manifest.py reads

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from incidentbot.metrics import LABELS, compute_metrics, humanize
-from incidentbot.models import Incident, Severity, TimelineRecord
-from incidentbot.timeparse import get_zone
+from incidentbot.domain.metrics import LABELS, compute_metrics, humanize
+from incidentbot.domain.models import Incident, Severity, TimelineRecord
+from incidentbot.domain.timeparse import get_zone
 
 __all__ = [
     "DURATION_KEYS",

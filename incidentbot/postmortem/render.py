@@ -38,8 +38,8 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from incidentbot.errors import IncidentError
-from incidentbot.metrics import (
+from incidentbot.domain.errors import IncidentError
+from incidentbot.domain.metrics import (
     DEFINITIONS,
     DURATIONS,
     LABELS,
@@ -48,8 +48,8 @@ from incidentbot.metrics import (
     compute_metrics,
     humanize,
 )
-from incidentbot.milestones import STATE_KINDS
-from incidentbot.models import (
+from incidentbot.domain.milestones import STATE_KINDS
+from incidentbot.domain.models import (
     ActionStatus,
     DocumentStatus,
     EntryKind,
@@ -58,8 +58,8 @@ from incidentbot.models import (
     Status,
     TimelineRecord,
 )
-from incidentbot.paths import data_dir
-from incidentbot.text import mention_to_plain
+from incidentbot.domain.text import mention_to_plain
+from incidentbot.infra.paths import data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -833,7 +833,7 @@ class PostmortemRenderer:
 
     def problems(self, *, required: Iterable[str] = (), builtin: bool = True) -> list[str]:
         """What ``check`` would report: syntax, unknown variables, sandbox and render errors."""
-        from incidentbot.postmortem_sample import (
+        from incidentbot.postmortem.sample import (
             SAMPLE_NOW,
             sample_incidents,
             sample_people,
@@ -1001,7 +1001,7 @@ _OBJECT_NAMES = {
 def _friendly(message: str) -> str:
     """Names context objects as templates know them: ``'incident' has no attribute 'x'``."""
     return re.sub(
-        r"'(?:incidentbot\.postmortem\.)?(\w+) object'",
+        r"'(?:\w+\.)*(\w+) object'",
         lambda match: f"'{_OBJECT_NAMES[match[1]]}'" if match[1] in _OBJECT_NAMES else match[0],
         message,
     )
