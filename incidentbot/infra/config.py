@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
 
 from incidentbot.domain.errors import IncidentError
 from incidentbot.domain.policy import Action, Policy
@@ -122,263 +124,315 @@ class Settings:
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first required setting that is missing."""
-        env_names = {
-            "slack_bot_token": ("SLACK_BOT_TOKEN", "a bot token starting with xoxb-"),
-            "slack_signing_secret": ("SLACK_SIGNING_SECRET", "your Slack app's signing secret"),
-            "slack_app_token": ("SLACK_APP_TOKEN", "an app-level token starting with xapp-"),
-        }
         for name in names:
             if not getattr(self, name):
-                variable, expected = env_names[name]
-                raise ConfigError(f"{variable} is not set: expected {expected}.")
+                setting = BY_FIELD[name]
+                raise ConfigError(f"{setting.variable} is not set: expected {setting.expected}.")
+
+
+class Malformed(ValueError):
+    """Raised by a setting's reader; ``expected`` replaces the setting's own description when
+    the value itself is worth naming ("… not 'Mars/Olympus'")."""
+
+    def __init__(self, expected: str | None = None) -> None:
+        super().__init__(expected or "")
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: the ``Settings`` field it fills, how its text is read (a
+    ``ValueError`` means malformed), and what it expects, for the one line that stops start-up.
+    Unset or blank, the field keeps its default."""
+
+    variable: str
+    field: str
+    read: Callable[[str], object]
+    expected: str
+
+
+def _matching(pattern: str, *, flags: int = 0) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        if not re.fullmatch(pattern, text, flags):
+            raise Malformed
+        return text
+
+    return read
+
+
+def _url(text: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise Malformed
+    return text
+
+
+def _api_url(text: str) -> str:
+    return _url(text) if text.endswith("/") else _url(text) + "/"
+
+
+def _database_url(text: str) -> str:
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", text):
+        raise Malformed
+    return text
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Malformed(f"an IANA zone such as Europe/Berlin, not {text!r}") from None
+    return text
+
+
+def _folder(text: str) -> Path:
+    if not Path(text).is_dir():
+        raise Malformed(f"a folder, and {text!r} is not one")
+    return Path(text)
+
+
+def _toml_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise Malformed(f"a TOML file, and {text!r} is not a file")
+    return Path(text)
+
+
+def _prefix(text: str) -> str:
+    return _matching(r"[a-z0-9][a-z0-9_-]{0,20}")(text.lower())
+
+
+def _roles(text: str) -> tuple[str, ...]:
+    roles = tuple(r.strip().lower() for r in text.split(",") if r.strip())
+    if "lead" not in roles or not all(re.fullmatch(r"[a-z][a-z0-9_-]*", r) for r in roles):
+        raise Malformed
+    return roles
+
+
+def _severity_templates(text: str) -> dict[str, str]:
+    templates = dict(DEFAULT_SEVERITY_TEMPLATES)
+    for pair in text.split(","):
+        severity, sep, name = (part.strip() for part in pair.partition("="))
+        if not sep or severity.upper() not in templates or not name:
+            raise Malformed
+        templates[severity.upper()] = name
+    return templates
+
+
+def _admins(text: str) -> frozenset[str]:
+    admins = frozenset(a.strip() for a in text.split(",") if a.strip())
+    if not all(re.fullmatch(r"[UW][A-Z0-9]{2,}", admin) for admin in admins):
+        raise Malformed
+    return admins
+
+
+RESTRICTABLE = ("close", "notes", "reopen", "roles", "severity", "status")
+
+
+def _restricted(text: str) -> frozenset[str]:
+    restricted = frozenset(a.strip().lower() for a in text.split(",") if a.strip()) - {"none"}
+    if not restricted <= set(RESTRICTABLE):
+        raise Malformed
+    return restricted
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def read(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+            raise Malformed
+        return int(text)
+
+    return read
+
+
+def _on_off(text: str) -> bool:
+    if text.lower() not in ("on", "off"):
+        raise Malformed
+    return text.lower() == "on"
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        if text.lower() not in choices:
+            raise Malformed
+        return text.lower()
+
+    return read
+
+
+def _secret(*, at_least: int) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        if len(text) < at_least:
+            raise Malformed  # only the length is named: the value is a secret
+        return text
+
+    return read
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        if not text.startswith(prefix):
+            raise Malformed
+        return text
+
+    return read
+
+
+_CHANNEL = r"#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,}"
+
+# Every setting the environment (or .env) can give, in the order the README lists them.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SLACK_BOT_TOKEN", "slack_bot_token", _prefixed("xoxb-"), "a bot token starting with xoxb-"
+    ),
+    Setting("SLACK_SIGNING_SECRET", "slack_signing_secret", str, "your Slack app's signing secret"),
+    Setting(
+        "SLACK_APP_TOKEN",
+        "slack_app_token",
+        _prefixed("xapp-"),
+        "an app-level token starting with xapp-",
+    ),
+    Setting("SLACK_API_URL", "slack_api_url", _api_url, "a URL such as http://127.0.0.1:9000/api/"),
+    Setting(
+        "DATABASE_URL",
+        "database_url",
+        _database_url,
+        "sqlite:///path.db or postgresql+psycopg://user@host/db",
+    ),
+    Setting("INCIDENTBOT_TIMEZONE", "timezone", _zone, "an IANA zone such as Europe/Berlin"),
+    Setting(
+        "INCIDENTBOT_BASE_URL",
+        "base_url",
+        lambda text: _url(text.rstrip("/")),
+        "a URL such as https://incidents.example.com",
+    ),
+    Setting("INCIDENTBOT_TEMPLATES_DIR", "templates_dir", _folder, "a folder"),
+    Setting(
+        "INCIDENTBOT_CHANNEL_PREFIX",
+        "channel_prefix",
+        _prefix,
+        "up to 21 lowercase letters, digits, '-' or '_', such as inc",
+    ),
+    Setting(
+        "INCIDENTBOT_ANNOUNCE_CHANNEL",
+        "announce_channel",
+        _matching(_CHANNEL),
+        "a channel ID such as C0123ABC or a #name such as #incidents",
+    ),
+    Setting(
+        "INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL",
+        "private_announce_channel",
+        _matching(_CHANNEL),
+        "a channel ID such as G0123ABC or a #name",
+    ),
+    Setting(
+        "INCIDENTBOT_ROLES",
+        "roles",
+        _roles,
+        "comma-separated lowercase role names including lead, such as lead,comms,scribe",
+    ),
+    Setting(
+        "INCIDENTBOT_POSTMORTEM_TEMPLATES",
+        "severity_templates",
+        _severity_templates,
+        "pairs such as SEV1=default,SEV3=lightweight",
+    ),
+    Setting("INCIDENTBOT_BLAMELESS_RULES", "blameless_rules", _toml_file, "a TOML file"),
+    Setting(
+        "INCIDENTBOT_ADMINS",
+        "admins",
+        _admins,
+        "comma-separated Slack user IDs such as U0123ABC,U0456DEF",
+    ),
+    Setting(
+        "INCIDENTBOT_RESTRICTED_ACTIONS",
+        "restricted_actions",
+        _restricted,
+        f"a comma-separated subset of {', '.join(RESTRICTABLE)}, or none",
+    ),
+    Setting(
+        "INCIDENTBOT_ARCHIVE_AFTER_DAYS",
+        "archive_after_days",
+        _whole(1, 3650),
+        "whole days from 1 to 3650, or nothing to never archive",
+    ),
+    Setting(
+        "INCIDENTBOT_JOB_LEASE_SECONDS",
+        "job_lease_seconds",
+        _whole(1, 3600),
+        "whole seconds from 1 to 3600",
+    ),
+    Setting("INCIDENTBOT_SLACK_PACING", "slack_pacing", _on_off, "on or off"),
+    Setting("INCIDENTBOT_WEB_TOKEN", "web_token", str, "a read token for the web pages"),
+    Setting(
+        "INCIDENTBOT_WEBHOOK_SECRET",
+        "webhook_secret",
+        _secret(at_least=16),
+        "at least 16 characters, such as the output of `openssl rand -hex 32`",
+    ),
+    Setting(
+        "INCIDENTBOT_ALERT_SEVERITY_LABEL",
+        "alert_severity_label",
+        _matching(r"[A-Za-z_][A-Za-z0-9_]{0,99}"),
+        "a Prometheus label name such as severity",
+    ),
+    Setting("INCIDENTBOT_METRICS_TOKEN", "metrics_token", str, "a Bearer token for /metrics"),
+    Setting("INCIDENTBOT_LOG_FORMAT", "log_format", _one_of("text", "json"), "text or json"),
+    Setting(
+        "INCIDENTBOT_UPDATE_REMINDERS",
+        "update_reminders",
+        lambda text: parse_per_severity(
+            text, defaults=DEFAULT_UPDATE_INTERVALS, parse=parse_duration
+        ),
+        "pairs such as SEV1=30m,SEV2=1h (SEV3=off drops one; off drops all)",
+    ),
+    Setting(
+        "INCIDENTBOT_LEAD_REMINDER",
+        "lead_reminder",
+        parse_optional_duration,
+        "a duration such as 10m, or off",
+    ),
+    Setting(
+        "INCIDENTBOT_POSTMORTEM_DUE",
+        "postmortem_due_days",
+        lambda text: parse_per_severity(
+            text, defaults=DEFAULT_POSTMORTEM_DAYS, parse=parse_business_days
+        ),
+        "business days such as SEV1=5,SEV2=10 (SEV2=off drops one; off drops all)",
+    ),
+    Setting(
+        "INCIDENTBOT_REMINDER_TIME",
+        "reminder_time",
+        parse_clock_time,
+        "a time of day such as 09:00",
+    ),
+)
+BY_FIELD = {setting.field: setting for setting in SETTINGS}
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse ``KEY=value`` lines; blank lines, comments and ``export`` prefixes allowed."""
-    values: dict[str, str] = {}
+    """A ``.env`` file's values, read as python-dotenv reads them (quotes, ``export``, inline
+    ``# comments`` after unquoted values, escapes in double quotes); none if there is no file."""
     if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").strip()
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        return {}
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
 def load_settings(
-    environ: dict[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
 ) -> Settings:
-    """Read settings; the process environment wins over ``.env``."""
+    """Read every setting in ``SETTINGS``; the process environment wins over ``.env``. The
+    first malformed one stops start-up with one line naming it and what it expects."""
     env: dict[str, str] = {}
     if dotenv is not None:
         env.update(read_dotenv(dotenv))
     env.update(os.environ if environ is None else environ)
-
-    def get(name: str) -> str | None:
-        value = env.get(name)
-        return value.strip() if value and value.strip() else None
-
-    bot_token = get("SLACK_BOT_TOKEN")
-    if bot_token and not bot_token.startswith("xoxb-"):
-        raise ConfigError("SLACK_BOT_TOKEN is malformed: expected a bot token starting with xoxb-.")
-    app_token = get("SLACK_APP_TOKEN")
-    if app_token and not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN is malformed: expected a token starting with xapp-.")
-
-    api_url = get("SLACK_API_URL")
-    if api_url:
-        if not re.match(r"^https?://[^\s/]+", api_url):
-            raise ConfigError(
-                "SLACK_API_URL is malformed: expected a URL such as http://127.0.0.1:9000/api/."
-            )
-        api_url = api_url if api_url.endswith("/") else api_url + "/"
-
-    database_url = get("DATABASE_URL") or Settings.database_url
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
-        raise ConfigError(
-            "DATABASE_URL is malformed: expected sqlite:///path.db or "
-            "postgresql+psycopg://user@host/db."
-        )
-
-    zone = get("INCIDENTBOT_TIMEZONE") or "UTC"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"INCIDENTBOT_TIMEZONE is malformed: expected an IANA zone such as Europe/Berlin, "
-            f"not {zone!r}."
-        ) from None
-
-    base_url = (get("INCIDENTBOT_BASE_URL") or Settings.base_url).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", base_url):
-        raise ConfigError(
-            "INCIDENTBOT_BASE_URL is malformed: expected a URL such as https://incidents.example.com."
-        )
-
-    templates_dir = get("INCIDENTBOT_TEMPLATES_DIR")
-    if templates_dir and not Path(templates_dir).is_dir():
-        raise ConfigError(
-            f"INCIDENTBOT_TEMPLATES_DIR is malformed: expected a folder, and {templates_dir!r} "
-            "is not one."
-        )
-
-    prefix = (get("INCIDENTBOT_CHANNEL_PREFIX") or Settings.channel_prefix).lower()
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,20}", prefix):
-        raise ConfigError(
-            "INCIDENTBOT_CHANNEL_PREFIX is malformed: expected up to 21 lowercase letters, digits, "
-            "'-' or '_', such as inc."
-        )
-
-    announce = get("INCIDENTBOT_ANNOUNCE_CHANNEL") or Settings.announce_channel
-    if not re.fullmatch(r"#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,}", announce):
-        raise ConfigError(
-            "INCIDENTBOT_ANNOUNCE_CHANNEL is malformed: expected a channel ID such as C0123ABC "
-            "or a #name such as #incidents."
-        )
-
-    private_announce = get("INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL")
-    if private_announce and not re.fullmatch(
-        r"#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,}", private_announce
-    ):
-        raise ConfigError(
-            "INCIDENTBOT_PRIVATE_ANNOUNCE_CHANNEL is malformed: expected a channel ID such as "
-            "G0123ABC or a #name."
-        )
-
-    roles = DEFAULT_ROLES
-    if get("INCIDENTBOT_ROLES"):
-        roles = tuple(r.strip().lower() for r in env["INCIDENTBOT_ROLES"].split(",") if r.strip())
-        if "lead" not in roles or not all(re.fullmatch(r"[a-z][a-z0-9_-]*", r) for r in roles):
-            raise ConfigError(
-                "INCIDENTBOT_ROLES is malformed: expected comma-separated lowercase role names "
-                "including lead, such as lead,comms,scribe."
-            )
-
-    severity_templates = dict(DEFAULT_SEVERITY_TEMPLATES)
-    if get("INCIDENTBOT_POSTMORTEM_TEMPLATES"):
-        for pair in env["INCIDENTBOT_POSTMORTEM_TEMPLATES"].split(","):
-            severity, sep, name = (part.strip() for part in pair.partition("="))
-            if not sep or severity.upper() not in severity_templates or not name:
-                raise ConfigError(
-                    "INCIDENTBOT_POSTMORTEM_TEMPLATES is malformed: expected pairs such as "
-                    "SEV1=default,SEV3=lightweight."
-                )
-            severity_templates[severity.upper()] = name
-
-    blameless_rules = get("INCIDENTBOT_BLAMELESS_RULES")
-    if blameless_rules and not Path(blameless_rules).is_file():
-        raise ConfigError(
-            f"INCIDENTBOT_BLAMELESS_RULES is malformed: expected a TOML file, and "
-            f"{blameless_rules!r} is not a file."
-        )
-
-    admins = frozenset(a.strip() for a in (get("INCIDENTBOT_ADMINS") or "").split(",") if a.strip())
-    if not all(re.fullmatch(r"[UW][A-Z0-9]{2,}", admin) for admin in admins):
-        raise ConfigError(
-            "INCIDENTBOT_ADMINS is malformed: expected comma-separated Slack user IDs such as "
-            "U0123ABC,U0456DEF."
-        )
-    restricted_text = get("INCIDENTBOT_RESTRICTED_ACTIONS")
-    restricted = Settings.__dataclass_fields__["restricted_actions"].default
-    if restricted_text is not None:
-        known = {"notes", "severity", "status", "roles", "close", "reopen"}
-        restricted = frozenset(
-            a.strip().lower() for a in restricted_text.split(",") if a.strip()
-        ) - {"none"}
-        if not restricted <= known:
-            raise ConfigError(
-                "INCIDENTBOT_RESTRICTED_ACTIONS is malformed: expected a comma-separated subset "
-                f"of {', '.join(sorted(known))}, or none."
-            )
-
-    archive_after = get("INCIDENTBOT_ARCHIVE_AFTER_DAYS")
-    if archive_after is not None and (
-        not re.fullmatch(r"[0-9]{1,4}", archive_after) or not 1 <= int(archive_after) <= 3650
-    ):
-        raise ConfigError(
-            "INCIDENTBOT_ARCHIVE_AFTER_DAYS is malformed: expected whole days from 1 to 3650, "
-            "or nothing to never archive."
-        )
-
-    lease = get("INCIDENTBOT_JOB_LEASE_SECONDS") or str(Settings.job_lease_seconds)
-    if not lease.isdigit() or not 1 <= int(lease) <= 3600:
-        raise ConfigError(
-            "INCIDENTBOT_JOB_LEASE_SECONDS is malformed: expected whole seconds from 1 to 3600."
-        )
-
-    pacing = (get("INCIDENTBOT_SLACK_PACING") or "on").lower()
-    if pacing not in ("on", "off"):
-        raise ConfigError("INCIDENTBOT_SLACK_PACING is malformed: expected on or off.")
-
-    webhook_secret = get("INCIDENTBOT_WEBHOOK_SECRET")
-    if webhook_secret is not None and len(webhook_secret) < 16:
-        # Only the length is named: the value is a secret.
-        raise ConfigError(
-            "INCIDENTBOT_WEBHOOK_SECRET is malformed: expected at least 16 characters, such as "
-            "the output of `openssl rand -hex 32`."
-        )
-    severity_label = get("INCIDENTBOT_ALERT_SEVERITY_LABEL") or Settings.alert_severity_label
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", severity_label):
-        raise ConfigError(
-            "INCIDENTBOT_ALERT_SEVERITY_LABEL is malformed: expected a Prometheus label name "
-            "such as severity."
-        )
-    log_format = (get("INCIDENTBOT_LOG_FORMAT") or Settings.log_format).lower()
-    if log_format not in ("text", "json"):
-        raise ConfigError("INCIDENTBOT_LOG_FORMAT is malformed: expected text or json.")
-
-    return Settings(
-        database_url=database_url,
-        slack_bot_token=bot_token,
-        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-        slack_app_token=app_token,
-        slack_api_url=api_url,
-        announce_channel=announce,
-        private_announce_channel=private_announce,
-        timezone=zone,
-        base_url=base_url,
-        templates_dir=Path(templates_dir) if templates_dir else None,
-        channel_prefix=prefix,
-        roles=roles,
-        severity_templates=severity_templates,
-        blameless_rules=Path(blameless_rules) if blameless_rules else None,
-        job_lease_seconds=int(lease),
-        slack_pacing=pacing == "on",
-        archive_after_days=int(archive_after) if archive_after is not None else None,
-        admins=admins,
-        restricted_actions=restricted,
-        web_token=get("INCIDENTBOT_WEB_TOKEN"),
-        webhook_secret=webhook_secret,
-        alert_severity_label=severity_label,
-        metrics_token=get("INCIDENTBOT_METRICS_TOKEN"),
-        log_format=log_format,
-        **_reminder_settings(get),
-    )
-
-
-def _reminder_settings(get: Callable[[str], str | None]) -> dict[str, object]:
-    """The reminder settings, each stopping start-up with one line if malformed."""
-    readers: dict[str, tuple[str, Callable[[str], object], str]] = {
-        "update_reminders": (
-            "INCIDENTBOT_UPDATE_REMINDERS",
-            lambda text: parse_per_severity(
-                text, defaults=DEFAULT_UPDATE_INTERVALS, parse=parse_duration
-            ),
-            "pairs such as SEV1=30m,SEV2=1h (SEV3=off drops one; off drops all)",
-        ),
-        "lead_reminder": (
-            "INCIDENTBOT_LEAD_REMINDER",
-            parse_optional_duration,
-            "a duration such as 10m, or off",
-        ),
-        "postmortem_due_days": (
-            "INCIDENTBOT_POSTMORTEM_DUE",
-            lambda text: parse_per_severity(
-                text, defaults=DEFAULT_POSTMORTEM_DAYS, parse=parse_business_days
-            ),
-            "business days such as SEV1=5,SEV2=10 (SEV2=off drops one; off drops all)",
-        ),
-        "reminder_time": (
-            "INCIDENTBOT_REMINDER_TIME",
-            parse_clock_time,
-            "a time of day such as 09:00",
-        ),
-    }
     values: dict[str, object] = {}
-    for name, (variable, parse, expected) in readers.items():
-        text = get(variable)
-        if text is None:
+    for setting in SETTINGS:
+        text = (env.get(setting.variable) or "").strip()
+        if not text:
             continue
         try:
-            values[name] = parse(text)
-        except ValueError:
-            raise ConfigError(f"{variable} is malformed: expected {expected}.") from None
-    return values
+            values[setting.field] = setting.read(text)
+        except ValueError as error:
+            expected = getattr(error, "expected", None) or setting.expected
+            raise ConfigError(f"{setting.variable} is malformed: expected {expected}.") from None
+    return Settings(**values)  # type: ignore[arg-type]
