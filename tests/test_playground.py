@@ -207,6 +207,26 @@ def test_markdown_files_render_headings_tables_lists_and_safe_links():
     assert "<hr>" in html and "<blockquote><p>quoted</p></blockquote>" in html
 
 
+def test_markdown_files_show_raw_html_images_and_unsafe_links_as_text():
+    html = str(
+        markdown_to_html(
+            "A <b>bold</b> claim, ![graph](https://e.example/g.png) and "
+            "[mail](mailto:sre@example.com), [run](vbscript:x) and ~~gone~~.\n"
+            "next line\n\n1. first\n2. second\n\n```\n<script>alert(1)</script>\n```"
+        )
+    )
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "graph" in html and "<img" not in html and "g.png" not in html
+    assert (
+        '<a href="mailto:sre@example.com" target="_blank" rel="noopener noreferrer">mail</a>'
+        in html
+    )
+    assert "run" in html and "vbscript" not in html
+    assert "<s>gone</s>" in html and "claim" in html and "<br>" in html
+    assert "<ol>" in html and "<li>second</li>" in html
+    assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
 def test_typed_text_is_escaped_and_mentions_become_what_slack_sends():
     ws = Workspace()
     typed = "role comms @bob in #general <b> & @here @nobody"

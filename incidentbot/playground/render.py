@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 __all__ = [
@@ -665,153 +666,42 @@ def render_blocks(
 
 # ---------------------------------------------------------------------------- Markdown files
 
-_MD_CODE = re.compile(r"`([^`]+)`")
-_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)")
-_MD_AUTOLINK = re.compile(r"&lt;(https?://[^\s&]+(?:&amp;[^\s&]+)*)&gt;")
-_MD_STYLES = (
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), "strong"),
-    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), "strong"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), "em"),
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), "em"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), "del"),
-)
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
-_ORDERED = re.compile(r"^(\s*)\d+[.)]\s+(.*)$")
-_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+def _markdown() -> MarkdownIt:
+    """CommonMark with tables and strikethrough, as the uploaded postmortems are written; raw
+    HTML is shown as text, a line break in a paragraph is kept, and a link goes out only to a
+    web or mail address (``safe_url``): any other keeps its label as plain text."""
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = lambda url: True  # judged when rendered, so the label survives
+
+    def link_open(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+        href = str(tokens[index].attrGet("href") or "")
+        target = safe_url(href)
+        # Per render (``env``), so pages rendered at once on several threads never mix.
+        env.setdefault("unsafe", []).append(target is None)
+        if target is None:
+            return ""
+        return str(Markup('<a href="{}" target="_blank" rel="noopener noreferrer">').format(target))
+
+    def link_close(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+        return "" if env["unsafe"].pop() else "</a>"
+
+    def image(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+        # The file viewer loads nothing from elsewhere: an image shows as its description.
+        return str(escape(tokens[index].content))
+
+    md.add_render_rule("link_open", link_open)
+    md.add_render_rule("link_close", link_close)
+    md.add_render_rule("image", image)
+    return md
 
 
-def _md_inline(text: str, holes: _Holes) -> str:
-    text = _PRIVATE.sub("\ufffd", text)
-    text = _MD_CODE.sub(lambda m: holes.keep(Markup("<code>{}</code>").format(m.group(1))), text)
-    text = _MD_ESCAPE.sub(lambda m: holes.keep(escape(m.group(1))), text)
-    html = str(escape(text))
-
-    def link(match: re.Match[str]) -> str:
-        url = unescape(match.group(2))
-        return holes.keep(_link(url, Markup(holes.fill(match.group(1)))))
-
-    html = _MD_LINK.sub(link, html)
-    html = _MD_AUTOLINK.sub(
-        lambda m: holes.keep(_link(unescape(m.group(1)), unescape(m.group(1)))), html
-    )
-    for pattern, tag in _MD_STYLES:
-        html = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", html)
-    return holes.fill(html)
-
-
-def _table_cells(line: str) -> list[str]:
-    line = line.strip()
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|") and not line.endswith("\\|"):
-        line = line[:-1]
-    return [cell.strip() for cell in re.split(r"(?<!\\)\|", line)]
+_MARKDOWN = _markdown()
 
 
 def markdown_to_html(text: str) -> Markup:
-    """A small, safe Markdown renderer for the file viewer: headings, paragraphs, lists,
-    tables, quotes, code and rules, with inline code, emphasis and web links. Raw HTML in the
-    text is shown as text."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    out: list[str] = []
-    paragraph: list[str] = []
-    holes = _Holes()
-
-    def inline(value: str) -> str:
-        return _md_inline(value, holes)
-
-    def flush() -> None:
-        if paragraph:
-            out.append("<p>" + "<br>".join(inline(p) for p in paragraph) + "</p>")
-            paragraph.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            code: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                code.append(lines[i])
-                i += 1
-            out.append(str(Markup("<pre><code>{}</code></pre>").format("\n".join(code))))
-            i += 1
-            continue
-        if not stripped:
-            flush()
-            i += 1
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush()
-            level = len(heading.group(1))
-            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
-            i += 1
-            continue
-        if _RULE.match(line):
-            flush()
-            out.append("<hr>")
-            i += 1
-            continue
-        if "|" in line and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
-            flush()
-            head = "".join(f"<th>{inline(c)}</th>" for c in _table_cells(line))
-            rows: list[str] = []
-            i += 2
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                cells = "".join(f"<td>{inline(c)}</td>" for c in _table_cells(lines[i]))
-                rows.append(f"<tr>{cells}</tr>")
-                i += 1
-            out.append(
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            )
-            continue
-        if stripped.startswith(">"):
-            flush()
-            quoted: list[str] = []
-            while i < len(lines) and lines[i].strip().startswith(">"):
-                quoted.append(lines[i].strip()[1:].lstrip())
-                i += 1
-            out.append(f"<blockquote>{markdown_to_html(chr(10).join(quoted))}</blockquote>")
-            continue
-        listing = _BULLET.match(line) or _ORDERED.match(line)
-        if listing:
-            flush()
-            i = _md_list(lines, i, out, inline)
-            continue
-        paragraph.append(stripped)
-        i += 1
-    flush()
-    return Markup("\n".join(out))
-
-
-def _md_list(lines: list[str], i: int, out: list[str], inline: Callable[[str], str]) -> int:
-    """A (possibly nested, by indentation) list starting at line ``i``; returns the next line."""
-    stack: list[tuple[int, str]] = []
-    while i < len(lines):
-        match = _BULLET.match(lines[i]) or _ORDERED.match(lines[i])
-        if match is None:
-            if lines[i].strip() and stack and lines[i].startswith("  "):
-                out.append("<br>" + inline(lines[i].strip()))  # a wrapped item continues
-                i += 1
-                continue
-            break
-        indent = len(match.group(1).expandtabs(4))
-        tag = "ul" if _BULLET.match(lines[i]) else "ol"
-        if not stack or indent > stack[-1][0]:
-            out.append(f"<{tag}>")
-            stack.append((indent, tag))
-        else:
-            while len(stack) > 1 and indent < stack[-1][0]:
-                out.append(f"</li></{stack.pop()[1]}>")
-            out.append("</li>")
-        out.append(f"<li>{inline(match.group(2))}")
-        i += 1
-    while stack:
-        out.append(f"</li></{stack.pop()[1]}>")
-    return i
+    """Markdown (a postmortem file, a Block Kit ``markdown`` block) as safe HTML, rendered by
+    markdown-it-py: headings, paragraphs, lists, tables, quotes, code, rules, emphasis and web
+    links. Raw HTML in the text is shown as text."""
+    return Markup(_MARKDOWN.render(_PRIVATE.sub("\ufffd", text), {}))
