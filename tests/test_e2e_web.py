@@ -210,3 +210,54 @@ def test_the_page_shows_a_recorded_detection_apart_from_the_declaration(stack: L
     assert "Recorded after the fact" not in html
     roles = html.split("<h2>Roles</h2>", 1)[1].split("</table>", 1)[0]
     assert "<td>now</td>" in roles, "a role still held while the incident is open"
+
+
+def test_insights_page_counts_incidents_per_week_and_medians_by_severity(db_url):
+    """/insights without a browser: what the charts and the table say, from incidents recorded
+    after the fact and one still open; a private incident is not counted for a token reader."""
+    token = "shared-read-token-for-insights"
+    with LocalStack(database_url=db_url, web_token=token) as stack:
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+        def at(minutes_ago: int) -> str:
+            return f"{now - timedelta(minutes=minutes_ago):%Y-%m-%d %H:%M} UTC"
+
+        # Impact start to detection 10 and 20 min, to mitigation 40 and 60, to resolution 60
+        # and 120: medians 15 min, 50 min and 1 h 30 min.
+        for title, detect, mitigate, resolve in (("Search", 10, 40, 60), ("Queue", 20, 60, 120)):
+            start = 180
+            response = stack.driver.command(
+                "alice",
+                "#general",
+                f"record {title} outage; started {at(start)}; detected {at(start - detect)}; "
+                f"mitigated {at(start - mitigate)}; resolved {at(start - resolve)}",
+            )
+            assert response.status == 200, response.body
+        channel = declare(stack, "Checkout is down", number=3)
+        stack.driver.command("alice", channel.id, "sev 1")
+        stack.driver.command("bob", "#general", "declare")
+        (modal,) = stack.workspace.open_views("bob")
+        stack.driver.submit_view(
+            "bob", modal.id, {"title_input": "Credential leak", "private_checkbox": ["private"]}
+        )
+        stack.settle()
+
+        with browser().open(f"{stack.base_url}/insights?token={token}") as page:
+            html = page.read().decode()
+
+    per_week = html.split("<h2>Incidents per week</h2>", 1)[1].split("<h2>", 1)[0]
+    counts = [int(n) for n in re.findall(r"<title>[^<:]+: (\d+)</title>", per_week)]
+    assert len(counts) == 13 and sum(counts) == 3, counts  # the private one is not shown
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in table.split("</tr>") if row
+        )
+        if cells
+    }
+    assert rows["SEV3"] == ["2", "15 min", "50 min", "1 h 30 min"]
+    assert rows["SEV1"] == ["1", "0 s", "—", "—"]  # open: declared as detected, not mitigated
+    assert rows["SEV2"] == rows["SEV4"] == ["0", "—", "—", "—"]
+    speed = html.split("<h2>How fast, by severity</h2>", 1)[1].split("<table>", 1)[0]
+    assert "<svg" in speed and "SEV3" in speed
