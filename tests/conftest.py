@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +16,14 @@ from incidentbot.entrypoints.local import LocalStack
 from incidentbot.infra import db
 from incidentbot.infra.uow import UnitOfWork
 from tests.databases import database_url
+
+# Property tests: the full search in CI (`CI=true`, as .ci/run sets it), a quick one locally.
+# HYPOTHESIS_PROFILE=ci runs the full one anywhere.
+settings.register_profile("ci", max_examples=200, deadline=None, database=None)
+settings.register_profile("dev", max_examples=25, deadline=None, database=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -344,7 +344,7 @@ def _check_command(hostile: Hostile, text: str, where: str) -> None:
 LONG = 40_000
 
 
-@settings(max_examples=200, deadline=None, database=None)
+# How many examples: the profile's (tests/conftest.py): 200 in CI, 25 locally.
 @given(text=commands, where=st.sampled_from(["incident", "general"]))
 @example(text="x" * LONG, where="general")
 @example(text="note " + "é" * (LONG - 5), where="incident")

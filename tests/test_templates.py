@@ -7,6 +7,7 @@ with ``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_templates.py`` and 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -69,8 +70,26 @@ def renderer(templates_dir: Path | None = None) -> PostmortemRenderer:
     )
 
 
+@functools.cache
+def _builtin_renderer() -> PostmortemRenderer:
+    return renderer()
+
+
 def render(template: str, fmt: str, *, review: bool = True, **kwargs: object) -> str:
-    return renderer(**kwargs).render(  # type: ignore[arg-type]
+    """The rich incident's postmortem; with the built-in templates, rendered once per worker
+    for every test that only reads it (a string, so no test can change another's)."""
+    if not kwargs:
+        return _render_builtin(template, fmt, review)
+    return _render(renderer(**kwargs), template, fmt, review)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _render_builtin(template: str, fmt: str, review: bool) -> str:
+    return _render(_builtin_renderer(), template, fmt, review)
+
+
+def _render(renderer: PostmortemRenderer, template: str, fmt: str, review: bool) -> str:
+    return renderer.render(
         incident=rich_incident(),
         people=people(),
         fmt=fmt,
