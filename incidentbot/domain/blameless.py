@@ -403,9 +403,9 @@ class _LiteralFinder:
                 filed |= positions
         in_word = self.in_word
         for word in words:
-            positions = in_word.get(word)
-            if positions is None:
-                positions = in_word[word] = self.whole.get(word, frozenset()).union(
+            known = in_word.get(word)
+            if known is None:
+                known = in_word[word] = self.whole.get(word, frozenset()).union(
                     *(
                         found
                         for first in set(word)
@@ -413,7 +413,7 @@ class _LiteralFinder:
                         if literal in word
                     )
                 )
-            filed |= positions
+            filed |= known
         # The first requirement is met: it is what the part was filed under.
         return [
             self.items[i]
@@ -742,7 +742,7 @@ def _requirements(pattern: str) -> tuple[frozenset[str], ...] | None:
 def _bounds_word(op: Any, av: Any, *, before: bool) -> bool:
     """Whether this item guarantees a word boundary on the side of a literal next to it."""
     if op is _sre.IN:
-        return av == [(_sre.CATEGORY, _sre.CATEGORY_SPACE)]
+        return bool(av == [(_sre.CATEGORY, _sre.CATEGORY_SPACE)])
     if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
         return av[0] >= 1 and len(av[2]) == 1 and _bounds_word(*av[2][0], before=before)
     if op is _sre.ASSERT_NOT:
@@ -881,7 +881,8 @@ def _union_of_best(alternatives: Any, *, left: bool, right: bool) -> frozenset[s
         ]
         if not sets:
             return None
-        union |= max(sets, key=_score)
+        best: frozenset[str] = max(sets, key=_score)
+        union |= best
     return frozenset(union)
 
 

@@ -98,7 +98,8 @@ class SeverityStats:
     def __getitem__(self, key: str) -> timedelta | None:
         if key not in DURATION_KEYS:
             raise KeyError(key)
-        return getattr(self, key)
+        duration: timedelta | None = getattr(self, key)
+        return duration
 
     def durations(self) -> dict[str, timedelta | None]:
         return {key: self[key] for key in DURATION_KEYS}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from dateutil.relativedelta import relativedelta
 
@@ -110,6 +111,10 @@ class Metrics:
     reopened_count: int
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: datetime | None) -> datetime | None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     """Aware datetimes in UTC; subtracting two in one ``ZoneInfo`` would ignore DST changes."""
     if moment is None:
@@ -155,11 +160,12 @@ def _time_in_severity(
 ) -> dict[str, timedelta]:
     declared = _ordered(timeline, EntryKind.DECLARED)
     changes = _ordered(timeline, EntryKind.SEVERITY)
-    current: str | None = None
-    if declared and (declared[0].details or {}).get("severity"):
-        current = str(declared[0].details["severity"])
-    elif changes and (changes[0].details or {}).get("from"):
-        current = str(changes[0].details["from"])
+    declared_details = (declared[0].details or {}) if declared else {}
+    first_change_details = (changes[0].details or {}) if changes else {}
+    if declared_details.get("severity"):
+        current = str(declared_details["severity"])
+    elif first_change_details.get("from"):
+        current = str(first_change_details["from"])
     else:
         current = str(incident.severity)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from incidentbot.domain.models import EntryKind, Status
+from incidentbot.domain.models import EntryKind, JSONObject, Status
 
 # The entries that change an incident's state or set one of its milestones.
 STATE_KINDS = frozenset(
@@ -70,7 +70,7 @@ class Recorded(Protocol):
     id: int | None
     kind: str
     occurred_at: datetime
-    details: dict | None
+    details: JSONObject | None
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,8 @@ class Lifecycle:
     severity_changes: tuple[tuple[datetime, str], ...]
 
     def moment(self, name: str) -> datetime | None:
-        return getattr(self, name)
+        moment: datetime | None = getattr(self, name)
+        return moment
 
 
 def ordered(entries: Iterable[Recorded]) -> list[Recorded]:

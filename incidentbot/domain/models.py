@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -28,6 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Defined with the rules, which the settings load without SQLAlchemy; kept importable here.
 from incidentbot.domain.reminder_rules import ReminderKind as ReminderKind
+
+# A JSON object column or payload: its keys are strings, its values whatever JSON holds.
+JSONObject = dict[str, Any]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -65,6 +69,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's ``Table``, for Core statements. ``__table__`` is typed as any ``FromClause``;
+    a declarative model's is always a ``Table``."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 class Severity(enum.StrEnum):
@@ -248,7 +261,7 @@ class TimelineEntry(Base):
     source_author_id: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(String(500))
     # Structured facts behind the text, e.g. {"from": "SEV3", "to": "SEV2"} for a severity change.
-    details: Mapped[dict | None] = mapped_column(JSON)
+    details: Mapped[JSONObject | None] = mapped_column(JSON)
     # Others who pinned or reacted to the same captured message after the first.
     also_marked_by: Mapped[list[str]] = mapped_column(JSON, default=list)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -305,7 +318,7 @@ class TimelineRow(NamedTuple):
     text: str
     source_author_id: str | None
     permalink: str | None
-    details: dict | None
+    details: JSONObject | None
     also_marked_by: tuple[str, ...]
 
 
@@ -420,7 +433,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[JSONObject] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16), default=JobState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot.infra.paths import data_dir
@@ -115,6 +115,14 @@ def read_only(session: Session) -> Session:
     """
     session.connection(execution_options={READ_ONLY: True})
     return session
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed. ``Session.execute`` is typed to return any
+    ``Result``; a DML statement's is a ``CursorResult``, which is the one with a row count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def _json_loads(text: str | bytes) -> Any:

@@ -24,12 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from incidentbot.domain.models import Job, JobState, utcnow
+from incidentbot.domain.models import Job, JobState, table_of, utcnow
 from incidentbot.infra import db
 from incidentbot.infra.failpoints import crash_point
 
@@ -144,7 +145,7 @@ def rearm(session: Session, *, incident_id: int, kind: str, now: datetime) -> in
         .values(state=JobState.PENDING, run_after=now, attempts=0, finished_at=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return db.rows_changed(result)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _handler_payload(payload: Mapping[str, object] | None) -> dict[str, object]:
     return {key: value for key, value in (payload or {}).items() if key != GIVEN_BACK}
 
 
-def _held(job: QueuedJob):  # type: ignore[no-untyped-def]
+def _held(job: QueuedJob) -> ColumnElement[bool]:
     """Matches ``job``'s row only while the claim that handed it out still holds it."""
     return and_(Job.id == job.id, Job.lease_token == job.lease_token, Job.state == JobState.RUNNING)
 
@@ -201,7 +202,8 @@ def gather(
         raise LeaseLost(f"job {job.id} was claimed again before it gathered its work")
     payload = _handler_payload(stored.payload)
     if "gathered" in payload:
-        return list(payload["gathered"])  # type: ignore[call-overload]
+        # Written below, by this function: a list of payloads, as JSON stored it.
+        return list(cast("list[Mapping[str, object]]", payload["gathered"]))
     gathered: list[Mapping[str, object]] = [payload]
     taken = _jobs_behind(session, job, limit=limit - 1)
     if taken:
@@ -216,7 +218,7 @@ def gather(
             .values(state=JobState.DONE, finished_at=now, attempts=1)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != len(taken):
+        if db.rows_changed(result) != len(taken):
             session.rollback()  # one was claimed meanwhile: take none
             return gathered
         gathered += [dict(row.payload) for row in taken]
@@ -226,7 +228,7 @@ def gather(
         .values(payload={**(stored.payload or {}), "gathered": gathered})
         .execution_options(synchronize_session=False)
     )
-    if kept.rowcount != 1:
+    if db.rows_changed(kept) != 1:
         session.rollback()
         raise LeaseLost(f"job {job.id} was claimed again while it gathered its work")
     return gathered
@@ -330,7 +332,7 @@ def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
-        update(Job.__table__)
+        update(table_of(Job))
         .where(due, jobs.id.in_(select(candidates.c.id)))
         .values(
             state=JobState.RUNNING,
@@ -742,7 +744,7 @@ class JobRunner:
             .values(locked_until=None, **values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if db.rows_changed(result) != 1:
             return False, None, None
         due = values.get("run_after")
         return True, due if isinstance(due, datetime) else None, gave_up

@@ -9,7 +9,7 @@ from types import TracebackType
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidentbot.domain.models import Incident, Job, JobState, utcnow
+from incidentbot.domain.models import Incident, Job, JobState, table_of, utcnow
 from incidentbot.infra import db, jobs
 from incidentbot.infra.failpoints import crash_point
 
@@ -112,7 +112,7 @@ class UnitOfWork:
         self._due(run_after)
 
 
-_INSERT_JOB = insert(Job.__table__)
+_INSERT_JOB = insert(table_of(Job))
 
 
 # Called with no arguments, or with ``read_only=True`` for work that only reads.
