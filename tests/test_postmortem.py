@@ -488,3 +488,26 @@ def test_markdown_helpers() -> None:
     assert md_block("```\nunclosed") == "\\```\nunclosed"
     assert md_block("```\nclosed\n```") == "```\nclosed\n```"
     assert md_block("- a list\n1. stays") == "- a list\n1. stays"
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [("Asia/Dubai", "UTC+04:00"), ("+05:30", "UTC+05:30"), ("America/New_York", "EST")],
+)
+def test_the_postmortem_shows_times_as_slack_does_in_any_zone_timeparse_reads(
+    zone: str, shown: str
+) -> None:
+    """One time format everywhere: where tzdata has only an offset (``+04``) the postmortem says
+    ``UTC+04:00`` as Slack's replies do, and a zone given as an offset is accepted."""
+    from incidentbot.domain.timeparse import format_moment
+    from tests.fixtures_incident import NOW, people, rich_incident
+
+    incident = rich_incident()
+    markdown = PostmortemRenderer(zone=zone).render(
+        incident=incident, people=people(), fmt="md", now=NOW
+    )
+    declared = format_moment(incident.declared_at, zone)
+    assert declared.endswith(f" {shown}")
+    assert declared in markdown
+    stamps = re.findall(r"\b\d\d:\d\d ([A-Z][A-Za-z]*(?:[+-]\d\d:\d\d)?)", markdown)
+    assert stamps and set(stamps) <= {shown, "UTC"}, set(stamps)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from incidentbot.domain.metrics import LABELS, compute_metrics, humanize
 from incidentbot.domain.models import Incident, Severity, TimelineRecord
-from incidentbot.domain.timeparse import get_zone
+from incidentbot.domain.timeparse import MONTH_ABBREVIATIONS, get_zone
 
 __all__ = [
     "DURATION_KEYS",
@@ -45,7 +45,6 @@ SPEED_KEYS: dict[str, str] = {
     "mitigate": "time_to_mitigate",
     "resolve": "time_to_resolve",
 }
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _monday(day: date) -> date:
@@ -76,7 +75,7 @@ def incidents_per_week(
 
 def week_label(monday: date) -> str:
     """``Nov 23``: how a week is named under its bar."""
-    return f"{_MONTHS[monday.month - 1]} {monday.day}"
+    return f"{MONTH_ABBREVIATIONS[monday.month - 1]} {monday.day}"
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,15 @@ __all__ = [
     "ACCEPTED_FORMS",
     "AMBIGUOUS_ZONE_ABBREVIATIONS",
     "GENERIC_ZONE_ABBREVIATIONS",
+    "MONTH_ABBREVIATIONS",
     "SKEW_TOLERANCE",
+    "WEEKDAY_ABBREVIATIONS",
     "ZONE_ABBREVIATIONS",
     "Moment",
     "MomentFormatter",
     "TimeParseError",
+    "abbreviation",
+    "day_label",
     "describe_moment",
     "format_moment",
     "get_zone",
@@ -410,8 +414,9 @@ def _offset_text(offset: timedelta) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _abbreviation(local: datetime) -> str:
-    """The zone abbreviation at that moment, or ``UTC+03:00`` where tzdata only has ``+03``."""
+def abbreviation(local: datetime) -> str:
+    """The zone abbreviation at that moment, or ``UTC+03:00`` where tzdata only has ``+03``
+    (and for a zone given as an offset): the name every place that shows a time uses."""
     name = local.tzname() or ""
     if not name or name[0] in "+-":
         return _offset_text(local.utcoffset() or timedelta(0))
@@ -423,7 +428,7 @@ def format_moment(dt: datetime, zone: str) -> str:
     if dt.tzinfo is None:
         raise ValueError("format_moment needs an aware datetime")
     local = dt.astimezone(get_zone(zone))
-    return f"{local:%Y-%m-%d %H:%M} {_abbreviation(local)}"
+    return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
 
 
 class MomentFormatter:
@@ -444,9 +449,24 @@ class MomentFormatter:
         key = (local.year, local.month, local.day, local.hour, local.minute, local.fold)
         shown = self._shown.get(key)
         if shown is None:
-            shown = f"{local:%Y-%m-%d %H:%M} {_abbreviation(local)}"
+            shown = f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
             self._shown[key] = shown
         return shown
+
+
+_DAY_LABEL_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# fmt: off
+_DAY_LABEL_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+# fmt: on
+
+
+def day_label(day: date) -> str:
+    """``Friday 27 November 2026``, the same whatever the process's locale."""
+    weekday, month = _DAY_LABEL_WEEKDAYS[day.weekday()], _DAY_LABEL_MONTHS[day.month - 1]
+    return f"{weekday} {day.day} {month} {day.year}"
 
 
 def zone_label(zone: str, *, at: datetime | None = None) -> str:
@@ -459,12 +479,12 @@ def zone_label(zone: str, *, at: datetime | None = None) -> str:
         raise ValueError("zone_label needs an aware datetime for at=")
     local = at.astimezone(resolved)
     offset = _offset_text(local.utcoffset() or timedelta(0))
-    abbreviation = _abbreviation(local)
+    shown = abbreviation(local)
     if name in {"UTC", offset}:
         return name
-    if abbreviation in {name, offset}:
+    if shown in {name, offset}:
         return f"{name} ({offset})"
-    return f"{name} ({abbreviation}, {offset})"
+    return f"{name} ({shown}, {offset})"
 
 
 # --- moments -----------------------------------------------------------------------------------
@@ -500,12 +520,14 @@ _DAY_WORDS: Mapping[str, str] = MappingProxyType(
         "sun": "sunday",
     }
 )
-# English month abbreviations for replies, whatever the locale (strftime's %b follows it).
+# English month and weekday abbreviations for replies and charts, whatever the locale
+# (strftime's %b and %a follow it).
 # fmt: off
-_MONTH_ABBREVIATIONS = (
+MONTH_ABBREVIATIONS = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 )
 # fmt: on
+WEEKDAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # The earliest moment accepted: anything before is a typo, not an incident's timeline.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOO_OLD = "That is before 1970, which I can't record: check the year."
@@ -789,8 +811,8 @@ def describe_moment(moment: Moment, *, zone: str, now: datetime) -> str:
     local = moment.at.astimezone(get_zone(zone))
     if local.date() != now.astimezone(local.tzinfo).date() - timedelta(days=1):
         return format_moment(moment.at, zone)
-    month = _MONTH_ABBREVIATIONS[local.month - 1]
-    return f"yesterday, {local.day} {month}, {local:%H:%M} {_abbreviation(local)}"
+    month = MONTH_ABBREVIATIONS[local.month - 1]
+    return f"yesterday, {local.day} {month}, {local:%H:%M} {abbreviation(local)}"
 
 
 # --- dates -------------------------------------------------------------------------------------

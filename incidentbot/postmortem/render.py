@@ -15,13 +15,12 @@ import re
 import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import (
     BaseLoader,
@@ -59,6 +58,7 @@ from incidentbot.domain.models import (
     TimelineRecord,
 )
 from incidentbot.domain.text import mention_to_plain
+from incidentbot.domain.timeparse import TimeParseError, abbreviation, day_label, get_zone
 from incidentbot.infra.paths import data_dir
 
 logger = logging.getLogger(__name__)
@@ -68,21 +68,6 @@ FORMATS = ("md", "html")
 BUILTIN_PREFIX = "builtin"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _SLACK_REDIRECT = "https://slack.com/app_redirect?channel="
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _DOCUMENT_STATUS = {
     DocumentStatus.DRAFT: "Draft",
     DocumentStatus.IN_REVIEW: "In review",
@@ -590,7 +575,7 @@ def _with_notes(
     return f"{text} (noted by {added})"
 
 
-def _metrics_view(metrics: Metrics, tz: ZoneInfo) -> MetricsView:
+def _metrics_view(metrics: Metrics, tz: tzinfo) -> MetricsView:
     def row(key: str, value: str) -> MetricRow:
         return MetricRow(key=key, label=LABELS[key], value=value, definition=DEFINITIONS[key])
 
@@ -1090,16 +1075,17 @@ def _ends_impact(entry: TimelineRecord) -> bool:
     return after in (Status.MONITORING, Status.RESOLVED)
 
 
-def _zone(zone: str) -> ZoneInfo:
+def _zone(zone: str) -> tzinfo:
+    """The zone as ``timeparse`` reads it (IANA, UTC or an offset), as everywhere else."""
     try:
-        return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+        return get_zone(zone)
+    except TimeParseError as error:
         raise IncidentError(f"Unknown time zone {zone!r}: use an IANA name such as UTC.") from error
 
 
-def _format(moment: datetime, tz: ZoneInfo) -> str:
+def _format(moment: datetime, tz: tzinfo) -> str:
     local = moment.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or tz.key}"
+    return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1129,7 +1115,7 @@ class _Minutes:
     building the context (and shared strings take less memory).
     """
 
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: tzinfo) -> None:
         self._tz = tz
         self._minutes: dict[tuple[int, ...], _Minute] = {}
         self._days: dict[tuple[int, ...], _Day] = {}
@@ -1143,10 +1129,10 @@ class _Minutes:
         if shown is None:
             day = self._days.get(key[:3])
             if day is None:
-                day = _Day(date=local.strftime("%Y-%m-%d"), label=_day_label(local.date()))
+                day = _Day(date=local.strftime("%Y-%m-%d"), label=day_label(local.date()))
                 self._days[key[:3]] = day
             time = f"{local.hour:02d}:{local.minute:02d}"
-            zone_abbr = local.tzname() or self._tz.key
+            zone_abbr = abbreviation(local)
             shown = _Minute(
                 when=f"{day.date} {time} {zone_abbr}",
                 iso=local.isoformat(timespec="minutes"),
@@ -1158,13 +1144,8 @@ class _Minutes:
         return shown
 
 
-def _format_optional(moment: datetime | None, tz: ZoneInfo) -> str:
+def _format_optional(moment: datetime | None, tz: tzinfo) -> str:
     return "—" if moment is None else _format(moment, tz)
-
-
-def _day_label(day: date) -> str:
-    """``Friday 27 November 2026``, the same whatever the process's locale."""
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _document_status(status: str | None) -> str:

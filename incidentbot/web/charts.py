@@ -38,7 +38,14 @@ from markupsafe import Markup, escape
 from incidentbot.domain.metrics import humanize
 from incidentbot.domain.models import EntryKind, Incident, Severity, Status, TimelineEntry
 from incidentbot.domain.text import mention_to_plain
-from incidentbot.domain.timeparse import format_moment, get_zone, zone_label
+from incidentbot.domain.timeparse import (
+    MONTH_ABBREVIATIONS,
+    WEEKDAY_ABBREVIATIONS,
+    abbreviation,
+    format_moment,
+    get_zone,
+    zone_label,
+)
 
 __all__ = [
     "DURATION_TICK_STEPS",
@@ -117,8 +124,6 @@ DURATION_TICK_STEPS: tuple[float, ...] = (
 
 _FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"'
 _CHAR = 6.6  # Rough width of a character at font-size 11, for layout.
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EMPTY_TEXT = "No incidents in this period."
 
 
@@ -334,11 +339,12 @@ def time_ticks(start: datetime, end: datetime, *, zone: str, max_ticks: int) -> 
 
 
 def _date_text(local: datetime) -> str:
-    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
+    weekday, month = WEEKDAY_ABBREVIATIONS[local.weekday()], MONTH_ABBREVIATIONS[local.month - 1]
+    return f"{weekday} {local.day} {month}"
 
 
 def _abbreviation(moment: datetime, zone: str) -> str:
-    return format_moment(moment, zone).split(" ", 2)[2]
+    return abbreviation(moment.astimezone(get_zone(zone)))
 
 
 # --- timeline --------------------------------------------------------------------------------
