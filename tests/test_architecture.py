@@ -8,6 +8,7 @@ lazy import inside a function counts as much as one at the top.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,14 @@ def test_the_layer_check_sees_a_wrong_import(tmp_path: Path) -> None:
         "    from slack_sdk import WebClient\n"
     )
     assert wrong_imports(sample, tmp_path) == ["incidentbot.services", "slack_sdk"]
+
+
+def test_the_feature_map_names_only_files_that_exist() -> None:
+    """docs/architecture.md says where each feature lives; a move that forgets it fails here."""
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`((?:[a-z_]+/)*[a-z_]+\.(?:py|toml|txt|md))`", doc))
+    assert len(named) > 30
+    roots = [PACKAGE, *(p for p in PACKAGE.iterdir() if p.is_dir()), PACKAGE.parent / "tests"]
+    roots += [PACKAGE.parent, PACKAGE.parent / "docs", PACKAGE / "domain"]
+    missing = sorted(name for name in named if not any((root / name).exists() for root in roots))
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"
