@@ -511,8 +511,11 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30) ->
 
 
 def wait_until(condition: Any, timeout: float = 20) -> None:
+    """Wait for ``condition``; fail the test if it is still false after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not condition():
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"still waiting after {timeout} s for {condition.__name__}")
         time.sleep(0.1)
 
 
@@ -603,7 +606,11 @@ def test_nothing_socket_mode_writes_contains_a_secret(tmp_path):
         # An app token Slack refuses, and malformed ones, next to the real bot token.
         refused = {**env, "SLACK_APP_TOKEN": f"{APP_TOKEN}-revoked"}
         with running(evidence, "socket, refused app token", ["socket"], refused, tmp_path) as p:
-            wait_until(lambda: p.poll() is not None, timeout=8)
+            wait_until(lambda: p.poll() is not None, timeout=20)
+        assert p.returncode == 2, f"a refused app token exited with {p.returncode}"
+        said = evidence.tail("socket, refused app token: stderr")
+        assert "SLACK_APP_TOKEN was refused by Slack (invalid_auth)" in said, said
+        assert "Traceback" not in said
         for what, change in {
             "malformed app token": {"SLACK_APP_TOKEN": f"xoxb-{APP_TOKEN}"},
             "no app token": {"SLACK_APP_TOKEN": ""},

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from incidentbot.infra.config import ConfigError, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from incidentbot.postmortem.review_document import DocumentFlag
 
 
@@ -39,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _socket(args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from incidentbot.slack.runtime import create_runtime
 
@@ -48,9 +51,31 @@ def _socket(args: argparse.Namespace) -> int:
     runtime.start()
     try:
         SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code not in APP_TOKEN_REFUSALS:
+            raise
+        # Slack said no to the token itself: a setting to fix, in one line, not a traceback.
+        raise ConfigError(
+            f"SLACK_APP_TOKEN was refused by Slack ({code}): expected an app-level token "
+            "(xapp-…) of this app with the connections:write scope, from the app's Basic "
+            "Information page."
+        ) from None
     finally:
         runtime.stop()
     return 0
+
+
+# What apps.connections.open answers for an app token it will not take.
+APP_TOKEN_REFUSALS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "not_allowed_token_type",
+    "missing_scope",
+}
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -381,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     from incidentbot.domain.errors import IncidentError
 
     try:
-        return args.run(args)
+        # Each subcommand's parser sets run (set_defaults above) to a function of the arguments.
+        run: Callable[[argparse.Namespace], int] = args.run
+        return run(args)
     except ConfigError as error:
         print(f"incidentbot: {error.message}", file=sys.stderr)
         return 2
