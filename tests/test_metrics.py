@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from incidentbot.domain.metrics import DEFINITIONS, DURATIONS, MOMENTS, compute_metrics, humanize
-from incidentbot.domain.models import EntryKind, Incident, RoleAssignment, Status, TimelineEntry
+from incidentbot.domain.models import (
+    EntryKind,
+    Incident,
+    RoleAssignment,
+    Status,
+    TimelineEntry,
+    TimelineRow,
+)
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 DECLARER = "U_ALICE"
@@ -352,3 +359,322 @@ def test_time_in_severity_runs_from_impact_start_with_the_first_recorded_severit
         "SEV3": timedelta(minutes=30),
     }
     assert list(metrics.time_in_severity) == ["SEV1", "SEV3"]  # most severe first
+
+
+# --- behaviours the mutation run found unprotected (docs/mutation.md) ---------------------------
+
+
+def test_a_naive_datetime_is_refused_with_the_message_people_see() -> None:
+    with pytest.raises(ValueError) as refused:
+        compute_metrics(make_incident(), now=datetime(2026, 3, 10, 12, 0))
+    assert str(refused.value) == "metrics need timezone-aware datetimes; got a naive one"
+
+
+def test_every_moment_comes_back_in_utc_whatever_zone_it_was_recorded_in() -> None:
+    pacific = ZoneInfo("America/Los_Angeles")
+    incident = make_incident(
+        impact_started_at=datetime(2026, 3, 10, 1, 0, tzinfo=pacific),
+        declared_at=datetime(2026, 3, 10, 1, 15, tzinfo=pacific),
+        status=Status.CLOSED,
+        resolved_at=datetime(2026, 3, 10, 2, 0, tzinfo=pacific),
+        closed_at=datetime(2026, 3, 10, 3, 0, tzinfo=pacific),
+    )
+    incident.detected_at = datetime(2026, 3, 10, 1, 5, tzinfo=pacific)
+
+    metrics = compute_metrics(incident, now=datetime(2026, 3, 11, tzinfo=pacific))
+
+    # Pacific daylight time (UTC-7) since 8 March.
+    assert metrics.impact_started_at == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    assert metrics.detected_at == datetime(2026, 3, 10, 8, 5, tzinfo=UTC)
+    assert metrics.declared_at == datetime(2026, 3, 10, 8, 15, tzinfo=UTC)
+    assert metrics.resolved_at == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert metrics.closed_at == datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    for name in ("impact_started_at", "detected_at", "declared_at", "resolved_at", "closed_at"):
+        assert getattr(metrics, name).tzinfo is UTC, name
+
+
+def test_impact_starts_at_the_declaration_when_no_start_was_recorded() -> None:
+    incident = make_incident(declared_at=at(0))
+    incident.impact_started_at = None
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.impact_started_at == at(0)
+    assert metrics.duration == timedelta(minutes=30)
+
+
+def test_a_captured_message_acknowledges_at_the_time_its_author_wrote_it() -> None:
+    incident = make_incident(declared_at=at(0))
+    pinned = entry(at(5), EntryKind.PINNED, author=DECLARER, recorded_at=at(20))
+    pinned.source_author_id = "U_BOB"
+    incident.timeline.append(pinned)
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.acknowledged_at == at(5)
+    assert metrics.time_to_acknowledge == timedelta(minutes=5)
+
+
+def test_the_declarers_own_captured_message_is_no_acknowledgement() -> None:
+    incident = make_incident(declared_at=at(0))
+    pinned = entry(at(5), EntryKind.PINNED, author=DECLARER)
+    pinned.source_author_id = DECLARER
+    incident.timeline.append(pinned)
+
+    assert compute_metrics(incident, now=at(30)).acknowledged_at is None
+
+
+def test_a_response_before_the_declaration_counts_as_at_the_declaration() -> None:
+    incident = make_incident(declared_at=at(0))
+    pinned = entry(at(-15), EntryKind.PINNED, author=DECLARER)
+    pinned.source_author_id = "U_BOB"
+    incident.timeline.append(pinned)
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.acknowledged_at == at(0)
+    assert metrics.time_to_acknowledge == timedelta(0)
+
+
+def test_the_declared_severity_applies_until_the_first_change_whatever_the_change_says() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV1")
+    incident.timeline[0].details = {"severity": "SEV3"}
+    incident.timeline.append(severity_change(at(10), "SEV2", "SEV1"))
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {
+        "SEV1": timedelta(minutes=20),
+        "SEV3": timedelta(minutes=10),
+    }
+
+
+def test_without_a_declared_severity_the_first_changes_from_applies_until_then() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV1")
+    incident.timeline[0].details = None
+    # Recorded out of order: the first change is the earliest by occurred_at.
+    incident.timeline += [
+        severity_change(at(20), "SEV2", "SEV1"),
+        severity_change(at(10), "SEV4", "SEV2"),
+    ]
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {
+        "SEV1": timedelta(minutes=10),
+        "SEV2": timedelta(minutes=10),
+        "SEV4": timedelta(minutes=10),
+    }
+
+
+def test_with_no_recorded_severity_at_all_the_incidents_own_applies_throughout() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV2")
+    incident.timeline[0].details = {}
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {"SEV2": timedelta(minutes=30)}
+
+
+def test_a_timeline_without_a_declaration_entry_uses_the_first_change() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV1")
+    incident.timeline = [severity_change(at(10), "SEV3", "SEV1")]
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {
+        "SEV1": timedelta(minutes=20),
+        "SEV3": timedelta(minutes=10),
+    }
+
+
+def test_a_timeline_with_no_severity_entries_uses_the_incidents_severity() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV4")
+    incident.timeline = [entry(at(5), EntryKind.NOTE, author="U_BOB")]
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {"SEV4": timedelta(minutes=30)}
+    assert metrics.highest_severity == "SEV4"
+
+
+def test_a_change_without_a_new_severity_is_skipped_and_later_changes_still_count() -> None:
+    incident = make_incident(declared_at=at(0))
+    incident.timeline += [
+        entry(at(5), EntryKind.SEVERITY, details={"from": "SEV3"}),
+        severity_change(at(10), "SEV3", "SEV2"),
+    ]
+
+    metrics = compute_metrics(incident, now=at(30))
+
+    assert metrics.time_in_severity == {
+        "SEV2": timedelta(minutes=20),
+        "SEV3": timedelta(minutes=10),
+    }
+
+
+def test_time_at_a_severity_adds_up_across_each_stay_at_it() -> None:
+    incident = make_incident(declared_at=at(0))
+    incident.timeline += [
+        severity_change(at(10), "SEV3", "SEV2"),
+        severity_change(at(30), "SEV2", "SEV3"),
+    ]
+
+    metrics = compute_metrics(incident, now=at(60))
+
+    assert metrics.time_in_severity == {
+        "SEV2": timedelta(minutes=20),
+        "SEV3": timedelta(minutes=40),
+    }
+
+
+def test_time_in_severity_lists_the_most_severe_first_and_unknown_levels_last() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV4")
+    incident.timeline[0].details = {"severity": "P1"}
+    incident.timeline += [
+        severity_change(at(10), "P1", "SEV4"),
+        severity_change(at(20), "SEV4", "SEV2"),
+        severity_change(at(30), "SEV2", "SEV4"),
+    ]
+
+    metrics = compute_metrics(incident, now=at(60))
+
+    assert list(metrics.time_in_severity.items()) == [
+        ("SEV2", timedelta(minutes=10)),
+        ("SEV4", timedelta(minutes=40)),
+        ("P1", timedelta(minutes=10)),
+    ]
+    assert metrics.highest_severity == "SEV2"
+
+
+def test_an_unknown_level_is_never_the_highest_severity() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV3")
+    incident.timeline[0].details = {"severity": "P1"}
+    incident.timeline.append(severity_change(at(10), "P1", "SEV3"))
+
+    assert compute_metrics(incident, now=at(30)).highest_severity == "SEV3"
+
+
+def test_the_highest_severity_counts_the_current_one_though_no_entry_records_it() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV1")
+    incident.timeline[0].details = {"severity": "SEV3"}
+
+    assert compute_metrics(incident, now=at(30)).highest_severity == "SEV1"
+
+
+def test_the_highest_severity_counts_the_declared_one() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV3")
+    incident.timeline[0].details = {"severity": "SEV1"}
+    incident.timeline.append(entry(at(10), EntryKind.SEVERITY, details={"to": "SEV3"}))
+
+    assert compute_metrics(incident, now=at(30)).highest_severity == "SEV1"
+
+
+def test_the_highest_severity_counts_both_sides_of_each_change() -> None:
+    came_from = make_incident(declared_at=at(0), severity="SEV3")
+    came_from.timeline[0].details = None
+    came_from.timeline.append(entry(at(10), EntryKind.SEVERITY, details={"from": "SEV1"}))
+    assert compute_metrics(came_from, now=at(30)).highest_severity == "SEV1"
+
+    went_to = make_incident(declared_at=at(0), severity="SEV3")
+    went_to.timeline += [
+        entry(at(10), EntryKind.SEVERITY, details={"to": "SEV2"}),
+        entry(at(20), EntryKind.SEVERITY, details={"to": "SEV3"}),
+    ]
+    assert compute_metrics(went_to, now=at(30)).highest_severity == "SEV2"
+
+
+def test_a_severity_in_another_kind_of_entry_is_not_a_severity_the_incident_had() -> None:
+    incident = make_incident(declared_at=at(0), severity="SEV3")
+    incident.timeline.append(entry(at(5), EntryKind.UPDATE, details={"severity": "SEV1"}))
+
+    assert compute_metrics(incident, now=at(30)).highest_severity == "SEV3"
+
+
+def reopening(minutes: float, before: str, after: str) -> TimelineEntry:
+    return entry(at(minutes), EntryKind.STATUS, details={"from": before, "to": after})
+
+
+def test_the_reopen_count_is_taken_from_the_timeline_when_the_field_is_behind() -> None:
+    incident = make_incident(declared_at=at(0), status=Status.MONITORING, reopened_count=0)
+    incident.timeline += [
+        reopening(10, "investigating", "monitoring"),  # a move between open statuses
+        reopening(20, "monitoring", "resolved"),
+        reopening(30, "resolved", "closed"),  # between finished ones
+        reopening(40, "closed", "investigating"),
+        reopening(50, "investigating", "resolved"),
+        reopening(60, "resolved", "monitoring"),
+        entry(at(70), EntryKind.NOTE, author="U_BOB", details={"from": "closed", "to": "x"}),
+    ]
+
+    metrics = compute_metrics(incident, now=at(100))
+
+    assert metrics.reopened_count == 2
+    assert metrics.reopened is True
+
+
+def test_the_reopen_count_field_wins_when_the_timeline_shows_fewer() -> None:
+    incident = make_incident(declared_at=at(0), reopened_count=3)
+    incident.timeline.append(reopening(40, "closed", "investigating"))
+
+    assert compute_metrics(incident, now=at(100)).reopened_count == 3
+
+
+def test_plain_timeline_rows_without_a_deleted_at_are_read_too() -> None:
+    incident = make_incident(declared_at=at(0))
+    row = TimelineRow(
+        id=1,
+        number=2,
+        occurred_at=at(4),
+        recorded_at=at(4),
+        kind=EntryKind.NOTE,
+        author_id="U_BOB",
+        text="looking",
+        source_author_id=None,
+        permalink=None,
+        details=None,
+        also_marked_by=(),
+    )
+
+    metrics = compute_metrics(incident, now=at(30), timeline=[row])
+
+    assert metrics.acknowledged_at == at(4)
+
+
+def test_a_closed_incident_without_a_resolution_runs_its_severities_to_the_close() -> None:
+    incident = make_incident(declared_at=at(0), status=Status.CLOSED, closed_at=at(40))
+    incident.timeline.append(severity_change(at(10), "SEV3", "SEV2"))
+
+    metrics = compute_metrics(incident, now=at(100))
+
+    assert metrics.closed_at == at(40)
+    assert metrics.time_in_severity == {
+        "SEV2": timedelta(minutes=30),
+        "SEV3": timedelta(minutes=10),
+    }
+    assert metrics.duration is None, "never mitigated nor resolved: no known end of impact"
+
+
+def test_a_finished_incident_with_no_recorded_end_has_no_time_in_severity() -> None:
+    incident = make_incident(declared_at=at(0), status=Status.CLOSED)
+    incident.timeline.append(severity_change(at(10), "SEV3", "SEV2"))
+
+    metrics = compute_metrics(incident, now=at(100))
+
+    assert metrics.time_in_severity == {}
+    assert metrics.duration is None
+    assert metrics.time_to_resolve is None
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (timedelta(seconds=-30), "-30 s"),
+        (timedelta(minutes=-5), "-5 min"),
+        (timedelta(hours=-1, minutes=-2), "-1 h 2 min"),
+        (timedelta(seconds=60), "1 min"),
+        (timedelta(seconds=61), "1 min"),
+    ],
+)
+def test_humanize_negative_and_whole_minutes(delta: timedelta, expected: str) -> None:
+    assert humanize(delta) == expected
