@@ -16,6 +16,7 @@ from incidentbot.domain.text import (
     mention_to_plain,
     neutralize_mentions,
     parse_user_mentions,
+    printable,
     safe_for_slack,
     safe_reply,
     split_mention,
@@ -343,3 +344,85 @@ def test_an_unclosed_broadcast_is_escaped_so_nothing_appended_can_close_it():
     # A closed, harmless sequence is left alone.
     dated = "a <!date^1700000000^{date}|today> b"
     assert neutralize_mentions(dated) == dated
+
+
+# --- behaviours the mutation run found unprotected (docs/mutation.md) ---------------------------
+
+
+def test_an_unclosed_broadcast_reads_as_an_escaped_less_than() -> None:
+    assert neutralize_mentions("no template “<!subteam^”.") == "no template “&lt;!subteam^”."
+
+
+def test_a_usergroup_mention_keeps_its_handle_whole() -> None:
+    assert neutralize_mentions("<!subteam^S1|@Xbox-oncall>") == f"{NEUTRAL_AT}Xbox-oncall"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("latency > 2s", "latency &gt; 2s"),
+        ("<https://x.io/?a=1&b=2|docs>", "<https://x.io/?a=1&amp;b=2|docs>"),
+        ("<@U1|al&co> & <#C1>", "<@U1|al&amp;co> &amp; <#C1>"),
+    ],
+)
+def test_safe_reply_escapes_what_is_loose_and_the_ampersands_of_live_links(
+    text: str, expected: str
+) -> None:
+    assert safe_reply(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@U1|@alice>", "@alice"),
+        ("<@U1|Xavier>", "@Xavier"),
+        ("<@U1|alice@>", "@alice@"),
+        ("<#C1|#incidents>", "#incidents"),
+        ("<#C1|Xmas-ops>", "#Xmas-ops"),
+        ("<#C1|ops#>", "#ops#"),
+        ("<!subteam^S1|Xbox-oncall>", "@Xbox-oncall"),
+        ("<!subteam^S1>", "@usergroup"),
+        ("<mailto:oncall@x.io>", "oncall@x.io"),
+        ("<mailto:oncall@x.io|write to us>", "write to us"),
+        ("<@U1> said @\u200bhere", "@U1 said @here"),
+    ],
+)
+def test_mention_to_plain_shows_labels_as_typed(text: str, expected: str) -> None:
+    assert mention_to_plain(text, {}) == expected
+
+
+def test_printable_removes_nul_only() -> None:
+    assert printable("a\x00b\x00 c\n") == "ab c\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("abc", 1, "…"),
+        ("abc", 2, "a…"),
+        # Two "&" within the last four characters: the entity is the later one.
+        ("ab&&amp;cdef", 7, "ab&…"),
+        ("&amp; more text", 3, "…"),
+        ("a&amp;bcd", 4, "a…"),
+        # A whole entity just before the cut stays.
+        ("ab&lt;cdef", 7, "ab&lt;…"),
+        ("a & b and c", 4, "a &…"),
+    ],
+)
+def test_clip_at_short_limits_and_entities_near_the_cut(
+    text: str, limit: int, expected: str
+) -> None:
+    assert clip(text, limit) == expected
+
+
+def test_clip_stays_within_its_limit_at_every_length() -> None:
+    text = "see <@U1|al> &amp; <https://x.io|docs> &lt;EU&gt; now " * 3
+    for limit in range(1, len(text) + 2):
+        clipped = clip(text, limit)
+        assert len(clipped) <= limit, (limit, clipped)
+        assert clipped == text or clipped.endswith("…")
+
+
+@pytest.mark.xfail(strict=True, reason="bug: clip(text, 0) returns '…', one character over")
+def test_clip_to_nothing_stays_within_its_limit() -> None:
+    assert len(clip("abc", 0)) <= 0
