@@ -18,6 +18,7 @@ from incidentbot.domain.timeparse import (
     TOO_OLD,
     ZONE_ABBREVIATIONS,
     Moment,
+    MomentFormatter,
     TimeParseError,
     describe_moment,
     format_moment,
@@ -1062,3 +1063,189 @@ def test_parse_date_refuses_the_past(text: str) -> None:
 def test_parse_date_refuses_empty() -> None:
     with pytest.raises(TimeParseError, match="Add a date"):
         parse_date("  ", today=TODAY)
+
+
+# --- behaviours the mutation run found unprotected (docs/mutation.md) ---------------------------
+
+
+def refusal(text: str, **kwargs) -> str:
+    """The exact message read_moment refuses ``text`` with."""
+    with pytest.raises(TimeParseError) as refused:
+        read(text, **kwargs)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1pm x", utc(2026, 11, 27, 13, 0)),
+        ("1:05am x", utc(2026, 11, 27, 1, 5)),
+        ("12am x", utc(2026, 11, 27, 0, 0)),
+        ("12:30pm x", utc(2026, 11, 27, 12, 30)),
+    ],
+)
+def test_twelve_hour_clock_times_without_and_with_minutes(text: str, expected: datetime) -> None:
+    assert read(text).at == expected
+
+
+@pytest.mark.parametrize("clock", ["14:60", "13pm", "0am"])
+def test_an_impossible_clock_is_refused_by_quoting_it(clock: str) -> None:
+    assert refusal(f"{clock} x") == f"I couldn't read “{clock}” as a time. {ACCEPTED_FORMS}"
+
+
+def test_a_long_unreadable_text_is_quoted_cut_to_forty_characters() -> None:
+    assert refusal("x" * 60) == f"I couldn't read “{'x' * 39}…” as a time. {ACCEPTED_FORMS}"
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [
+        ("+14:00", utc(2026, 11, 26, 19, 0)),
+        ("+13:00", utc(2026, 11, 26, 20, 0)),
+        ("-12:00", utc(2026, 11, 26, 21, 0)),
+        ("+05:59", utc(2026, 11, 27, 3, 1)),
+    ],
+)
+def test_the_edge_offsets_are_accepted(offset: str, expected: datetime) -> None:
+    moment = read(f"09:00 {offset} x")
+    assert moment.at == expected
+    assert moment.zone == offset
+
+
+@pytest.mark.parametrize("offset", ["+14:30", "+15:00", "-12:30", "-13:00", "+05:60"])
+def test_offsets_beyond_the_edges_are_refused_with_the_range(offset: str) -> None:
+    assert refusal(f"09:00 {offset} x") == (
+        f"“{offset}” is not a UTC offset. Offsets run from -12:00 to +14:00."
+    )
+
+
+def test_an_unknown_iana_zone_is_refused_with_examples() -> None:
+    assert refusal("14:05 Europe/Atlantis x") == (
+        "I don't know the time zone “Europe/Atlantis”. Use an IANA name such as Europe/Berlin "
+        "or America/Los_Angeles, or an offset such as +01:00."
+    )
+
+
+def test_a_zone_with_three_parts_is_read() -> None:
+    moment = read("14:05 America/Argentina/Buenos_Aires x")
+    assert moment.at == utc(2026, 11, 27, 17, 5)
+    assert moment.zone == "America/Argentina/Buenos_Aires"
+
+
+def test_etc_zulu_is_shown_as_utc() -> None:
+    assert read("14:05 Etc/Zulu x").zone == "UTC"
+    assert zone_label("Etc/Zulu") == "UTC"
+    assert zone_label("Etc/Zulu", at=NOW) == "UTC"
+
+
+def test_a_generic_abbreviation_as_configured_zone_suggests_its_iana_name() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        get_zone("PT")
+    assert str(refused.value) == (
+        "“PT” is an abbreviation, not a time zone name. Use an IANA name such as "
+        "America/Los_Angeles, an offset such as +01:00, or UTC."
+    )
+
+
+def test_a_zone_whose_abbreviation_is_a_zero_offset_shows_utc_plus_zero() -> None:
+    # Antarctica/Troll is "+00" in tzdata in the southern summer.
+    assert format_moment(NOW, "Antarctica/Troll") == "2026-11-27 18:00 UTC+00:00"
+    assert zone_label("Antarctica/Troll", at=NOW) == "Antarctica/Troll (UTC+00:00)"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: format_moment(datetime(2026, 1, 1), "UTC"),
+            "format_moment needs an aware datetime",
+        ),
+        (
+            lambda: MomentFormatter("UTC")(datetime(2026, 1, 1)),
+            "format_moment needs an aware datetime",
+        ),
+        (
+            lambda: zone_label("UTC", at=datetime(2026, 1, 1)),
+            "zone_label needs an aware datetime for at=",
+        ),
+        (
+            lambda: read_moment("14:05 x", now=datetime(2026, 1, 1), default_zone="UTC"),
+            "read_moment needs an aware now",
+        ),
+        (
+            lambda: describe_moment(
+                Moment(at=NOW, rest="", zone="UTC"), zone="UTC", now=datetime(2026, 1, 1)
+            ),
+            "describe_moment needs an aware now",
+        ),
+    ],
+)
+def test_naive_datetimes_are_programming_errors_that_say_which_call(call, message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        call()
+    assert str(refused.value) == message
+
+
+def test_the_moment_formatter_shows_what_format_moment_shows() -> None:
+    shown = MomentFormatter(LA)
+    moments = [utc(2026, 11, 1, 8, 30), utc(2026, 11, 1, 9, 30), NOW, NOW + timedelta(seconds=5)]
+    assert [shown(moment) for moment in moments] == [format_moment(m, LA) for m in moments]
+    assert shown(utc(2026, 11, 1, 8, 30)) == "2026-11-01 01:30 PDT"
+    assert shown(utc(2026, 11, 1, 9, 30)) == "2026-11-01 01:30 PST"  # the repeated hour
+    assert shown(NOW) == "2026-11-27 10:00 PST"
+
+
+GAP_MESSAGE = (
+    "02:30 didn't happen on 2026-03-08 in America/Los_Angeles: the clocks jumped forward for "
+    "daylight saving time. Did you mean 03:30 PDT? You can also add a zone such as UTC or an "
+    "offset such as -08:00."
+)
+
+
+def test_a_time_in_the_spring_gap_is_refused_with_the_time_meant() -> None:
+    assert refusal("2026-03-08 02:30 x", zone=LA) == GAP_MESSAGE
+
+
+def test_a_dated_time_in_a_gap_still_ahead_is_refused_as_a_gap_not_as_the_future() -> None:
+    # 01:00 PST: the gap at 02:00 is an hour ahead.
+    assert refusal("2026-03-08 02:30 x", now=utc(2026, 3, 8, 9, 0), zone=LA) == GAP_MESSAGE
+
+
+def test_a_time_only_in_todays_gap_still_ahead_is_yesterdays() -> None:
+    moment = read("02:30 x", now=utc(2026, 3, 8, 9, 0), zone=LA)
+    assert moment.at == utc(2026, 3, 7, 10, 30)
+    assert moment.inferred_yesterday is True
+
+
+def test_a_time_only_in_todays_gap_just_reached_is_refused() -> None:
+    # 03:29 PDT: the time the gap resolves to (03:30) is exactly now plus the skew tolerance.
+    assert refusal("02:30 x", now=utc(2026, 3, 8, 10, 29), zone=LA) == GAP_MESSAGE
+
+
+def test_a_weekday_word_followed_by_other_words_is_prose() -> None:
+    assert starts_with_moment("friday is 5 days away") is False
+    assert starts_with_moment("5€ refund") is True
+
+
+def test_an_impossible_date_is_refused_by_name() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        parse_date("feb 30", today=date(2026, 11, 27))
+    assert str(refused.value) == (
+        "There is no feb 30. Use 2026-12-01, today, tomorrow, friday, in 3 days or dec 1."
+    )
+
+
+def test_feb_29_is_the_next_leap_day() -> None:
+    assert parse_date("feb 29", today=date(2026, 11, 27)) == date(2028, 2, 29)
+    assert parse_date("feb 29", today=date(2028, 2, 29)) == date(2028, 2, 29)
+
+
+def test_this_friday_is_the_coming_friday() -> None:
+    assert parse_date("this friday", today=date(2026, 11, 25)) == date(2026, 11, 27)
+
+
+def test_a_date_too_far_away_is_refused_as_out_of_range() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        parse_date("in 99999999 days", today=date(2026, 11, 27))
+    assert str(refused.value) == OUT_OF_RANGE
+    assert OUT_OF_RANGE == "That date is out of range: use a date near today, such as 2026-11-27."
