@@ -67,10 +67,15 @@ ORDER = (
 class Recorded(Protocol):
     """What replay reads of an entry (``TimelineEntry`` and ``TimelineRow`` both have it)."""
 
-    id: int | None
-    kind: str
-    occurred_at: datetime
-    details: JSONObject | None
+    # Read-only: an ORM entry's columns (Mapped[int], ...) are then as good as a row's fields.
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def details(self) -> JSONObject | None: ...
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ exercised offline. Responses use the field names of Slack's responses (see the s
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import json
 import mimetypes
@@ -98,7 +99,9 @@ class ApiRequest:
             return "true" if value else "false"
         return value if isinstance(value, str) else str(value)
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    # Below the methods named after them, the builtin types are spelled builtins.X: in the class
+    # body (where annotations are read) str, bool and int now name these methods.
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -106,7 +109,7 @@ class ApiRequest:
             return value
         return str(value).strip().lower() in ("1", "true", "yes")
 
-    def int(self, name: str, default: int) -> int:
+    def int(self, name: builtins.str, default: builtins.int) -> builtins.int:
         value = self.raw(name)
         if value is None:
             return default
@@ -115,7 +118,7 @@ class ApiRequest:
         except (TypeError, ValueError):
             raise SlackError("invalid_arguments", messages=[f"invalid `{name}`"]) from None
 
-    def json(self, name: str, *, error: str = "invalid_arguments") -> Any:
+    def json(self, name: builtins.str, *, error: builtins.str = "invalid_arguments") -> Any:
         value = self.raw(name)
         if value is None or not isinstance(value, str):
             return value
@@ -124,7 +127,7 @@ class ApiRequest:
         except ValueError:
             raise SlackError(error, messages=[f"invalid JSON in `{name}`"]) from None
 
-    def ids(self, name: str) -> list[str]:
+    def ids(self, name: builtins.str) -> list[builtins.str]:
         value = self.raw(name)
         if value is None:
             return []
@@ -674,7 +677,7 @@ class WebAPI:
             raise SlackError("not_in_channel")
         if self.ws.policies.invites_admins_only and not self._is_admin(req.actor):
             raise SlackError("restricted_action")
-        errors = []
+        errors: list[dict[str, Any]] = []
         for uid in dict.fromkeys(users):
             code = self._invite_refusal(req, ch, uid)
             if code is not None:

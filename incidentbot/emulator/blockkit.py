@@ -233,7 +233,9 @@ def _short_id() -> str:
     return secrets.token_urlsafe(4)[:5]
 
 
-def interactive_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict, dict]]:
+def interactive_elements(
+    blocks: list[dict[str, Any]],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Every (block, element) pair a person can interact with, in display order."""
     for block in blocks:
         kind = block.get("type")
@@ -251,7 +253,7 @@ def interactive_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict, d
             yield block, block["accessory"]
 
 
-def input_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict, dict]]:
+def input_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     for block, element in interactive_elements(blocks):
         if block.get("type") == "input":
             yield block, element
@@ -267,7 +269,9 @@ def assign_ids(blocks: list[dict[str, Any]]) -> None:
             element["action_id"] = _short_id()
 
 
-def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict, dict] | None:
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     for block, element in interactive_elements(blocks):
         if element.get("action_id") == action_id:
             return block, element
@@ -284,8 +288,9 @@ def _options_of(element: dict[str, Any]) -> list[dict[str, Any]]:
 def _option(element: dict[str, Any], value: str) -> dict[str, Any]:
     for option in _options_of(element):
         if option.get("value") == value:
-            chosen = {"text": dict(option.get("text") or {}), "value": value}
-            chosen["text"].setdefault("emoji", True)
+            text = dict(option.get("text") or {})
+            text.setdefault("emoji", True)
+            chosen: dict[str, Any] = {"text": text, "value": value}
             if "description" in option:
                 chosen["description"] = option["description"]
             return chosen
@@ -375,7 +380,7 @@ def state_values(
     remaining = dict(values)
     state: dict[str, dict[str, dict[str, Any]]] = {}
     for block, element in interactive_elements(blocks):
-        action_id = element.get("action_id")
+        action_id: str = element["action_id"]  # a stored view's elements all have one (assign_ids)
         is_input = block.get("type") == "input"
         if action_id in remaining:
             item = element_value(element, remaining.pop(action_id))

@@ -156,6 +156,16 @@ class Delivery(NamedTuple):
     envelope: dict[str, Any]
 
 
+def _signature(secret: str, body: bytes, timestamp: int) -> str:
+    """Slack's ``X-Slack-Signature`` of ``body`` sent at ``timestamp``, signed with ``secret``."""
+    signature = SignatureVerifier(secret).generate_signature(
+        timestamp=str(timestamp), body=body.decode("utf-8")
+    )
+    if signature is None:  # slack_sdk gives None only for a missing timestamp or body
+        raise EmulatorError("could not sign the request")
+    return signature
+
+
 class SlackDriver:
     """Acts as Slack towards the app at ``app_url`` (its ``POST /slack/events`` URL).
 
@@ -199,8 +209,7 @@ class SlackDriver:
 
     def sign(self, body: bytes, timestamp: int) -> str:
         """Slack's ``X-Slack-Signature`` for ``body`` sent at ``timestamp``."""
-        verifier = SignatureVerifier(self.signing_secret)
-        return verifier.generate_signature(timestamp=str(timestamp), body=body.decode("utf-8"))
+        return _signature(self.signing_secret, body, timestamp)
 
     def raw(
         self,
@@ -234,9 +243,8 @@ class SlackDriver:
             if signature == "valid":
                 sent_headers["X-Slack-Signature"] = self.sign(body, ts)
             else:
-                wrong = SignatureVerifier(f"not-{self.signing_secret}")
-                sent_headers["X-Slack-Signature"] = wrong.generate_signature(
-                    timestamp=str(ts), body=body.decode("utf-8")
+                sent_headers["X-Slack-Signature"] = _signature(
+                    f"not-{self.signing_secret}", body, ts
                 )
         sent_headers.update(headers or {})
         request = urllib.request.Request(
@@ -816,7 +824,9 @@ class SlackDriver:
             answer = response.json() if response.body.strip() else None
         except ValueError:
             answer = None
-        action = answer.get("response_action") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):
+            answer = {}
+        action = answer.get("response_action")
         with self.ws.lock:
             if action == "errors":
                 record.errors = dict(answer.get("errors") or {})

@@ -58,7 +58,9 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes, or None for a multipart part
+        if not isinstance(payload, bytes):
+            payload = b""
         if part.get_filename() is not None:
             fields[str(name)] = payload
         else:

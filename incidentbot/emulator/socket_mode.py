@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from .driver import EmulatorError
@@ -124,14 +124,20 @@ def encode_frame(
     return head + mask + _mask(payload, mask)
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+class ByteStream(Protocol):
+    """What frames are read from: a socket's file (``makefile("rb")``, a request's ``rfile``)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _read_exactly(stream: ByteStream, size: int) -> bytes:
     data = stream.read(size) if size else b""
     if len(data) != size:
         raise EOFError("connection closed mid-frame" if data else "connection closed")
     return data
 
 
-def read_frame(stream: BinaryIO, *, require_mask: bool = True) -> tuple[bool, int, bytes]:
+def read_frame(stream: ByteStream, *, require_mask: bool = True) -> tuple[bool, int, bytes]:
     """Read one frame: ``(fin, opcode, unmasked payload)``. ``EOFError`` when the peer is gone."""
     first, second = _read_exactly(stream, 2)
     fin, opcode = bool(first & 0x80), first & 0x0F
@@ -181,7 +187,8 @@ class SocketDelivery:
     @property
     def payload(self) -> dict[str, Any]:
         """What was delivered (the same object HTTP mode would have POSTed)."""
-        return self.envelope["payload"]
+        payload: dict[str, Any] = self.envelope["payload"]
+        return payload
 
     @property
     def acked(self) -> bool:
@@ -201,7 +208,7 @@ class SocketConnection:
         hub: SocketModeHub,
         connection_id: str,
         sock: socket.socket,
-        rfile: BinaryIO,
+        rfile: ByteStream,
         *,
         ticket: str,
         connected_at: float,

@@ -556,6 +556,10 @@ class Workspace:
     over a channel's one a second, answers 429 with ``Retry-After``.
     """
 
+    # Set by reset() and again by __setstate__ (a snapshot leaves them out: _TRANSIENT).
+    call_log: list[Call]
+    app_changes: deque[MessageChange]
+
     def __init__(
         self,
         *,
@@ -633,8 +637,8 @@ class Workspace:
             self.home_views: dict[str, str] = {}
             self.triggers: dict[str, Trigger] = {}
             self.response_targets: dict[str, ResponseTarget] = {}
-            self.call_log: list[Call] = []
-            self.app_changes: deque[MessageChange] = deque(maxlen=_APP_CHANGES_LIMIT)
+            self.call_log = []
+            self.app_changes = deque(maxlen=_APP_CHANGES_LIMIT)
             self.faults: dict[str, list[Fault]] = {}
             self.policies = Policies()
             #: (id, name) of the Enterprise Grid organisation, and its other workspaces.

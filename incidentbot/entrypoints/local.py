@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 from incidentbot.domain.models import utcnow
 from incidentbot.emulator import LocalSlack, SlackDriver, Workspace
@@ -33,8 +33,16 @@ class BackgroundServer:
     def __init__(
         self, app: Any, *, host: str, port: int, name: str, ident: str = "waitress"
     ) -> None:
-        self._server = create_server(app, host=host, port=port, threads=8, ident=ident)
-        self.port = int(self._server.effective_port)
+        # The server's own socket map (waitress makes a fresh one when given none), held here
+        # so that _serve and stop need none of its private attributes. Its values are waitress's
+        # dispatchers, which its stubs call sockets.
+        self._map: dict[int, Any] = {}
+        server = create_server(app, map=self._map, host=host, port=port, threads=8, ident=ident)
+        # One host and port: one listening socket, not a MultiSocketServer.
+        if not isinstance(server, BaseWSGIServer):
+            raise TypeError(f"waitress gave a {type(server).__name__} for one address")
+        self._server = server
+        self.port = int(server.getsockname()[1])
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
 
@@ -46,14 +54,14 @@ class BackgroundServer:
         # waitress's run() loops until its sockets are closed under it, which it reports as an
         # error; looping in short slices lets stop() end it cleanly first.
         while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=self._server._map, count=1)
+            wasyncore.loop(timeout=0.05, map=self._map, count=1)
 
     def stop(self) -> None:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown()
-        wasyncore.close_all(self._server._map)
+        wasyncore.close_all(self._map)
 
 
 class LocalStack:

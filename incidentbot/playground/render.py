@@ -11,15 +11,19 @@ keeps it in one place that the tests can check without a browser.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererProtocol
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 
 __all__ = [
@@ -210,12 +214,16 @@ def _control(inner: str, names: Names) -> Markup:
     return _link(url, escape(label or url))
 
 
+def _styled(tag: str, match: re.Match[str]) -> str:
+    return f"<{tag}>{match.group(1)}</{tag}>"
+
+
 def _inline(text: str, names: Names, holes: _Holes) -> str:
     """Format one stretch of mrkdwn outside code; returns escaped HTML with holes."""
     text = _CONTROL.sub(lambda m: holes.keep(_control(m.group(1), names)), text)
     html = str(escape(unescape(text)))
     for pattern, tag in _STYLES:
-        html = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", html)
+        html = pattern.sub(functools.partial(_styled, tag), html)
     return _emoji_html(html).replace("\n", "<br>")
 
 
@@ -434,9 +442,9 @@ def render_element(
     if kind in ("checkboxes", "radio_buttons"):
         box = "checkbox" if kind == "checkboxes" else "radio"
         if kind == "checkboxes":
-            initial = {o.get("value") for o in element.get("initial_options") or []}
+            chosen = {o.get("value") for o in element.get("initial_options") or []}
         else:
-            initial = {(element.get("initial_option") or {}).get("value")}
+            chosen = {(element.get("initial_option") or {}).get("value")}
         rows = []
         for option in element.get("options") or []:
             description = option.get("description")
@@ -448,7 +456,7 @@ def render_element(
                     box,
                     f"{block_id}.{action_id}",
                     option.get("value", ""),
-                    Markup(" checked") if option.get("value") in initial else "",
+                    Markup(" checked") if option.get("value") in chosen else "",
                     _option_label(option, names),
                     Markup('<small class="bk-hint">{}</small>').format(
                         text_object(description, names)
@@ -460,9 +468,9 @@ def render_element(
         return Markup('<div class="bk-choices"{}>{}</div>').format(data, Markup("").join(rows))
     if kind in ("plain_text_input", "rich_text_input"):
         placeholder = _placeholder(element, "")
-        initial = element.get("initial_value")
-        if isinstance(initial, dict):  # a rich_text_input's initial value is rich text
-            initial = _rich_text_plain(initial)
+        value = element.get("initial_value")
+        if isinstance(value, dict):  # a rich_text_input's initial value is rich text
+            value = _rich_text_plain(value)
         limits = Markup("").join(
             Markup(' {}="{}"').format(name, element[key])
             for name, key in (("maxlength", "max_length"), ("minlength", "min_length"))
@@ -471,9 +479,9 @@ def render_element(
         if element.get("multiline") or kind == "rich_text_input":
             return Markup(
                 '<textarea class="bk-text" rows="4" placeholder="{}"{}{}>{}</textarea>'
-            ).format(placeholder, limits, data, initial or "")
+            ).format(placeholder, limits, data, value or "")
         return Markup('<input type="text" class="bk-text" placeholder="{}" value="{}"{}{}>').format(
-            placeholder, initial or "", limits, data
+            placeholder, value or "", limits, data
         )
     simple_inputs = {
         "number_input": ("number", "initial_value"),
@@ -667,15 +675,25 @@ def render_blocks(
 # ---------------------------------------------------------------------------- Markdown files
 
 
+class _Markdown(MarkdownIt):
+    def validateLink(self, url: str) -> bool:  # markdown-it-py's name for it
+        return True  # judged when rendered (link_open), so the label survives
+
+
 def _markdown() -> MarkdownIt:
     """CommonMark with tables and strikethrough, as the uploaded postmortems are written; raw
     HTML is shown as text, a line break in a paragraph is kept, and a link goes out only to a
     web or mail address (``safe_url``): any other keeps its label as plain text."""
-    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
+    md = _Markdown("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
-    md.validateLink = lambda url: True  # judged when rendered, so the label survives
 
-    def link_open(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+    def link_open(
+        renderer: RendererProtocol,
+        tokens: Sequence[Token],
+        index: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
         href = str(tokens[index].attrGet("href") or "")
         target = safe_url(href)
         # Per render (``env``), so pages rendered at once on several threads never mix.
@@ -684,10 +702,22 @@ def _markdown() -> MarkdownIt:
             return ""
         return str(Markup('<a href="{}" target="_blank" rel="noopener noreferrer">').format(target))
 
-    def link_close(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+    def link_close(
+        renderer: RendererProtocol,
+        tokens: Sequence[Token],
+        index: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
         return "" if env["unsafe"].pop() else "</a>"
 
-    def image(renderer, tokens, index, options, env):  # type: ignore[no-untyped-def]
+    def image(
+        renderer: RendererProtocol,
+        tokens: Sequence[Token],
+        index: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
         # The file viewer loads nothing from elsewhere: an image shows as its description.
         return str(escape(tokens[index].content))
 

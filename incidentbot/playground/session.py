@@ -122,7 +122,7 @@ class Playground:
                 f"{SNAPSHOT} and {SESSION}); start again with --reset to begin a new one"
             )
         try:
-            session = json.loads(self.session_path.read_text(encoding="utf-8"))
+            session: dict[str, Any] = json.loads(self.session_path.read_text(encoding="utf-8"))
             ports = session["ports"]
             session["ports"] = {k: int(ports[k]) for k in ("bot", "slack")}
             session["signing_secret"] = str(session["signing_secret"])
@@ -136,16 +136,15 @@ class Playground:
         try:
             with self.snapshot_path.open("rb") as snapshot:
                 saved = pickle.load(snapshot)  # our own file, written by save() below
-            if saved.get("format") != _SNAPSHOT_FORMAT or not isinstance(
-                saved.get("workspace"), Workspace
-            ):
+            workspace = saved.get("workspace")
+            if saved.get("format") != _SNAPSHOT_FORMAT or not isinstance(workspace, Workspace):
                 raise ValueError("unknown snapshot format")
         except Exception as error:  # any unreadable snapshot is the same problem for the user
             raise PlaygroundError(
                 f"cannot read the saved workspace {self.snapshot_path} ({error}); "
                 "start again with --reset"
             ) from None
-        return saved["workspace"]
+        return workspace
 
     def save(self) -> bool:
         """Write the workspace snapshot if it changed since the last write; True if written."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from incidentbot.domain.models import ProcessedEvent
+from incidentbot.domain.models import ProcessedEvent, table_of
 from incidentbot.infra.uow import UnitOfWork
 
-_TABLE = ProcessedEvent.__table__
+_TABLE = table_of(ProcessedEvent)
 # One statement, no savepoint: both databases skip a row whose key is already there and then
 # return nothing (another replica's claim, committed or not, makes this one wait for it).
 _CLAIM = {

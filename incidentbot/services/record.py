@@ -314,13 +314,13 @@ def edit_entry_time(
     return entry
 
 
-_MILESTONE_OF_KIND = {
+_MILESTONE_OF_KIND: dict[str, str] = {
     EntryKind.IMPACT_START: "impact_started_at",
     EntryKind.DETECTED: "detected_at",
     EntryKind.MITIGATED: "mitigated_at",
     EntryKind.DECLARED: "declared_at",
 }
-_MILESTONE_OF_STATUS = {
+_MILESTONE_OF_STATUS: dict[str, str] = {
     Status.MONITORING: "mitigated_at",
     Status.RESOLVED: "resolved_at",
     Status.CLOSED: "closed_at",

@@ -28,10 +28,12 @@ from incidentbot.domain.models import (
     ActionStatus,
     DocumentStatus,
     Incident,
+    JSONObject,
     Reminder,
     ReminderKind,
     ReminderState,
     Status,
+    table_of,
 )
 from incidentbot.domain.reminder_rules import ReminderRules, Situation, when_due
 from incidentbot.domain.text import clip
@@ -44,7 +46,7 @@ INCIDENT_KINDS = (ReminderKind.UPDATE, ReminderKind.LEAD, ReminderKind.POSTMORTE
 CLAIM_BATCH = 50
 MAX_SNOOZE = timedelta(hours=24)
 
-_REMINDERS = Reminder.__table__
+_REMINDERS = table_of(Reminder)
 _INSERT = insert(_REMINDERS)
 
 
@@ -299,7 +301,7 @@ def _send(
     """Queue the Slack job that shows the nudge: what it says is decided now, as a retry of the
     job must say the same."""
     situation = _situation(reminder, incident, item)
-    payload: dict[str, object] = {
+    payload: JSONObject = {
         "reminder": reminder.kind,
         "reminder_id": reminder.id,
         "incident_id": incident.id,

@@ -19,6 +19,7 @@ from incidentbot.domain.models import (
     TimelineEntry,
     TimelineRecord,
     TimelineRow,
+    table_of,
 )
 from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.domain.text import printable
@@ -93,8 +94,8 @@ def _record(
     )
 
 
-_ENTRIES = TimelineEntry.__table__
-_INCIDENTS = Incident.__table__
+_ENTRIES = table_of(TimelineEntry)
+_INCIDENTS = table_of(Incident)
 _ENTRY_FIELDS = (
     "incident_id",
     "occurred_at",
@@ -269,12 +270,13 @@ def read_timeline(*, uow: UnitOfWork, incident: Incident) -> Sequence[TimelineRe
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
     )
     # Each row brings its own copy of every string; kinds and authors repeat all the time.
-    shared: dict[str | None, str | None] = {}
+    kinds: dict[str, str] = {}
+    people: dict[str | None, str | None] = {}
     timeline = []
     for id_, number, occurred, recorded, kind, author, text, source, link, details, marked in rows:
-        kind = shared.setdefault(kind, kind)
-        author = shared.setdefault(author, author)
-        source = shared.setdefault(source, source)
+        kind = kinds.setdefault(kind, kind)
+        author = people.setdefault(author, author)
+        source = people.setdefault(source, source)
         marked = tuple(marked or ())
         timeline.append(
             TimelineRow(

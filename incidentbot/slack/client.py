@@ -31,7 +31,7 @@ class CountingWebClient(WebClient):
         super().__init__(*args, **kwargs)
         self._telemetry = telemetry
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as error:
@@ -48,13 +48,11 @@ class CountingWebClient(WebClient):
 
 
 def _client(settings: Settings, telemetry: Telemetry | None, **options: Any) -> WebClient:
-    base = {
-        "token": settings.slack_bot_token,
-        "base_url": settings.slack_api_url or WebClient.BASE_URL,
-    }
+    token = settings.slack_bot_token
+    base_url = settings.slack_api_url or WebClient.BASE_URL
     if telemetry is None:
-        return WebClient(**base, **options)
-    return CountingWebClient(**base, **options, telemetry=telemetry)
+        return WebClient(token=token, base_url=base_url, **options)
+    return CountingWebClient(token=token, base_url=base_url, **options, telemetry=telemetry)
 
 
 def make_client(settings: Settings, *, telemetry: Telemetry | None = None) -> WebClient:

@@ -13,10 +13,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +48,9 @@ from incidentbot.slack.deps import Deps
 from incidentbot.slack.message_text import message_text
 from incidentbot.slack.pacing import Pacer
 from incidentbot.slack.refusals import Refusal
+
+# A message as posted: Slack's answer to chat.postMessage, or the one an earlier run posted.
+Posted = dict[str, Any] | SlackResponse
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +196,9 @@ class Effects:
             jobs.ADD_BOOKMARK: self.add_bookmark,
         }
 
-    def _incident(self, incident_id: int | None) -> Incident:
-        """A detached copy with its roles loaded, for building messages outside a transaction."""
+    def _incident(self, incident_id: object) -> Incident:
+        """A detached copy with its roles loaded, for building messages outside a transaction.
+        ``incident_id`` as a job has it: its column (int or None) or its payload's (any JSON)."""
         with self._deps.uow_factory(read_only=True) as uow:
             incident = uow.session.scalar(
                 select(Incident)
@@ -260,11 +266,11 @@ class Effects:
         # A refusal of one step is told, not retried, and never stops the steps that do not
         # depend on it: a guest who may not join still gets a channel with a summary.
         problems = [
-            refusal
+            invite_refusal
             for user_id in dict.fromkeys(invitees)
             if user_id
             and (fresh or not self._counted_in(incident.id, user_id))
-            and (refusal := self._invite(incident.channel_id, user_id)) is not None
+            and (invite_refusal := self._invite(incident.channel_id, user_id)) is not None
         ]
         if incident.summary_ts is None:
             # A summary is usable once pinned: the pin's turn is taken before the summary goes
@@ -390,9 +396,10 @@ class Effects:
             self._pace("conversations.create")
             try:
                 with slack_call(self._settings.slack_timeout):
-                    return self._client.conversations_create(
+                    created: dict[str, Any] = self._client.conversations_create(
                         name=name, is_private=incident.private
                     )["channel"]
+                    return created
             except SlackApiError as error:
                 if error.response.get("error") != "name_taken":
                     raise
@@ -509,12 +516,13 @@ class Effects:
                 )
             for channel in page["channels"]:
                 if channel["name"] == name:
-                    return channel["id"]
+                    found: str = channel["id"]
+                    return found
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 raise LookupError(f"no channel named #{name}")
 
-    def _post(self, job: QueuedJob, step: str, channel_id: str, **message: object) -> dict:
+    def _post(self, job: QueuedJob, step: str, channel_id: str, **message: object) -> Posted:
         """Post a job's message once, even if the job is retried after posting it.
 
         Slack has no idempotency keys, so each post carries message metadata naming its job and
@@ -542,12 +550,13 @@ class Effects:
             if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
                 return None
             raise
-        for message in page.get("messages", []):
+        messages: list[dict[str, Any]] = page.get("messages", [])
+        for message in messages:
             if message.get("metadata") == marker:
                 return message
         return None
 
-    def _post_joining(self, channel_id: str, **message: object) -> dict:
+    def _post_joining(self, channel_id: str, **message: object) -> Posted:
         """Post, joining a public channel first if the bot is not in it yet."""
         try:
             with slack_call(self._settings.slack_timeout):
@@ -622,7 +631,7 @@ class Effects:
             entries = [by_id[i] for i in entry_ids if i in by_id]
             if not entries or where is None or where.channel_id is None:
                 return
-            channel_id, number = where
+            channel_id, number = where.channel_id, where.number
             zone = self._settings.timezone
             messages = blocks.echo_messages(
                 [blocks.entry_message(entry, zone=zone) for entry in entries],
@@ -752,7 +761,8 @@ class Effects:
             history = self._client.conversations_history(
                 channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
             )
-        for message in history.get("messages", []):
+        history_messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in history_messages:
             if message.get("ts") == ts:
                 return message
         with slack_call(self._settings.slack_timeout):
@@ -1038,8 +1048,10 @@ class Effects:
     def _find_upload(self, channel_id: str, filename: str, title: str) -> str | None:
         with slack_call(self._settings.slack_timeout):
             page = self._client.conversations_history(channel=channel_id, limit=200)
-        for message in page.get("messages", []):
+        messages: list[dict[str, Any]] = page.get("messages", [])
+        for message in messages:
             for file in message.get("files") or []:
                 if file.get("name") == filename and file.get("title") == title:
-                    return file.get("id")
+                    file_id: str | None = file.get("id")
+                    return file_id
         return None

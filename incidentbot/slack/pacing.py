@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from incidentbot.domain.models import SlackPace
+from incidentbot.infra import db
 from incidentbot.infra.jobs import RetryLater
 from incidentbot.infra.uow import UnitOfWork
 
@@ -134,12 +135,14 @@ class Pacer:
                     counts=False,
                 )
             with self._uow_factory() as uow:
-                taken = uow.session.execute(
-                    update(SlackPace)
-                    .where(SlackPace.key == key, SlackPace.next_at == full_at)
-                    .values(next_at=max(full_at, slot) + spacing)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                taken = db.rows_changed(
+                    uow.session.execute(
+                        update(SlackPace)
+                        .where(SlackPace.key == key, SlackPace.next_at == full_at)
+                        .values(next_at=max(full_at, slot) + spacing)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
                 uow.commit()
             if taken == 1:
                 return slot - now

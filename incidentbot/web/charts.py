@@ -400,8 +400,9 @@ def _severity_periods(
     changes = _changes(entries, EntryKind.SEVERITY)
     declared = [e for e in entries if e.kind == EntryKind.DECLARED]
     initial = str(incident.severity)
-    if declared and (declared[0].details or {}).get("severity"):
-        initial = str(declared[0].details["severity"])
+    declared_details = (declared[0].details or {}) if declared else {}
+    if declared_details.get("severity"):
+        initial = str(declared_details["severity"])
     elif changes and changes[0][1]:
         initial = changes[0][1]
     return _periods(initial, [(at, to) for at, _, to in changes], start=start, end=end)

@@ -365,6 +365,8 @@ def _entry_rows(
         return names.get(user_id, user_id) if user_id else "—"
 
     def shown(revision: TimelineRevision) -> Correction:
+        old: str | None
+        new: str | None
         if revision.change == RevisionChange.TIME:
             old, new = moment(revision.old_occurred_at), moment(revision.new_occurred_at)
         else:

@@ -46,7 +46,7 @@ class Reply:
     """What the person sees privately, and anything to do right after acknowledging."""
 
     text: str | None
-    then: Callable[[], None] | None = None
+    then: Callable[[], object] | None = None  # its result, if any, is not used
 
 
 Subcommand = Callable[[Invocation, Deps], Reply]

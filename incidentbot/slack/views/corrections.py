@@ -111,7 +111,6 @@ def register(app: App, deps: Deps) -> None:
                 ack()
                 return
             field = ids.CORRECTION_ENTRY_BLOCK
-            common = {"number": correction.number, "source": "form", "policy": deps.settings.policy}
             try:
                 incident = services.incident_in_channel(uow=uow, channel_id=channel_id)
                 entry = services.entry_by_number(
@@ -125,7 +124,9 @@ def register(app: App, deps: Deps) -> None:
                         deleted_by=user_id,
                         reason=correction.reason,
                         zone=zone,
-                        **common,
+                        number=correction.number,
+                        source="form",
+                        policy=deps.settings.policy,
                     )
                 if correction.text:
                     field = ids.CORRECTION_TEXT_BLOCK
@@ -134,7 +135,9 @@ def register(app: App, deps: Deps) -> None:
                         incident=incident,
                         text=correction.text,
                         edited_by=user_id,
-                        **common,
+                        number=correction.number,
+                        source="form",
+                        policy=deps.settings.policy,
                     )
                 if moment is not None:
                     field = ids.CORRECTION_TIME_BLOCK
@@ -144,7 +147,9 @@ def register(app: App, deps: Deps) -> None:
                         moment=moment.at,
                         edited_by=user_id,
                         zone=zone,
-                        **common,
+                        number=correction.number,
+                        source="form",
+                        policy=deps.settings.policy,
                     )
             except IncidentError as error:
                 # Who may correct is about the entry chosen, whichever change was asked for.

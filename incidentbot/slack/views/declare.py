@@ -248,7 +248,8 @@ def _submission(
         message = error.message if isinstance(error, IncidentError) else "Pick a severity."
         raise Refused({ids.TITLE_BLOCK: message}) from None
     after_the_fact = metadata.get("after_the_fact") is True
-    zone, moments = deps.settings.timezone, {}
+    zone = deps.settings.timezone
+    moments: dict[str, datetime] = {}
     if after_the_fact or any(form["times"].values()):
         try:
             zone = deps.directory.zone_of(user_id)
