@@ -760,3 +760,68 @@ def test_the_literal_prefilter_never_hides_a_flag(rules: list[Rule]) -> None:
         expected = _brute_force(text, rules, NAMES)
         got = [(f.rule_id, f.phrase) for f in flags_for(text, rules)]
         assert got == expected, text
+
+
+# --- behaviours the mutation run found unprotected (docs/mutation.md) ---------------------------
+
+
+def make_rule(**overrides: object) -> Rule:
+    fields: dict[str, object] = {
+        "id": "my-rule",
+        "category": "blame",
+        "pattern": "yolo",
+        "why": "w",
+        "suggestion": "s",
+    }
+    fields.update(overrides)
+    return Rule(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"id": "My Rule"}, "id must be kebab-case, such as 'human-error'"),
+        (
+            {"category": "nope"},
+            "category must be one of blame, hindsight, minimising, counterfactual, exhortation, "
+            "not 'nope'",
+        ),
+        ({"pattern": "  "}, "pattern must be a non-empty string"),
+        ({"why": ""}, "why must be a non-empty string"),
+        ({"suggestion": 3}, "suggestion must be a non-empty string"),
+        ({"unless": ""}, "unless must be a non-empty string when given"),
+        ({"unless": 5}, "unless must be a non-empty string when given"),
+        (
+            {"pattern": "{nobody} x"},
+            "pattern uses unknown placeholder {nobody}; known: {as_planned}, {cleanup}, {gap}, "
+            "{group}, {participle}, {person}, {someone}",
+        ),
+        ({"pattern": "x?"}, "pattern matches empty text, so it would flag every sentence"),
+        ({"unless": "{person}"}, "unless cannot use placeholders such as {person}"),
+        ({"unless": "{zzz} {aaa}"}, "unless uses unknown placeholder {aaa}"),
+        (
+            {"pattern": "(yolo"},
+            "pattern is not a valid regex: missing ), unterminated subpattern at position 0",
+        ),
+        (
+            {"unless": "(x"},
+            "unless is not a valid regex: missing ), unterminated subpattern at position 0",
+        ),
+    ],
+)
+def test_a_malformed_rule_is_refused_with_its_exact_problem(
+    overrides: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(IncidentError) as refused:
+        make_rule(**overrides)
+    label = overrides.get("id", "my-rule")
+    assert str(refused.value) == f"built-in rules: rule {label!r}: {problem}"
+
+
+def test_a_rule_built_in_the_test_flags_and_is_excused_by_its_unless() -> None:
+    rule = make_rule(pattern=r"\byoloed\b", unless=r"\bdrill\b", why=" Sounds\n like  blame. ")
+    assert rule.regex().search("Dan YOLOED it") is not None
+    (flag,) = flags_for("Dan yoloed the migration.", [rule])
+    assert (flag.rule_id, flag.why) == ("my-rule", "Sounds like blame.")
+    assert rule.excused("In the drill Dan yoloed it.") is True
+    assert flags_for("In the drill Dan yoloed it.", [rule]) == []
