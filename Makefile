@@ -29,9 +29,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# mypy checks the package as [tool.mypy] in pyproject.toml says: strict for domain and infra.
 lint: $(STAMP)
 	$(BIN)/ruff check incidentbot tests migrations benchmarks
 	$(BIN)/ruff format --check incidentbot tests migrations benchmarks
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format incidentbot tests migrations benchmarks
