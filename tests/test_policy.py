@@ -163,3 +163,9 @@ def test_a_refused_correction_with_nobody_in_a_role_says_none_yet():
     with pytest.raises(NotAllowed) as refused:
         DEFAULT_POLICY.check_correction(make_incident(), "U_STRANGER", authors={"U_AUTHOR"})
     assert "role holders (none yet) or an incidentbot admin can correct it." in str(refused.value)
+
+
+def test_a_role_holder_or_an_admin_passes_the_check_of_a_restricted_action():
+    ADMIN_POLICY.check(LED, "U_LEAD", Action.CLOSE)
+    ADMIN_POLICY.check(LED, "U_ADMIN", Action.REOPEN)
+    ADMIN_POLICY.check(make_incident(), "U_ADMIN", Action.CLOSE)
