@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -143,43 +143,57 @@ def passages_to_review(
     summary_typed = not declared_by_alert or any(
         entry.kind == EntryKind.SUMMARY for entry in timeline
     )
-    for field, text, typed in (
+    for field, text, by_people in (
         ("title", incident.title, not declared_by_alert),
         ("summary", incident.summary, summary_typed),
         ("impact", incident.impact, True),
     ):
-        if text and typed:
+        if text and by_people:
             passages.append(Passage(where=f"the {field}", text=text))
     for entry in timeline:
         label = _reviewed_as(entry.kind)
-        if label is None:
-            continue
-        # Summary and impact entries repeat text reviewed above; only notes and updates add.
-        if label in ("note", "update"):
-            where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
-            passages.append(Passage(where=where, text=entry.text))
-        elif label == "captured message":
-            # The message's author, as the postmortem's timeline shows it.
-            source = f"captured message from {by(entry.source_author_id or entry.author_id)}"
-            if entry.text and entry.text != PENDING_TEXT:
-                passages.append(Passage(where=source, text=entry.text))
-            for note in (entry.details or {}).get("notes") or ():
-                if note.get("text"):
-                    where = f"note by {by(note.get('by'))} on the {source}"
-                    passages.append(Passage(where=where, text=note["text"]))
-        elif label not in ("summary", "impact"):
-            typed = typed_text(entry)
-            if typed:
-                if label == "status change":
-                    after = (entry.details or {}).get("to") or ""
-                    label = "resolution" if after == Status.RESOLVED else f"{label} to {after}"
-                where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
-                passages.append(Passage(where=where, text=typed))
+        if label is not None:
+            passages += _entry_passages(entry, label, by=by, moment=moment)
     # Action items are typed by people too; one relationship load, not a query per item.
     for number, item in enumerate(incident.action_items, start=1):
         if item.text:
             passages.append(Passage(where=f"action item {number}", text=item.text))
     return passages
+
+
+def _entry_passages(
+    entry: TimelineRecord,
+    label: str,
+    *,
+    by: Callable[[str | None], str],
+    moment: MomentFormatter,
+) -> list[Passage]:
+    """What people typed in one timeline entry (``label``: what it is reviewed as)."""
+    # Summary and impact entries repeat text reviewed above; only notes and updates add.
+    if label in ("note", "update"):
+        where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
+        return [Passage(where=where, text=entry.text)]
+    if label == "captured message":
+        # The message's author, as the postmortem's timeline shows it.
+        source = f"captured message from {by(entry.source_author_id or entry.author_id)}"
+        passages = []
+        if entry.text and entry.text != PENDING_TEXT:
+            passages.append(Passage(where=source, text=entry.text))
+        for note in (entry.details or {}).get("notes") or ():
+            if note.get("text"):
+                where = f"note by {by(note.get('by'))} on the {source}"
+                passages.append(Passage(where=where, text=note["text"]))
+        return passages
+    if label in ("summary", "impact"):
+        return []
+    typed = typed_text(entry)
+    if not typed:
+        return []
+    if label == "status change":
+        after = (entry.details or {}).get("to") or ""
+        label = "resolution" if after == Status.RESOLVED else f"{label} to {after}"
+    where = f"{label} by {by(entry.author_id)} at {moment(entry.occurred_at)}"
+    return [Passage(where=where, text=typed)]
 
 
 def review_incident(
