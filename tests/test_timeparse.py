@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -1249,3 +1249,50 @@ def test_a_date_too_far_away_is_refused_as_out_of_range() -> None:
         parse_date("in 99999999 days", today=date(2026, 11, 27))
     assert str(refused.value) == OUT_OF_RANGE
     assert OUT_OF_RANGE == "That date is out of range: use a date near today, such as 2026-11-27."
+
+
+def test_a_configured_offset_is_read_by_get_zone() -> None:
+    # An offset no other test configures, so get_zone's cache cannot answer for it.
+    assert get_zone("+05:45") == timezone(timedelta(hours=5, minutes=45))
+
+
+def test_a_configured_abbreviation_is_refused_in_lower_case_too() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        get_zone("pst")
+    assert str(refused.value) == (
+        "“pst” is an abbreviation, not a time zone name. Use an IANA name such as "
+        "America/Los_Angeles, an offset such as +01:00, or UTC."
+    )
+
+
+def test_a_word_like_abbreviation_in_lower_case_is_an_unknown_zone() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        get_zone("west")
+    assert str(refused.value) == (
+        "I don't know the time zone “west”. Use an IANA name such as Europe/Berlin or "
+        "America/Los_Angeles, or UTC."
+    )
+
+
+def test_an_impossible_date_with_a_year_is_refused_by_name() -> None:
+    with pytest.raises(TimeParseError) as refused:
+        parse_date("feb 30 2027", today=date(2026, 11, 27))
+    assert str(refused.value) == (
+        "There is no feb 30 2027. Use 2026-12-01, today, tomorrow, friday, in 3 days or dec 1."
+    )
+
+
+def test_a_zone_with_nothing_after_it_leaves_no_rest() -> None:
+    moment = read("14:05 UTC")
+    assert (moment.at, moment.rest, moment.zone) == (utc(2026, 11, 27, 14, 5), "", "UTC")
+
+
+def test_a_zone_attached_to_the_time_may_be_followed_by_a_colon() -> None:
+    moment = read("14:05Z: deploy")
+    assert (moment.at, moment.rest, moment.zone) == (utc(2026, 11, 27, 14, 5), "deploy", "UTC")
+
+
+def test_an_attached_abbreviation_is_read_in_the_authors_zone() -> None:
+    # IST is ambiguous (India, Ireland, Israel); in Asia/Kolkata it is India's.
+    moment = read("09:30IST x", zone=KOLKATA)
+    assert (moment.at, moment.zone) == (utc(2026, 11, 27, 4, 0), KOLKATA)
