@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from re import _constants as _sre  # type: ignore[attr-defined]
-from re import _parser as _sre_parser  # type: ignore[attr-defined]
+from re import _constants as _sre  # type: ignore[attr-defined]  # private: not in typeshed
+from re import _parser as _sre_parser  # type: ignore[attr-defined]  # private: not in typeshed
 from typing import Any, NamedTuple
 
 from incidentbot.domain.errors import IncidentError

@@ -223,8 +223,9 @@ def severity_at(entries: Iterable[Recorded], moment: datetime, *, default: str) 
     for entry in ordered(entries):
         if entry.occurred_at > moment:
             break
-        if entry.kind == EntryKind.SEVERITY and (entry.details or {}).get("to"):
-            current = str(entry.details["to"])  # type: ignore[index]
+        details = entry.details or {}
+        if entry.kind == EntryKind.SEVERITY and details.get("to"):
+            current = str(details["to"])
     return current
 
 

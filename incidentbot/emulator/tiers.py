@@ -188,4 +188,6 @@ class Tiers:
         return {"enabled": False}  # not empty: an empty state would skip __setstate__
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # The limits a snapshot leaves out start again as a new Tiers' (off); mypy refuses any
+        # call of __init__ on an instance.
         self.__init__()  # type: ignore[misc]

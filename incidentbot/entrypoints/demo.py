@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from incidentbot.domain.models import EntryKind, Postmortem, TimelineEntry
-from incidentbot.emulator import Workspace, mention
+from incidentbot.emulator import Message, Workspace, mention
 from incidentbot.entrypoints.local import LocalStack
 from incidentbot.slack import ids
 
@@ -89,7 +89,7 @@ class Narrator:
                 self._shown.add(key)
                 self.say(f"   (only {user} sees) {self.readable(ephemeral.text)}")
 
-    def _show(self, channel: str, message, indent: str) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, channel: str, message: Message, indent: str) -> None:
         key = (channel, message.ts)
         text = self._summary(message) if message.blocks else message.text
         if key in self._shown and self._edits.get(key) == text:
@@ -104,7 +104,7 @@ class Narrator:
         prefix = f"   #{channel} {indent}{name}{' (' + label + ')' if label else ''}: "
         self.say(prefix + self.readable(text) + attached)
 
-    def _summary(self, message) -> str:  # type: ignore[no-untyped-def]
+    def _summary(self, message: Message) -> str:
         parts = []
         for block in message.blocks:
             if block.get("type") == "header":

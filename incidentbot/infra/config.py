@@ -435,4 +435,5 @@ def load_settings(
         except ValueError as error:
             expected = getattr(error, "expected", None) or setting.expected
             raise ConfigError(f"{setting.variable} is malformed: expected {expected}.") from None
+    # Each value is its field's reader's result, which the SETTINGS table cannot tell mypy.
     return Settings(**values)  # type: ignore[arg-type]

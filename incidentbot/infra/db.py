@@ -158,7 +158,7 @@ def make_engine(database_url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: _QueuedWriterConnection, _record: object) -> None:
             # Let SQLAlchemy own transactions (pysqlite's implicit BEGIN is off), so that
             # BEGIN IMMEDIATE below takes the write lock up front instead of failing mid-way.
             dbapi_connection.isolation_level = None

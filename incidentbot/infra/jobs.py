@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.sql.dml import ReturningUpdate
 
-from incidentbot.domain.models import Job, JobState, table_of, utcnow
+from incidentbot.domain.models import Job, JobState, JSONObject, table_of, utcnow
 from incidentbot.infra import db
 from incidentbot.infra.failpoints import crash_point
 
@@ -266,7 +267,9 @@ def turn(session: Session, job: QueuedJob, *, key: str, now: datetime) -> Turn:
     return Turn.WAIT if earlier is not None else Turn.GO
 
 
-def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # type: ignore[type-arg]
+def _jobs_behind(
+    session: Session, job: QueuedJob, *, limit: int
+) -> list[Row[int, str, JSONObject, str, int, str | None]]:
     """The never-tried jobs of ``job``'s kind right behind it in its incident's queue (a job
     given back uncounted has no attempts, but has its last error)."""
     if job.incident_id is None or limit < 1:
@@ -295,7 +298,7 @@ def _jobs_behind(session: Session, job: QueuedJob, *, limit: int) -> list:  # ty
 
 
 @functools.cache
-def _claim_statement(limit: int):  # type: ignore[no-untyped-def]
+def _claim_statement(limit: int) -> ReturningUpdate[int, str, int | None, JSONObject, int]:
     """Claim up to ``limit`` due jobs, each not behind an unfinished job of its incident, taking
     the time as ``:now``, the lease's end as ``:lease_end`` and its token as ``:lease_token``.
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
@@ -92,7 +93,8 @@ def typed_text(text: str, ws: Workspace, *, command: bool) -> str:
 
 def create_playground_app(stack: LocalStack, *, bind_host: str = "127.0.0.1") -> Flask:
     app = Flask(__name__, static_folder=None)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if isinstance(app.json, DefaultJSONProvider):  # Flask's own, unless told otherwise
+        app.json.sort_keys = False
     driver = stack.driver
     ws = stack.workspace
     settings = stack.settings

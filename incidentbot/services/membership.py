@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -47,7 +47,7 @@ def can_see(*, uow: UnitOfWork, incident: Incident, user_id: str | None) -> bool
     return user_id is not None and is_member(uow=uow, incident_id=incident.id, user_id=user_id)
 
 
-def visible_to(user_id: str | None):  # type: ignore[no-untyped-def]
+def visible_to(user_id: str | None) -> ColumnElement[bool]:
     """A filter for incidents ``user_id`` may see."""
     member = exists().where(Member.incident_id == Incident.id, Member.user_id == user_id)
     return or_(Incident.private.is_(False), member) if user_id else Incident.private.is_(False)

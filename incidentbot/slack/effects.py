@@ -522,7 +522,7 @@ class Effects:
             if not cursor:
                 raise LookupError(f"no channel named #{name}")
 
-    def _post(self, job: QueuedJob, step: str, channel_id: str, **message: object) -> Posted:
+    def _post(self, job: QueuedJob, step: str, channel_id: str, **message: Any) -> Posted:
         """Post a job's message once, even if the job is retried after posting it.
 
         Slack has no idempotency keys, so each post carries message metadata naming its job and
@@ -556,17 +556,17 @@ class Effects:
                 return message
         return None
 
-    def _post_joining(self, channel_id: str, **message: object) -> Posted:
+    def _post_joining(self, channel_id: str, **message: Any) -> Posted:
         """Post, joining a public channel first if the bot is not in it yet."""
         try:
             with slack_call(self._settings.slack_timeout):
-                return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
+                return self._client.chat_postMessage(channel=channel_id, **message)
         except SlackApiError as error:
             if error.response.get("error") != "not_in_channel":
                 raise
         with slack_call(self._settings.slack_timeout):
             self._client.conversations_join(channel=channel_id)
-            return self._client.chat_postMessage(channel=channel_id, **message)  # type: ignore[arg-type]
+            return self._client.chat_postMessage(channel=channel_id, **message)
 
     def _reply(self, response_url: str, text: str) -> None:
         """Tell the person who typed the command, privately; it is fine if the URL expired."""
@@ -740,6 +740,7 @@ class Effects:
         with self._deps.uow_factory() as uow:
             entry = fill_captured(
                 uow=uow,
+                # A payload value is any JSON to mypy (object); this one was queued as an int.
                 entry_id=int(job.payload["entry_id"]),  # type: ignore[call-overload]
                 text=message_text(message) if message is not None else None,
                 message_author_id=message.get("user") if message is not None else None,

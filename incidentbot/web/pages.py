@@ -184,9 +184,9 @@ def register(app: Flask, runtime: Runtime) -> None:
         )
 
     def _names(incidents: list[Incident]) -> dict[str, str]:
-        ids = {i.holder("lead") for i in incidents} - {None}
+        ids = {lead for i in incidents if (lead := i.holder("lead")) is not None}
         with runtime.uow(read_only=True) as uow:
-            people = people_by_id(uow=uow, user_ids=ids)  # type: ignore[arg-type]
+            people = people_by_id(uow=uow, user_ids=ids)
         return {user_id: person.display_name for user_id, person in people.items()}
 
     @app.get("/incidents/<int:number>")
