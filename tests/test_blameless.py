@@ -825,3 +825,44 @@ def test_a_rule_built_in_the_test_flags_and_is_excused_by_its_unless() -> None:
     assert (flag.rule_id, flag.why) == ("my-rule", "Sounds like blame.")
     assert rule.excused("In the drill Dan yoloed it.") is True
     assert flags_for("In the drill Dan yoloed it.", [rule]) == []
+
+
+YOLO = make_rule(pattern=r"\byoloed\b")
+BEGIN_TO_FINISH = make_rule(id="long-rule", pattern=r"\bbegin\b.*\bfinish\b")
+
+
+def excerpts(text: str, rule: Rule) -> list[str]:
+    return [flag.excerpt for flag in flags_for(text, [rule], names=[])]
+
+
+def test_a_sentence_of_exactly_the_excerpt_limit_is_quoted_whole() -> None:
+    sentence = ("Dan yoloed it " + "a" * 200)[: EXCERPT_LIMIT - 1] + "."
+    assert len(sentence) == EXCERPT_LIMIT
+    assert excerpts(sentence, YOLO) == [sentence]
+
+
+def test_a_long_sentence_is_quoted_as_whole_words_around_the_phrase() -> None:
+    before = " ".join(f"w{i:02d}" for i in range(30))
+    after = " ".join(f"t{i:02d}" for i in range(30))
+    (excerpt,) = excerpts(f"{before} Dan yoloed the migration {after}.", YOLO)
+    assert excerpt == (
+        "…w18 w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 Dan yoloed the migration "
+        "t00 t01 t02 t03 t04 t05 t06 t07 t08 t09…"
+    )
+
+
+def test_a_word_too_long_to_quote_is_left_out_after_the_phrase() -> None:
+    assert excerpts("Dan yoloed it " + "b" * 130 + ".", YOLO) == ["Dan yoloed it…"]
+
+
+def test_a_phrase_longer_than_the_excerpt_is_quoted_from_its_start_with_spaces_tidied() -> None:
+    sentence = "begin " + "  ".join(f"x{i:02d}" for i in range(60)) + " finish now."
+    assert excerpts(sentence, BEGIN_TO_FINISH) == [
+        "begin x00 x01 x02 x03 x04 x05 x06 x07 x08 x09 x10 x11 x12 x13 x14 x15 x16 x17 x18 x19 "
+        "x20 x21 x…"
+    ]
+
+
+def test_a_phrase_just_short_of_the_excerpt_is_quoted_whole_between_ellipses() -> None:
+    sentence = "Well, begin " + "z" * 104 + " finish and then more words here to pass the limit."
+    assert excerpts(sentence, BEGIN_TO_FINISH) == ["…begin " + "z" * 104 + " finish…"]
