@@ -34,8 +34,9 @@ from jinja2 import (
     meta,
     nodes,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from incidentbot.domain.errors import IncidentError
 from incidentbot.domain.metrics import (
