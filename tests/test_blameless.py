@@ -866,3 +866,12 @@ def test_a_phrase_longer_than_the_excerpt_is_quoted_from_its_start_with_spaces_t
 def test_a_phrase_just_short_of_the_excerpt_is_quoted_whole_between_ellipses() -> None:
     sentence = "Well, begin " + "z" * 104 + " finish and then more words here to pass the limit."
     assert excerpts(sentence, BEGIN_TO_FINISH) == ["…begin " + "z" * 104 + " finish…"]
+
+
+@pytest.mark.parametrize("letter", ["ß", "İ"])
+def test_a_letter_that_case_folds_longer_does_not_hide_a_later_sentences_flag(letter: str) -> None:
+    # "ß" folds to "ss" and "İ" to "i̇": the folded text is longer than the text, so the
+    # second sentence must be folded on its own, not cut from the folded text.
+    text = letter * 20 + " ist gesperrt. Then Dan yoloed."
+    (flag,) = flags_for(text, [YOLO], names=[])
+    assert (flag.phrase, flag.excerpt) == ("yoloed", "Then Dan yoloed.")
