@@ -517,7 +517,9 @@ def test_time_at_a_severity_adds_up_across_each_stay_at_it() -> None:
     incident = make_incident(declared_at=at(0))
     incident.timeline += [
         severity_change(at(10), "SEV3", "SEV2"),
-        severity_change(at(30), "SEV2", "SEV3"),
+        severity_change(at(20), "SEV2", "SEV3"),
+        severity_change(at(30), "SEV3", "SEV2"),
+        severity_change(at(40), "SEV2", "SEV3"),
     ]
 
     metrics = compute_metrics(incident, now=at(60))

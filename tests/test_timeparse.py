@@ -20,6 +20,7 @@ from incidentbot.domain.timeparse import (
     Moment,
     MomentFormatter,
     TimeParseError,
+    day_label,
     describe_moment,
     format_moment,
     get_zone,
@@ -1296,3 +1297,20 @@ def test_an_attached_abbreviation_is_read_in_the_authors_zone() -> None:
     # IST is ambiguous (India, Ireland, Israel); in Asia/Kolkata it is India's.
     moment = read("09:30IST x", zone=KOLKATA)
     assert (moment.at, moment.zone) == (utc(2026, 11, 27, 4, 0), KOLKATA)
+
+
+@pytest.mark.parametrize(
+    ("day", "label"),
+    [
+        (date(2026, 11, 27), "Friday 27 November 2026"),
+        (date(2026, 1, 1), "Thursday 1 January 2026"),
+        (date(2026, 12, 31), "Thursday 31 December 2026"),
+    ],
+)
+def test_day_label_names_the_weekday_and_month(day: date, label: str) -> None:
+    assert day_label(day) == label
+
+
+def test_a_zone_with_only_a_numeric_abbreviation_shows_its_offset() -> None:
+    # Europe/Istanbul is "+03" in tzdata.
+    assert format_moment(NOW, "Europe/Istanbul") == "2026-11-27 21:00 UTC+03:00"
