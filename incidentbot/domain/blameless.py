@@ -330,19 +330,7 @@ def review(
     """
     passages = list(passages)
     people = _people(_name_key(names))
-    # One matcher per top-level alternative of each rule, each with its own literals: a rule
-    # such as "X's typo, or X's change that broke …" needs "typo" in one alternative and "broke"
-    # in the other, and as one regex it would run wherever either word is.
-    compiled = [(order, rule, part) for order, rule in enumerate(rules) for part in rule._parts]
-    unfiltered = [item for item in compiled if item[2].requirements is None]
-    # Each part is filed under the literals of its most selective requirement; only the parts
-    # filed under a literal a text contains are considered further.
-    by_literal: dict[str, list[tuple[int, Rule, _Matcher]]] = {}
-    for item in compiled:
-        if item[2].requirements is not None:
-            for literal in item[2].requirements[0]:
-                by_literal.setdefault(literal, []).append(item)
-    finder = _LiteralFinder(by_literal)
+    finder, unfiltered = _index(tuple(rules))
     # A timeline repeats itself ("rolled back", "monitoring"): each distinct text is reviewed
     # once, and its flags are given the place of every passage that holds it.
     seen: dict[str, list[tuple[int, int, Rule, re.Match[str], str, int]]] = {}
@@ -357,14 +345,47 @@ def review(
     return flags
 
 
+_Part = tuple[int, "Rule", "_Matcher"]
+# The index of the rule sets reviewed lately (the built-in rules, a team's), by the rules
+# themselves: building it costs more than reviewing a sentence, and a CLI run or a corpus
+# reviews thousands of short texts with the same rules.
+_INDEXES: dict[tuple[Rule, ...], tuple[_LiteralFinder, list[_Part]]] = {}
+
+
+def _index(rules: tuple[Rule, ...]) -> tuple[_LiteralFinder, list[_Part]]:
+    """The parts of ``rules`` filed by literal (``_LiteralFinder``), and those with none."""
+    found = _INDEXES.get(rules)
+    if found is not None:
+        return found
+    # One matcher per top-level alternative of each rule, each with its own literals: a rule
+    # such as "X's typo, or X's change that broke …" needs "typo" in one alternative and "broke"
+    # in the other, and as one regex it would run wherever either word is.
+    compiled = [(order, rule, part) for order, rule in enumerate(rules) for part in rule._parts]
+    unfiltered = [item for item in compiled if item[2].requirements is None]
+    # Each part is filed under the literals of its most selective requirement; only the parts
+    # filed under a literal a text contains are considered further.
+    by_literal: dict[str, list[_Part]] = {}
+    for item in compiled:
+        if item[2].requirements is not None:
+            for literal in item[2].requirements[0]:
+                by_literal.setdefault(literal, []).append(item)
+    if len(_INDEXES) >= 8:
+        _INDEXES.clear()
+    found = _INDEXES[rules] = (_LiteralFinder(by_literal), unfiltered)
+    return found
+
+
 class _LiteralFinder:
     """Which rule parts a text may match, from the literals of their most selective requirement.
 
     A whole-word literal is looked up among the text's words. Other literals made of word
     characters can only occur inside one word, so the parts they admit are worked out per
-    distinct word, once per review: a timeline's vocabulary is far smaller than its length. The
-    few literals with other characters ("'s") are looked for in the whole text.
+    distinct word, once per rule set (up to ``MAX_WORDS`` words, then afresh): a timeline's
+    vocabulary is far smaller than its length. The few literals with other characters ("'s")
+    are looked for in the whole text.
     """
+
+    MAX_WORDS = 100_000
 
     def __init__(self, by_literal: Mapping[str, list[tuple[int, Rule, _Matcher]]]) -> None:
         self.items = [item for items in by_literal.values() for item in items]
@@ -402,6 +423,8 @@ class _LiteralFinder:
             if literal in folded:
                 filed |= positions
         in_word = self.in_word
+        if len(in_word) > self.MAX_WORDS:
+            in_word.clear()  # a long-running process meets new words for ever
         for word in words:
             known = in_word.get(word)
             if known is None:
