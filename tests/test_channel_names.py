@@ -254,12 +254,10 @@ def test_a_number_that_exactly_fills_the_limit_is_not_refused() -> None:
     assert channel_name(prefix="inc", number=123, title="db down", max_length=8) == "inc-123"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with no room left for a slug, _cut gets limit -1 and keeps 'db' (inc-123-db)",
-)
 def test_a_number_that_exactly_fills_the_limit_gives_a_name_without_slug() -> None:
     assert channel_name(prefix="inc", number=123, title="db down", max_length=7) == "inc-123"
+    assert channel_name(prefix="inc", number=123, title="db down", max_length=8) == "inc-123"
+    assert channel_name(prefix="inc", number=123, title="db down", max_length=10) == "inc-123-db"
 
 
 def test_incident_zero_is_a_number_like_any_other() -> None:

@@ -423,6 +423,7 @@ def test_clip_stays_within_its_limit_at_every_length() -> None:
         assert clipped == text or clipped.endswith("…")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: clip(text, 0) returns '…', one character over")
 def test_clip_to_nothing_stays_within_its_limit() -> None:
-    assert len(clip("abc", 0)) <= 0
+    assert clip("abc", 0) == ""
+    assert clip("abc", 1) == "…"
+    assert clip("", 0) == ""

@@ -103,7 +103,8 @@ def channel_name(
             f"The channel prefix “{prefix.strip()}” leaves no room for incident {number} "
             f"within {max_length} characters."
         )
-    slug = _cut(slugify(title), max_length - len(base) - 1)
+    room = max_length - len(base) - 1  # after the dash
+    slug = _cut(slugify(title), room) if room > 0 else ""
     return f"{base}-{slug}" if slug else base
 
 

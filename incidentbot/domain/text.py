@@ -228,7 +228,9 @@ def clip(text: str, limit: int) -> str:
     """
     if len(text) <= limit:
         return text
-    cut = max(limit - 1, 0)
+    if limit < 1:
+        return ""  # no room even for the ellipsis
+    cut = limit - 1
     start = text.rfind("<", 0, cut)
     if start != -1:
         sequence = _SEQUENCE.match(text, start)
