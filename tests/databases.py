@@ -166,6 +166,8 @@ class _Reusable:
         self.in_use = False
         self.name = ""
         self.shape = ""
+        self.tables: list[str] = []
+        self.sequences: list[str] = []
         self.seeds: list[tuple[str, list[str], list[tuple[object, ...]]]] = []
         self._create()
         atexit.register(lambda: _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
@@ -216,6 +218,8 @@ class _Reusable:
             else:
                 replace = False
                 with conn.transaction():
+                    # Foreign keys unchecked while every table empties, in any order (the test
+                    # server's user is a superuser, as CREATE DATABASE above needs it to be).
                     conn.execute("SET LOCAL session_replication_role = replica")
                     for table in self.tables:
                         conn.execute(f'DELETE FROM "{table}"')

@@ -423,11 +423,15 @@ def abbreviation(local: datetime) -> str:
     return name
 
 
-def format_moment(dt: datetime, zone: str) -> str:
-    """Shows a moment the way the timeline and replies do: ``2026-11-27 14:05 PST``."""
+def format_moment(dt: datetime, zone: str | tzinfo) -> str:
+    """Shows a moment the way the timeline, replies and postmortems do: ``2026-11-27 14:05
+    PST``. ``zone``: a name as ``get_zone`` reads it, or a zone it returned."""
     if dt.tzinfo is None:
         raise ValueError("format_moment needs an aware datetime")
-    local = dt.astimezone(get_zone(zone))
+    return _shown(dt.astimezone(get_zone(zone) if isinstance(zone, str) else zone))
+
+
+def _shown(local: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
 
 
@@ -449,7 +453,7 @@ class MomentFormatter:
         key = (local.year, local.month, local.day, local.hour, local.minute, local.fold)
         shown = self._shown.get(key)
         if shown is None:
-            shown = f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
+            shown = _shown(local)
             self._shown[key] = shown
         return shown
 

@@ -239,7 +239,7 @@ class Turn(enum.Enum):
     """Where a job stands among the jobs of its kind for the same key (``turn``)."""
 
     GO = "go"  # nothing of its kind for the key runs beside it, and none came after it
-    WAIT = "wait"  # an earlier one is running: give the job back and try again shortly
+    WAIT = "wait"  # an earlier one is running (its lease live): wait for it, then ask again
     SUPERSEDED = "superseded"  # a later one will do the same work with newer facts
 
 

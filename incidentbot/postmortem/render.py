@@ -59,7 +59,7 @@ from incidentbot.domain.models import (
     TimelineRecord,
 )
 from incidentbot.domain.text import mention_to_plain
-from incidentbot.domain.timeparse import TimeParseError, abbreviation, day_label, get_zone
+from incidentbot.domain.timeparse import abbreviation, day_label, format_moment, get_zone
 from incidentbot.infra.paths import data_dir
 
 logger = logging.getLogger(__name__)
@@ -346,7 +346,7 @@ def build_context(
     deleted entries are left out. ``edited`` holds the ids of entries whose text or time was
     corrected, which the timeline marks.
     """
-    tz = _zone(zone)
+    tz = get_zone(zone)
     if timeline is None:
         timeline = incident.timeline
     timeline = [entry for entry in timeline if getattr(entry, "deleted_at", None) is None]
@@ -358,7 +358,7 @@ def build_context(
         return names.get(user_id) or user_id
 
     def moment(value: datetime | None) -> str | None:
-        return None if value is None else _format(value, tz)
+        return None if value is None else format_moment(value, tz)
 
     def readable(text: str | None) -> str:
         return mention_to_plain(text or "", names).strip()
@@ -385,8 +385,8 @@ def build_context(
         ),
         web_url=f"{base_url.rstrip('/')}/incidents/{incident.number}",
         declared_by=name(incident.declared_by),
-        declared_at=_format(incident.declared_at, tz),
-        impact_started_at=_format(metrics.impact_started_at, tz),
+        declared_at=format_moment(incident.declared_at, tz),
+        impact_started_at=format_moment(metrics.impact_started_at, tz),
         detected_at=(
             moment(incident.detected_at)
             if incident.detected_at is not None and incident.detected_at != incident.declared_at
@@ -418,7 +418,7 @@ def build_context(
             role=assignment.role,
             label=_role_label(assignment.role),
             person=name(assignment.user_id),
-            since=_format(assignment.started_at, tz),
+            since=format_moment(assignment.started_at, tz),
         )
         # The lead first, then the other roles in the order they were given.
         for assignment in sorted(incident.roles, key=lambda held: held.role != "lead")
@@ -432,7 +432,7 @@ def build_context(
             label=_role_label(assignment.role),
             person=name(assignment.user_id),
             assigned_by=name(assignment.assigned_by),
-            started_at=_format(assignment.started_at, tz),
+            started_at=format_moment(assignment.started_at, tz),
             ended_at=moment(assignment.ended_at or roles_end),
         )
         for assignment in incident.roles
@@ -529,7 +529,7 @@ def build_context(
         "impact": readable(incident.impact) or None,
         "review_notes": [_review_note(flag, readable) for flag in review],
         "zone": zone,
-        "generated_at": _format(now, tz),
+        "generated_at": format_moment(now, tz),
         "version": version,
         "template": template,
     }
@@ -585,7 +585,11 @@ def _metrics_view(metrics: Metrics, tz: tzinfo) -> MetricsView:
     reopened_note = None
     if metrics.reopened:
         times = "1 time" if metrics.reopened_count == 1 else f"{metrics.reopened_count} times"
-        last = f" ({_format(metrics.resolved_at, tz)})" if metrics.resolved_at is not None else ""
+        last = (
+            f" ({format_moment(metrics.resolved_at, tz)})"
+            if metrics.resolved_at is not None
+            else ""
+        )
         reopened_note = f"Reopened {times}; the metrics use the last resolution{last}."
     return MetricsView(
         **rows,
@@ -676,7 +680,7 @@ class PostmortemRenderer:
         base_url: str = "http://localhost:3000",
         templates_dir: Path | None = None,
     ) -> None:
-        _zone(zone)
+        get_zone(zone)  # an unknown zone stops start-up, not the first postmortem
         self.zone = zone
         self.base_url = base_url
         self._team_dir = Path(templates_dir) if templates_dir else None
@@ -1076,19 +1080,6 @@ def _ends_impact(entry: TimelineRecord) -> bool:
     return after in (Status.MONITORING, Status.RESOLVED)
 
 
-def _zone(zone: str) -> tzinfo:
-    """The zone as ``timeparse`` reads it (IANA, UTC or an offset), as everywhere else."""
-    try:
-        return get_zone(zone)
-    except TimeParseError as error:
-        raise IncidentError(f"Unknown time zone {zone!r}: use an IANA name such as UTC.") from error
-
-
-def _format(moment: datetime, tz: tzinfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
-
-
 @dataclass(frozen=True, slots=True)
 class _Day:
     """One calendar day in local time as the timeline shows it."""
@@ -1146,7 +1137,7 @@ class _Minutes:
 
 
 def _format_optional(moment: datetime | None, tz: tzinfo) -> str:
-    return "—" if moment is None else _format(moment, tz)
+    return "—" if moment is None else format_moment(moment, tz)
 
 
 def _document_status(status: str | None) -> str:
