@@ -868,10 +868,11 @@ def test_a_phrase_just_short_of_the_excerpt_is_quoted_whole_between_ellipses() -
     assert excerpts(sentence, BEGIN_TO_FINISH) == ["…begin " + "z" * 104 + " finish…"]
 
 
-@pytest.mark.parametrize("letter", ["ß", "İ"])
+@pytest.mark.parametrize("letter", ["ß", "ﬁ", "İ"])
 def test_a_letter_that_case_folds_longer_does_not_hide_a_later_sentences_flag(letter: str) -> None:
-    # "ß" folds to "ss" and "İ" to "i̇": the folded text is longer than the text, so the
-    # second sentence must be folded on its own, not cut from the folded text.
+    # "ß" folds to "ss" and "ﬁ" to "fi": the folded text is longer than the text, so the
+    # second sentence must be folded on its own, not cut from the folded text. ("İ" folded to
+    # "i̇" once; the review now reads it as "i", like re does.)
     text = letter * 20 + " ist gesperrt. Then Dan yoloed."
     (flag,) = flags_for(text, [YOLO], names=[])
     assert (flag.phrase, flag.excerpt) == ("yoloed", "Then Dan yoloed.")

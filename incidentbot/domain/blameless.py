@@ -139,8 +139,10 @@ _SENTENCE_END = re.compile(
     r"|[.!?]+(?=\s|$)|\n"
 )
 _SPACE = re.compile(r"\s+")
-# Python's re matches "ı" (dotless i) case-insensitively with "i"; casefold() does not.
-_FOLD_EXTRA = str.maketrans({"ı": "i"})
+# Python's re matches "ı" (dotless i) and "İ" (dotted capital I) case-insensitively with "i";
+# casefold() leaves "ı" alone and makes "İ" two characters, "i" and a combining dot, which is
+# not a word character, so "MİSTAKE" would hold neither the word nor the letters of "mistake".
+_FOLD_EXTRA = str.maketrans({"ı": "i", "İ": "i"})
 
 
 class _Matcher(NamedTuple):
@@ -732,9 +734,11 @@ def _top_level_alternatives(pattern: str) -> list[str]:
 
 def _fold(text: str) -> str:
     """Case-folds text the way the prefilter compares it with a rule's literals."""
-    folded = text.casefold()
-    # translate() looks every character up in a dict; almost no text has a dotless i.
-    return folded.translate(_FOLD_EXTRA) if "ı" in folded else folded
+    # translate() looks every character up in a dict; almost no text has either letter. It
+    # comes first: casefold() would already have split "İ".
+    if "ı" in text or "İ" in text:
+        text = text.translate(_FOLD_EXTRA)
+    return text.casefold()
 
 
 # A literal the pattern only matches as a whole word ("broke" between spaces) is kept with this
@@ -776,7 +780,8 @@ def _bounds_word(op: Any, av: Any, *, before: bool) -> bool:
         ]
     if op is _sre.LITERAL:
         return not _WORD_CHARS.fullmatch(chr(av))
-    return op is _sre.AT
+    # ^, $, \A, \Z and \b; \B says the opposite, that a word goes on.
+    return op is _sre.AT and av is not _sre.AT_NON_BOUNDARY
 
 
 def _is_repeat(op: Any) -> bool:
