@@ -876,3 +876,222 @@ def test_a_letter_that_case_folds_longer_does_not_hide_a_later_sentences_flag(le
     text = letter * 20 + " ist gesperrt. Then Dan yoloed."
     (flag,) = flags_for(text, [YOLO], names=[])
     assert (flag.phrase, flag.excerpt) == ("yoloed", "Then Dan yoloed.")
+
+
+# --- more behaviours the mutation run found unprotected (docs/mutation.md, 2026-12-04) ---------
+
+
+def exact_refusal(tmp_path: Path, content: str | bytes) -> str:
+    path = tmp_path / "team-rules.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(IncidentError) as refused:
+        load_rules(extra=path)
+    return str(refused.value).removeprefix(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[[rule]]\nid = "caf\xe9"\n', "the blameless rules file is not UTF-8 text"),
+        ("rule = 5\n", "rules must be written as [[rule]] tables"),
+        ("rule = [1]\n", "rules must be written as [[rule]] tables"),
+        ('disabled = "obvious"\n', "disabled must be a list of rule ids, such as ['obvious']"),
+        ("disabled = [1]\n", "disabled must be a list of rule ids, such as ['obvious']"),
+        ('[[rule]]\nid = "x"\ncategory = "blame"\n', "rule 'x': missing pattern, why, suggestion"),
+        (
+            '[[rule]]\nid = "x"\ncategory = "blame"\npattern = "x"\nwhy = "w"\nsuggestion = "s"\n'
+            "zeta = 1\nalpha = 2\n",
+            "rule 'x': unknown key 'alpha'; "
+            "expected category, id, pattern, suggestion, unless, why",
+        ),
+        (
+            '[[rule]]\nid = 5\ncategory = "blame"\npattern = "x"\nwhy = "w"\nsuggestion = "s"\n',
+            "rule #1: id must be a string",
+        ),
+    ],
+)
+def test_a_bad_team_file_is_refused_with_its_exact_message(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    assert exact_refusal(tmp_path, content) == message
+
+
+def test_disabling_an_unknown_rule_lists_every_known_rule(tmp_path: Path) -> None:
+    known = ", ".join(rule.id for rule in load_rules())
+    assert exact_refusal(tmp_path, 'disabled = ["obvius"]\n') == (
+        f"disabled lists 'obvius', which is not a rule; known rules: {known}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "key"),
+    [
+        (["@bob"], ("bob",)),
+        (["bob@"], ("bob@",)),
+        (["  ", "alice"], ("alice",)),
+        (["", "alice"], ("alice",)),
+        (["Al"], ("al",)),
+        (["X"], ()),
+        (["Bob"], ("bob",)),
+        (["Bob Schneider"], ("bob schneider", "bob")),
+        (["  Bob   Schneider "], ("bob schneider", "bob")),
+        (["Jo Smith"], ("jo smith",)),
+        (["Bob O'Neil"], ("bob o'neil", "bob")),
+        (["J.R. Smith"], ("j.r. smith",)),
+        (["Bob Schneider", "Carol", "al"], ("bob schneider", "carol", "bob", "al")),
+        (["bea", "abe"], ("abe", "bea")),
+    ],
+)
+def test_name_key_is_each_full_name_and_a_first_name_longest_first(
+    names: list[str], key: tuple[str, ...]
+) -> None:
+    from incidentbot.domain.blameless import _name_key
+
+    assert _name_key(names) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "spans"),
+    [
+        ("  ab  ", 0, 6, [(2, 4)]),
+        ("ab ", 0, 3, [(0, 2)]),
+        ("ab  ", 0, 4, [(0, 2)]),
+        ("   ", 0, 3, []),
+        ("a", 0, 1, [(0, 1)]),
+        ("xx ab yy", 2, 6, [(3, 5)]),
+    ],
+)
+def test_add_span_trims_whitespace_and_drops_nothing(
+    text: str, start: int, end: int, spans: list[tuple[int, int]]
+) -> None:
+    from incidentbot.domain.blameless import _add_span
+
+    found: list[tuple[int, int]] = []
+    _add_span(found, text, start, end)
+    assert found == spans
+
+
+def test_sentences_go_on_after_a_quotation() -> None:
+    from incidentbot.domain.blameless import _sentence_spans
+
+    assert _sentence_spans("Say 'hi'. Then go.") == [(0, 9), (10, 18)]
+    assert _sentence_spans('He said "stop." Then <@U1|a. b> left. Done') == [(0, 37), (38, 42)]
+
+
+def test_quoted_spans_and_what_lies_inside_one() -> None:
+    from incidentbot.domain.blameless import _quoted, _quoted_spans
+
+    assert _quoted_spans("no quotes here") == []
+    assert _quoted_spans("a `b` \"c\" “d” ‘e’ 'f' g") == [
+        (2, 5),
+        (6, 9),
+        (10, 13),
+        (14, 17),
+        (18, 21),
+    ]
+    assert _quoted([(0, 5)], 0, 5) is True
+    assert _quoted([(0, 5)], 1, 4) is True
+    assert _quoted([(1, 5)], 0, 5) is False
+    assert _quoted([(0, 4)], 0, 5) is False
+    assert _quoted([(9, 12), (0, 5)], 0, 5) is True
+    assert _quoted([], 0, 5) is False
+
+
+@pytest.mark.parametrize(
+    ("sentence", "end", "clause"),
+    [
+        ("x", 1, ("", "")),
+        ("x a b c d e f g", 1, ("a b c d e f g", "a b c d e f g")),
+        ("x a b c d e f g h", 1, ("", "")),
+        ("x fixed his config", 1, ("fixed the config", "the config")),
+        ("x took the API down", 1, ("took the API down", "the API")),
+        ("x took the API down, then left", 1, ("took the API down", "the API")),
+        ("x broke their build off over", 1, ("broke the build off over", "the build")),
+        ("x the deploy by mistake", 1, ("the deploy", "the deploy")),
+        ("x up", 1, ("up", "up")),
+    ],
+)
+def test_clause_after_is_the_rest_of_the_clause_and_what_it_acted_on(
+    sentence: str, end: int, clause: tuple[str, str]
+) -> None:
+    from incidentbot.domain.blameless import _clause_after
+
+    assert _clause_after(sentence, end) == clause
+
+
+def one_rule(**overrides: object) -> list[Rule]:
+    return [make_rule(**overrides)]
+
+
+def phrases(text: str, rules: list[Rule], names: list[str] = []) -> list[str]:  # noqa: B006
+    return [flag.phrase for flag in flags_for(text, rules, names=names)]
+
+
+def test_a_named_group_at_the_start_of_the_sentence_fills_the_suggestion() -> None:
+    rules = one_rule(pattern=r"(?:(?P<who>qx)\s+)?yoloed", suggestion="Ask {who|someone}{who}.")
+    assert [f.suggestion for f in flags_for("qx yoloed it", rules, names=[])] == ["Ask qxqx."]
+    assert [f.suggestion for f in flags_for("It yoloed.", rules, names=[])] == ["Ask someone."]
+
+
+def test_an_unless_ignores_case() -> None:
+    rules = one_rule(pattern=r"yoloed", unless=r"\bdrill\b")
+    assert phrases("In the DRILL Dan yoloed it.", rules) == []
+
+
+def test_an_empty_match_is_no_flag() -> None:
+    # No match of the pattern in empty text, but an empty one after a hyphen.
+    rules = one_rule(pattern=r"(?<=-)x?")
+    assert phrases("a - b", rules) == []
+    assert phrases("a -x b", rules) == ["x"]
+
+
+def test_a_one_letter_flag_at_the_start_is_kept() -> None:
+    assert phrases("x marks it", one_rule(pattern="x")) == ["x"]
+
+
+def test_two_parts_of_one_rule_on_the_same_words_are_one_flag() -> None:
+    assert phrases("he yoloed it", one_rule(pattern="yoloed|yolo[e]d")) == ["yoloed"]
+
+
+def test_overlapping_parts_of_one_rule_are_one_note_and_of_two_rules_two() -> None:
+    text = "foo bar baz"
+    assert phrases(text, one_rule(pattern="foo bar|bar baz")) == ["foo bar"]
+    two = [make_rule(id="first", pattern="foo bar"), make_rule(id="second", pattern="bar baz")]
+    assert phrases(text, two) == ["foo bar", "bar baz"]
+    # Adjacent, not overlapping: both.
+    assert phrases("x..y", one_rule(pattern=r"x[.]|[.]y")) == ["x.", ".y"]
+
+
+def test_a_rule_with_no_literals_still_runs() -> None:
+    assert phrases("it went xy", one_rule(pattern=r"x+y+")) == ["xy"]
+
+
+def test_a_whole_number_literal_is_found_among_the_words() -> None:
+    assert phrases("we got a 500 back", one_rule(pattern=r"(?:http\s+)?500")) == ["500"]
+
+
+def test_a_literal_with_punctuation_is_found_in_the_text() -> None:
+    rules = one_rule(pattern="{person}['’]s fault")
+    assert phrases("It was Bob's fault.", rules, names=["Bob"]) == ["Bob's fault"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Ji-woo broke the build.", "Ji-woo broke"),
+        ("Marco’s mistake cost us an hour.", "Marco’s mistake"),
+        ("Ian broke the build.", "Ian broke"),
+    ],
+)
+def test_given_names_with_a_hyphen_a_curly_apostrophe_or_three_letters(
+    text: str, phrase: str, rules: list[Rule]
+) -> None:
+    assert phrases(text, rules) == [phrase]
+
+
+def test_two_given_names_in_one_text_keep_every_span(rules: list[Rule]) -> None:
+    (flag,) = flags_for("Marco said Ines broke the build.", rules, names=[])
+    assert (flag.phrase, flag.start, flag.end) == ("Ines broke", 11, 21)

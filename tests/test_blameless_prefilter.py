@@ -58,6 +58,11 @@ def _fresh_caches() -> Iterator[None]:
     clear()
 
 
+def plain_id(value: object) -> str | None:
+    """Test ids of letters, digits and underscores: mutmut names tests by id on a command line."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", value) or "_" if isinstance(value, str) else None
+
+
 def wrapped(pattern: str) -> str:
     """The pattern as ``_compile`` hands it to ``_requirements``: between word boundaries."""
     return rf"(?<!\w)(?:{pattern})(?!\w)"
@@ -209,7 +214,7 @@ TABLE: list[tuple[str, tuple[frozenset[str], ...] | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("pattern", "expected"), TABLE, ids=[p for p, _ in TABLE])
+@pytest.mark.parametrize(("pattern", "expected"), TABLE, ids=plain_id)
 def test_requirements_are_exactly_the_literals_every_match_holds(
     pattern: str, expected: tuple[frozenset[str], ...] | None
 ) -> None:
@@ -267,7 +272,7 @@ MATCHED = [
 ]
 
 
-@pytest.mark.parametrize(("pattern", "text"), MATCHED)
+@pytest.mark.parametrize(("pattern", "text"), MATCHED, ids=plain_id)
 def test_a_text_the_regex_matches_passes_the_prefilter(pattern: str, text: str) -> None:
     rule = Rule(id="r", category="blame", pattern=pattern, why="w", suggestion="s")
     assert rule.regex().search(text) is not None
@@ -319,6 +324,7 @@ def test_fold_makes_every_i_re_matches_an_i_and_keeps_the_length() -> None:
         ("\ue000", 0),
         ("ab\ue000cd", 0),
     ],
+    ids=plain_id,
 )
 def test_length_counts_characters_and_a_lone_mark_as_two(literal: str, length: int) -> None:
     assert _length(literal) == length
@@ -337,6 +343,7 @@ def test_length_counts_characters_and_a_lone_mark_as_two(literal: str, length: i
         ({"made it"}, (7, False, -1)),
         ({"errors", "\x01there"}, (1, False, -2)),
     ],
+    ids=plain_id,
 )
 def test_score_is_shortest_literal_then_whole_words_then_fewer(
     factors: set[str], score: tuple[int, int, int]
@@ -387,6 +394,7 @@ def first_item(pattern: str) -> tuple[object, object]:
         (".", False, False),
         ("(-)", False, False),
     ],
+    ids=plain_id,
 )
 def test_bounds_word_knows_the_items_that_sit_on_a_word_boundary(
     pattern: str, before: bool, after: bool
@@ -431,6 +439,7 @@ def test_bounds_word_knows_the_items_that_sit_on_a_word_boundary(
         (r"^x$", True, True),
         (r"(?=\s)x", False, False),
     ],
+    ids=plain_id,
 )
 def test_starts_and_ends_at_boundary_look_at_the_first_and_last_item(
     pattern: str, starts: bool, ends: bool
@@ -465,6 +474,7 @@ def test_starts_and_ends_at_boundary_look_at_the_first_and_last_item(
         ("[a]|[b]", ["[a]", "[b]"]),
         ("a\\", ["a\\"]),
     ],
+    ids=plain_id,
 )
 def test_top_level_alternatives_split_only_at_bars_outside_groups_and_classes(
     pattern: str, parts: list[str]
@@ -501,6 +511,7 @@ SIX = "one two three four five six"  # "three" is 8-13, "six" 24-27
         ("ab cd   ef gh ij kl", 0, 19, 10, "ab cd…"),
         ("ab cd   ef gh ij kl", 0, 19, 12, "ab cd e…"),
     ],
+    ids=plain_id,
 )
 def test_excerpt_is_the_sentence_or_whole_words_around_the_phrase(
     sentence: str, start: int, end: int, limit: int, excerpt: str
