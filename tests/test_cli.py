@@ -280,12 +280,13 @@ def test_socket_mode_handles_commands_over_the_socket(db_url, tmp_path: Path):
             driver = slack.socket_driver()
             response = driver.command("erik", "#general", "declare Over the socket")
             assert response.status == 200 and "INC-1" in response.body
+            # The channel is created before the declarer is invited: wait for both.
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
-                if slack.workspace.channel_by_name("inc-1-over-the-socket"):
+                channel = slack.workspace.channel_by_name("inc-1-over-the-socket")
+                if channel is not None and "UERIK" in slack.workspace.members(channel.id):
                     break
-                time.sleep(0.1)
-            channel = slack.workspace.channel_by_name("inc-1-over-the-socket")
+                time.sleep(0.05)
             assert channel is not None and "UERIK" in slack.workspace.members(channel.id)
             assert driver.command("erik", channel.id, "sev 9").json()["response_type"] == (
                 "ephemeral"
