@@ -85,6 +85,9 @@ FIVE_CLASSES = {
     a + b + c + d + e for a in "xy" for b in "ab" for c in "cd" for d in "ef" for e in "gh"
 }
 
+SEVENTEEN = {a + b + c for a in ("s", "ss") for b in "sab" for c in ("s", "ss", "a")}
+assert len(SEVENTEEN) == 17
+
 # (pattern as a rule writes it, the literal sets in the order the prefilter tries them)
 TABLE: list[tuple[str, tuple[frozenset[str], ...] | None]] = [
     # Plain words: the wrapper's (?<!\w) and (?!\w) make a run of word characters a whole word.
@@ -176,6 +179,9 @@ TABLE: list[tuple[str, tuple[frozenset[str], ...] | None]] = [
     ("[xy][ab][cd][ef][gh]zz", literal_sets({"=" + word + "zz" for word in FIVE_CLASSES})),
     # A sixth class would make 64: the run ends before it, and "zz" is a run of its own.
     ("[xy][ab][cd][ef][gh][ij]zz", literal_sets(FIVE_CLASSES, {"zz"})),
+    # "ß" folds to "ss", so [sß][sab][sßa] is 17 strings, not 18: more than 16, and the run
+    # ends before [xy].
+    ("[sß][sab][sßa][xy]", literal_sets(SEVENTEEN)),
     # Escapes.
     ("the\\.dot", literal_sets({"the.dot"})),  # a dot inside: not a word
     ("sev\\d", literal_sets({"sev"})),
@@ -199,6 +205,14 @@ TABLE: list[tuple[str, tuple[frozenset[str], ...] | None]] = [
     ("(?=\\s*oops)o", literal_sets({"oops"})),
     ("(?=oops\\s)\\w+", literal_sets({"=oops"})),
     ("(?>atom)ic", literal_sets({"atom"}, {"ic"})),
+    # A lookaround repeated is still one: "-" then (?<!\w) is a boundary before "foo", and
+    # (?!\w) then "-" one after it.
+    ("-(?:(?<!\\w))+foo", literal_sets({"=foo"}, {"-"})),
+    ("foo(?:(?!\\w))+-", literal_sets({"=foo"}, {"-"})),
+    # A lookahead before a word, or a lookbehind after one, faces the wrong way to tell. (Here
+    # "foo" is whole all the same, since only spaces can pass them; the prefilter claims less.)
+    ("(?!\\w)\\s*foo", literal_sets({"foo"})),
+    ("foo\\s*(?<!\\w)", literal_sets({"foo"})),
     # Common words score as one letter: any other literal is tried first.
     ("made\\s+fooo", literal_sets({"=fooo"}, {"=made"})),
     ("fooo\\s+made", literal_sets({"=fooo"}, {"=made"})),
@@ -470,6 +484,8 @@ def test_starts_and_ends_at_boundary_look_at_the_first_and_last_item(
         ("x[]]|y", ["x[]]", "y"]),
         (r"[\]|]|x", [r"[\]|]", "x"]),
         ("[(]|x", ["[(]", "x"]),
+        ("[a|]|x", ["[a|]", "x"]),
+        ("[a(b]|x", ["[a(b]", "x"]),
         ("[)]|x", ["[)]", "x"]),
         ("[a]|[b]", ["[a]", "[b]"]),
         ("a\\", ["a\\"]),
