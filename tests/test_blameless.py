@@ -1095,3 +1095,19 @@ def test_given_names_with_a_hyphen_a_curly_apostrophe_or_three_letters(
 def test_two_given_names_in_one_text_keep_every_span(rules: list[Rule]) -> None:
     (flag,) = flags_for("Marco said Ines broke the build.", rules, names=[])
     assert (flag.phrase, flag.start, flag.end) == ("Ines broke", 11, 21)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "phrase"),
+    [
+        ("007 Bond", "007 Bond broke the build.", "007 Bond broke"),
+        ("42", "42 broke the build.", "42 broke"),
+        ("Bond", "Bond broke the build.", "Bond broke"),
+    ],
+)
+def test_a_name_whose_first_word_is_a_number_is_a_person(
+    name: str, text: str, phrase: str, rules: list[Rule]
+) -> None:
+    # The review's words leave out numbers when no rule needs one, so "007" was never among
+    # them and the name was not looked for: no flag for what the rule finds once it is marked.
+    assert phrases(text, rules, names=[name]) == [phrase]

@@ -515,6 +515,8 @@ SIX = "one two three four five six"  # "three" is 8-13, "six" 24-27
         (SIX, 8, 13, 15, "…three…"),
         (SIX, 0, 3, 15, "one two…"),
         (SIX, 24, 27, 15, "…five six"),
+        (SIX, 19, 23, 15, "…five six"),  # the window reaches the end: no cut after the phrase
+        ("x" * 30, 10, 12, 22, "…" + "x" * 20 + "…"),  # one character cut off the start
         (SIX, 4, 7, 12, "…two…"),
         ("abcde", 0, 1, 4, "ab…"),
         ("abcde", 4, 5, 4, "…de"),

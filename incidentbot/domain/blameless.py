@@ -627,10 +627,11 @@ _PERSON_MARK = "\ue000"
 
 class _People(NamedTuple):
     """How a review finds people's names: the known people's pattern, and the words (one per
-    name) a text must contain for the pattern to be worth running."""
+    name) a text must contain for the pattern to be worth running; None when a name has no
+    word with a letter, which a review's words may leave out (``_LiteralFinder.words_of``)."""
 
     marker: re.Pattern[str] | None
-    first_words: frozenset[str]
+    first_words: frozenset[str] | None
 
 
 @lru_cache(maxsize=64)
@@ -641,9 +642,9 @@ def _people(names: tuple[str, ...]) -> _People:
     alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in names)
     # Not after "@": "@bob" is a handle, which {person} reads as a mention.
     marker = re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.IGNORECASE)
-    first_words = frozenset(
-        found[0] for name in names if (found := _WORD_CHARS.findall(_fold(name)))
-    )
+    # The first word with a letter: "007" is not among a text's words unless a rule needs it.
+    found = [_WORD_WITH_A_LETTER.findall(_fold(name)) for name in names]
+    first_words = frozenset(words[0] for words in found) if all(found) else None
     return _People(marker, first_words)
 
 
@@ -656,7 +657,9 @@ def _mark_people(text: str, people: _People, words: set[str]) -> str:
     ``words`` are the text's casefolded words; almost no text names anyone, and they tell so
     without a pass over the text.
     """
-    if people.marker is not None and not people.first_words.isdisjoint(words):
+    if people.marker is not None and (
+        people.first_words is None or not people.first_words.isdisjoint(words)
+    ):
         text = people.marker.sub(lambda found: _PERSON_MARK * len(found.group()), text)
     known = _given_names()
     if known.isdisjoint(words) and (
