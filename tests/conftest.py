@@ -90,6 +90,9 @@ def client(slack: LocalSlack) -> WebClient:
 
 @pytest.fixture
 def stack(db_url: str) -> Iterator[LocalStack]:
-    """The bot on its real HTTP server, talking to a fresh local Slack workspace."""
-    with LocalStack(database_url=db_url, timezone="America/Los_Angeles") as running:
+    """The bot on its real HTTP server, talking to a fresh local Slack workspace. ``settle()``
+    moves the clock on to retries and backoffs instead of sleeping them out."""
+    with LocalStack(
+        database_url=db_url, timezone="America/Los_Angeles", virtual_time=True, migrate=False
+    ) as running:
         yield running

@@ -20,8 +20,9 @@ from tests.e2e import declare, ephemeral_texts, incident_channel, wait_for
 
 @pytest.fixture
 def quick_stack(db_url: str) -> Iterator[LocalStack]:
-    """Background calls time out after a second, so timeout tests stay short."""
-    with LocalStack(database_url=db_url, slack_timeout=1.0) as running:
+    """Background calls time out after a second, and settle() moves the clock on to retries
+    instead of sleeping them out, so these tests stay short."""
+    with LocalStack(database_url=db_url, slack_timeout=1.0, virtual_time=True) as running:
         yield running
 
 
@@ -91,8 +92,10 @@ def test_a_retry_after_longer_than_the_lease_is_waited_out_by_the_queue_not_the_
 ):
     """Two replicas; Slack asks for 2 s three times, the lease is 1 s. A worker that slept
     out the Retry-After would lose its lease and another would post the same note again."""
-    with LocalStack(database_url=db_url, slack_timeout=1.0, job_lease_seconds=1) as stack:
-        other = create_runtime(stack.settings, migrate=False)
+    with LocalStack(
+        database_url=db_url, slack_timeout=1.0, job_lease_seconds=1, virtual_time=True
+    ) as stack:
+        other = create_runtime(stack.settings, migrate=False, clock=stack.clock)
         other.start()
         try:
             channel = declare(stack, "Search is slow")
@@ -171,3 +174,19 @@ def test_already_in_channel_and_not_in_channel_are_handled(stack: LocalStack):
     assert dead_jobs(stack) == 0
     joins = stack.workspace.calls("conversations.join")
     assert len(joins) == 1  # joined #incidents once, to announce
+
+
+def test_virtual_time_moves_the_clock_on_to_a_retry_instead_of_sleeping(quick_stack: LocalStack):
+    stack = quick_stack
+    channel = declare(stack, "Search is slow")
+    stack.workspace.inject_fault("chat.postMessage", status=429, retry_after=30, times=1)
+    stack.driver.command("alice", channel.id, "note after the wait")
+    # Beyond settle's horizon: the retry is left pending and the clock is not moved.
+    stack.settle(timeout=10)
+    assert bot_posts(stack, channel.id, "after the wait") == []
+    assert stack.time_skipped.total_seconds() == 0
+    stack.settle(timeout=60)
+    (refused,) = [c for c in stack.workspace.calls("chat.postMessage") if c.status == 429]
+    (posted,) = bot_posts(stack, channel.id, "after the wait")
+    assert float(posted.ts) - refused.at >= 30
+    assert stack.time_skipped.total_seconds() >= 29

@@ -8,7 +8,8 @@ requests exactly as Slack would.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -58,10 +59,40 @@ class BackgroundServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._server.pull_trigger()  # wakes the loop's select at once, not after its slice
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown()
         wasyncore.close_all(self._map)
+
+
+class SteppedClock:
+    """Real time plus the jumps made to it: a clock ``LocalStack.settle`` moves on to the next
+    job that is due later (a Retry-After, a backoff) instead of sleeping until it. It only ever
+    moves forwards, so the bot and the workspace, which share it, keep one order of events."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self._offset
+
+    def advance_to(self, when: datetime) -> None:
+        with self._lock:
+            gap = when - self()
+            if gap > timedelta(0):
+                self._offset += gap
+
+    @property
+    def skipped(self) -> timedelta:
+        """How far it has been moved on altogether."""
+        return self._offset
+
+
+# With virtual time, a job due within this is waited for in real time, not jumped to: it allows
+# for a job stamped by a clock read a moment before settle's (see ``JobRunner.wait_idle``).
+VIRTUAL_GRACE = timedelta(milliseconds=100)
 
 
 class LocalStack:
@@ -75,8 +106,10 @@ class LocalStack:
         port: int = 0,
         slack_port: int = 0,
         workspace: Workspace | None = None,
-        clock: Clock = utcnow,
+        clock: Clock | None = None,
+        virtual_time: bool = False,
         check_templates: bool = False,
+        migrate: bool = True,
         signing_secret: str = LOCAL_SIGNING_SECRET,
         **settings: Any,
     ) -> None:
@@ -88,8 +121,17 @@ class LocalStack:
         # The local workspace enforces no rate limits unless a test asks
         # (``workspace.tiers.enable()``, with ``slack_pacing=True`` for the bot to pace itself).
         self._settings = {"slack_pacing": False, **settings}
-        self._clock = clock
+        # virtual_time: settle() moves the clock on to retries and backoffs rather than
+        # sleeping them out (tests of Slack's faults). Another replica on the same database
+        # must run on ``self.clock`` too: on real time it would see this one's leases run out
+        # early.
+        if virtual_time and clock is not None:
+            raise ValueError("virtual_time makes its own clock: give one or the other")
+        self._stepped = SteppedClock() if virtual_time else None
+        clock = self._stepped or clock or utcnow
+        self._clock = self.clock = clock
         self._check_templates = check_templates
+        self._migrate = migrate  # False for a database the caller migrated already
         self._signing_secret = signing_secret
         self.slack = LocalSlack(
             workspace or Workspace(clock=lambda: clock().timestamp()), port=slack_port
@@ -98,6 +140,11 @@ class LocalStack:
         self.driver: SlackDriver
         self._server: BackgroundServer | None = None
         self._app: Any = None
+
+    @property
+    def time_skipped(self) -> timedelta:
+        """How far ``settle`` has moved the clock on (always nothing without virtual time)."""
+        return self._stepped.skipped if self._stepped is not None else timedelta(0)
 
     @property
     def workspace(self) -> Workspace:
@@ -125,7 +172,10 @@ class LocalStack:
             **self._settings,
         )
         self.runtime = create_runtime(
-            self.settings, clock=self._clock, check_templates=self._check_templates
+            self.settings,
+            clock=self._clock,
+            check_templates=self._check_templates,
+            migrate=self._migrate,
         )
         self._app = create_web_app(self.runtime)
         self.runtime.start()
@@ -141,10 +191,32 @@ class LocalStack:
         demo's clock, which moves only when told to, they would otherwise never be due.
         """
         window = max(jobs.GATHER_WINDOW.values(), default=timedelta(0))
-        if not self.runtime.jobs.wait_idle(
+        if self._stepped is not None:
+            self._settle_in_virtual_time(timeout, window)
+        elif not self.runtime.jobs.wait_idle(
             timeout, horizon=timedelta(seconds=timeout), ahead=window
         ):
             raise TimeoutError(f"jobs still pending after {timeout} s")
+
+    def _settle_in_virtual_time(self, timeout: float, window: timedelta) -> None:
+        """Run what is due; when nothing is running or due, move the clock on to the next
+        pending job, as long as it is due within ``timeout`` of the start (in the clock's
+        time, as the real-time settle waits it out)."""
+        assert self._stepped is not None
+        runner = self.runtime.jobs
+        deadline = time.monotonic() + timeout
+        horizon = self._stepped() + timedelta(seconds=timeout)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not runner.wait_idle(
+                left, horizon=timedelta(0), ahead=window, grace=VIRTUAL_GRACE
+            ):
+                raise TimeoutError(f"jobs still pending after {timeout} s")
+            due = runner.earliest_pending()
+            if due is None or due > horizon:
+                return
+            self._stepped.advance_to(due)
+            runner.wake()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -470,17 +470,20 @@ class JobRunner:
         *,
         horizon: timedelta = IDLE_GRACE,
         ahead: timedelta = timedelta(0),
+        grace: timedelta = IDLE_GRACE,
     ) -> bool:
         """Wait until no job is running or due within ``horizon``; True if that happened within
         ``timeout``. A longer horizon also waits out retries scheduled soon. New jobs due
         within ``ahead`` (waiting out their gather window) are made due at once rather than
         waited for: with a clock that only moves when told to, as in the demo, they would
-        never be; retries keep their schedule."""
+        never be; retries keep their schedule. ``grace`` is the least horizon: it allows for
+        a job stamped by a clock read a little before this one (a caller that moves the clock
+        itself may shorten it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if ahead:
                 self._bring_forward(ahead)
-            if not self._has_unfinished_due_jobs(horizon):
+            if not self._has_unfinished_due_jobs(max(horizon, grace)):
                 return True
             self.wake()
             self._stop.wait(0.02)
@@ -502,13 +505,22 @@ class JobRunner:
                 .execution_options(synchronize_session=False)
             )
 
+    def earliest_pending(self) -> datetime | None:
+        """When the earliest pending job is due, None when none is pending: for a clock that a
+        test moves on to it rather than sleeping (``LocalStack(virtual_time=True)``)."""
+        # min() keeps the column's type, so the answer is an aware UTC datetime.
+        with self._session_factory() as session:
+            return db.read_only(session).scalar(
+                select(func.min(Job.run_after)).where(Job.state == JobState.PENDING)
+            )
+
     def _has_unfinished_due_jobs(self, horizon: timedelta) -> bool:
         # One statement, so one snapshot: with two, a job finishing between them could look
         # neither running (second look) nor leave its successor claimable (first look).
         # A job is RUNNING in the database for as long as a worker holds it. The clock is read
         # before the statement waits for the database, so a job queued meanwhile is stamped a
-        # little after it: "due" allows for that.
-        soon = self._clock() + max(horizon, IDLE_GRACE)
+        # little after it: "due" allows for that (``wait_idle``'s grace).
+        soon = self._clock() + horizon
         due = exists().where(Job.state == JobState.PENDING, Job.run_after <= soon)
         running = exists().where(Job.state == JobState.RUNNING)
         with self._session_factory() as session:
