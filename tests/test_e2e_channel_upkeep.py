@@ -86,7 +86,7 @@ def test_the_channel_bookmarks_the_incident_page_once(stack: LocalStack):
 @pytest.fixture
 def quick_stack(db_url: str) -> Iterator[LocalStack]:
     """Background calls time out after a second, so the timeout test stays short."""
-    with LocalStack(database_url=db_url, slack_timeout=1.0) as running:
+    with LocalStack(database_url=db_url, slack_timeout=1.0, virtual_time=True) as running:
         yield running
 
 

@@ -28,7 +28,9 @@ PEOPLE = ("alice", "bob", "chandra", "dana", "erik")
 
 @pytest.fixture
 def storm(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(database_url=db_url, slack_pacing=True, slack_pace_scale=SCALE) as running:
+    with LocalStack(
+        database_url=db_url, slack_pacing=True, slack_pace_scale=SCALE, virtual_time=True
+    ) as running:
         running.workspace.tiers.enable(scale=SCALE)
         yield running
 
