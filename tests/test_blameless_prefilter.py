@@ -573,3 +573,56 @@ def test_fresh_builtin_rules_flag_what_their_regexes_find() -> None:
         ]
         got = [(f.rule_id, f.phrase) for f in review([Passage(where="w", text=text)], rules=rules)]
         assert got == expected, text
+
+
+# --- how the literals are used ----------------------------------------------------------------
+
+
+def rule(pattern: str, rule_id: str = "r") -> Rule:
+    return Rule(id=rule_id, category="blame", pattern=pattern, why="w", suggestion="s")
+
+
+def test_may_match_needs_one_literal_of_every_set_and_whole_words_among_the_words() -> None:
+    (part,) = rule(r"foo\s+barr")._parts
+    assert part.requirements == literal_sets({"=barr"}, {"=foo"})
+    assert part.may_match("foo and barr") is True
+    assert part.may_match("foo and bar") is False  # the first set is missing
+    assert part.may_match("barr only") is False  # the second
+    assert part.may_match("foobarr") is False  # both only inside a word
+    assert part.may_match("foo and bar", skip=1) is True  # the caller says the first is met
+    assert part.may_match("", {"barr", "foo"}) is True  # the words given are used
+    assert part.may_match("foo barr", set()) is False
+    (inside,) = rule("blame[sd]?")._parts
+    assert inside.may_match("unblamed") is True
+    assert inside.may_match("blam") is False
+    (anything,) = rule(r"x+y+")._parts
+    assert anything.requirements is None
+    assert anything.may_match("") is True
+
+
+def test_the_index_files_each_part_under_its_first_literals() -> None:
+    rules = (
+        rule(r"foo\s+barr", "words"),
+        rule("blame[sd]?", "inside"),
+        rule("{person}['’]s fault", "punctuation"),
+        rule(r"x+y+", "nothing"),
+        rule(r"(?:http\s+)?500", "number"),
+    )
+    finder, unfiltered = blameless._index(rules)
+    assert [rules[order].id for order, *_ in unfiltered] == ["nothing"]
+    assert blameless._index(rules)[0] is finder
+
+    def parts(text: str) -> list[str]:
+        folded = _fold(text)
+        return [rules[order].id for order, *_ in finder.parts(folded, finder.words_of(folded))]
+
+    assert parts("foo and barr") == ["words"]
+    assert parts("barr only") == []
+    assert parts("it was unblamed") == ["inside"]
+    assert parts("it was bob's fault") == ["punctuation"]
+    assert parts("a 500 and a 404") == ["number"]
+    assert parts("nothing to see") == []
+    # A number is a word only when some literal is one.
+    assert finder.words_of("a 500 b") == {"a", "500", "b"}
+    letters, _ = blameless._index(rules[:2])
+    assert letters.words_of("a 500 b") == {"a", "b"}
