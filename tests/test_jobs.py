@@ -134,6 +134,49 @@ def test_a_job_whose_process_died_is_taken_up_after_its_lease(session_factory, c
     assert ran == [2]
 
 
+def _runs_within(runner: JobRunner, done: threading.Event, seconds: float) -> bool:
+    runner.start()
+    try:
+        return done.wait(seconds)
+    finally:
+        runner.stop()
+
+
+def test_a_job_due_later_runs_when_due_not_at_the_next_poll(session_factory):
+    """Woken for nothing it can claim yet (a job still in its window), the dispatcher asks the
+    database when work comes due and wakes then. With an hour's poll interval, waiting for the
+    poll would fail this."""
+    done = threading.Event()
+    with UnitOfWork(session_factory) as uow:
+        uow.enqueue("later", delay=timedelta(milliseconds=300))
+        uow.commit()
+    runner = JobRunner(
+        session_factory=session_factory,
+        handlers={"later": lambda job: done.set()},
+        poll_interval=3600,
+    )
+    runner.wake()  # "work now", as a commit says: there is none due yet
+    assert _runs_within(runner, done, 20)
+
+
+def test_a_dead_workers_job_is_taken_up_when_its_lease_ends_not_at_the_next_poll(session_factory):
+    done = threading.Event()
+    with UnitOfWork(session_factory) as uow:
+        uow.enqueue("work")
+        uow.commit()
+    dead = JobRunner(
+        session_factory=session_factory, handlers={}, lease=timedelta(milliseconds=300)
+    )
+    assert len(dead._claim(limit=1)) == 1  # claimed, then the process "dies"
+    alive = JobRunner(
+        session_factory=session_factory,
+        handlers={"work": lambda job: done.set()},
+        poll_interval=3600,
+    )
+    alive.wake()
+    assert _runs_within(alive, done, 20)
+
+
 def test_two_runners_never_run_the_same_job(uow_factory, session_factory, clock):
     queue(uow_factory, "count", 60)
     runs: list[int] = []

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The settings first: a setting to fix is reported before the Slack, web and database
+    # layers have taken most of a second to import.
+    settings = load_settings()
+    settings.require("slack_bot_token", "slack_signing_secret")
     import waitress
 
     from incidentbot.slack.runtime import create_runtime
     from incidentbot.web import create_web_app
 
-    settings = load_settings()
-    settings.require("slack_bot_token", "slack_signing_secret")
     runtime = create_runtime(settings)
     runtime.start()
     try:
@@ -40,13 +42,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> int:
+    settings = load_settings()  # first, as in _serve
+    settings.require("slack_bot_token", "slack_app_token")
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
     from incidentbot.slack.runtime import create_runtime
 
-    settings = load_settings()
-    settings.require("slack_bot_token", "slack_app_token")
     runtime = create_runtime(settings)
     runtime.start()
     try:

@@ -547,8 +547,38 @@ class JobRunner:
                         self._executor.submit(self._run_in_pool, job)
                     if len(claimed) < free:
                         break  # nothing else is due; the next commit or finished job wakes us
+                self._expect(self._next_claimable())
             except Exception:
                 log.exception("job dispatcher failed; retrying after the poll interval")
+
+    def _next_claimable(self) -> datetime | None:
+        """When the database next has work this dispatcher could take up without being told:
+        the earliest job due later (a gather window, a backoff, a Retry-After; possibly behind
+        the job just woken for) or the earliest lease to run out (a crashed replica's job).
+        Waking then, rather than at the next poll, keeps a job that follows another of its
+        incident from waiting out the poll interval. Other replicas' commits are still seen
+        at the poll."""
+        now = self._clock()
+        later = select(func.min(Job.run_after)).where(
+            Job.state == JobState.PENDING, Job.run_after > now
+        )
+        lease_ends = select(func.min(Job.locked_until)).where(Job.state == JobState.RUNNING)
+        with self._session_factory() as session:
+            row = (
+                db.read_only(session)
+                .execute(select(later.scalar_subquery(), lease_ends.scalar_subquery()))
+                .one()
+            )
+        moments = [moment for moment in row if moment is not None]
+        return min(moments) if moments else None
+
+    def _expect(self, moment: datetime | None) -> None:
+        """Wake at ``moment`` unless something earlier is expected already."""
+        if moment is None:
+            return
+        with self._schedule_lock:
+            if self._next_due is None or moment < self._next_due:
+                self._next_due = moment
 
     def _until_next_due(self) -> float:
         """Seconds to sleep: until the earliest job known to be due later, or one poll."""
