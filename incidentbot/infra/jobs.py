@@ -480,30 +480,43 @@ class JobRunner:
         a job stamped by a clock read a little before this one (a caller that moves the clock
         itself may shorten it)."""
         deadline = time.monotonic() + timeout
+        looks = 0
         while time.monotonic() < deadline:
-            if ahead:
-                self._bring_forward(ahead)
+            if ahead and self._bring_forward(ahead):
+                self.wake()
             if not self._has_unfinished_due_jobs(max(horizon, grace)):
                 return True
-            self.wake()
+            # The dispatcher wakes by itself for what this process queues and for what comes
+            # due (``_next_claimable``); a nudge now and then covers jobs another process
+            # queued, which it would otherwise only see at its poll.
+            if looks % 5 == 0:
+                self.wake()
+            looks += 1
             self._stop.wait(0.02)
         return False
 
-    def _bring_forward(self, ahead: timedelta) -> None:
+    def _bring_forward(self, ahead: timedelta) -> bool:
+        """Make new jobs due within ``ahead`` due now; whether there were any. Looks before
+        it writes: on SQLite an UPDATE takes the write lock even when it changes nothing."""
         now = self._clock()
+        waiting = and_(
+            Job.state == JobState.PENDING,
+            Job.attempts == 0,
+            Job.last_error.is_(None),  # given back: it keeps its Retry-After
+            Job.run_after > now,
+            Job.run_after <= now + ahead,
+        )
+        with self._session_factory() as session:
+            if not db.read_only(session).scalar(select(exists().where(waiting))):
+                return False
         with self._session_factory() as session, session.begin():
             session.execute(
                 update(Job)
-                .where(
-                    Job.state == JobState.PENDING,
-                    Job.attempts == 0,
-                    Job.last_error.is_(None),  # given back: it keeps its Retry-After
-                    Job.run_after > now,
-                    Job.run_after <= now + ahead,
-                )
+                .where(waiting)
                 .values(run_after=now)
                 .execution_options(synchronize_session=False)
             )
+        return True
 
     def earliest_pending(self) -> datetime | None:
         """When the earliest pending job is due, None when none is pending: for a clock that a
