@@ -833,13 +833,20 @@ class PostmortemRenderer:
         found: list[str] = []
         if self._team_dir is not None and not self._team_dir.is_dir():
             found.append(f"the templates folder {str(self._team_dir)!r} is not a folder")
-        found.extend(self._static_problems())
+        found.extend(self._static_problems(builtin=builtin))
         for name in dict.fromkeys(required):
             if name not in self.available_templates():
                 found.append(
                     f"postmortem template {name!r} is configured but does not exist; "
                     f"available: {', '.join(self.available_templates()) or 'none'}"
                 )
+        names = [
+            name
+            for name in self.available_templates()
+            if builtin or any(self._is_team(f"{name}.{f}.j2") for f in FORMATS)
+        ]
+        if not names:
+            return list(dict.fromkeys(found))
         contexts = [
             build_context(
                 incident=incident,
@@ -853,9 +860,7 @@ class PostmortemRenderer:
             )
             for version, incident in enumerate(sample_incidents(), start=1)
         ]
-        for name in self.available_templates():
-            if not builtin and not any(self._is_team(f"{name}.{f}.j2") for f in FORMATS):
-                continue
+        for name in names:
             for fmt in FORMATS:
                 if name not in self.available_templates(fmt=fmt):
                     other = next(f for f in FORMATS if f != fmt)
@@ -882,11 +887,12 @@ class PostmortemRenderer:
         except Exception as error:
             raise TemplateError(self._located(error, name)) from error
 
-    def _static_problems(self) -> list[str]:
-        """Syntax errors and unknown variables, found whichever branches the samples take."""
+    def _static_problems(self, *, builtin: bool = True) -> list[str]:
+        """Syntax errors and unknown variables, found whichever branches the samples take
+        (in the team's templates only with ``builtin=False``, as ``check`` says)."""
         found = []
         for folder in self._search_path:
-            if not folder.is_dir():
+            if not folder.is_dir() or (not builtin and folder == self._builtin_dir):
                 continue
             for path in sorted(folder.glob("**/*.j2")):
                 fmt = "html" if path.name.endswith(".html.j2") else "md"
