@@ -1243,6 +1243,11 @@ def test_feb_29_is_the_next_leap_day() -> None:
 
 def test_this_friday_is_the_coming_friday() -> None:
     assert parse_date("this friday", today=date(2026, 11, 25)) == date(2026, 11, 27)
+    # Said on the day itself: "this friday" is today, "friday" and "next friday" next week's.
+    assert parse_date("this friday", today=date(2026, 11, 27)) == date(2026, 11, 27)
+    assert parse_date("friday", today=date(2026, 11, 27)) == date(2026, 12, 4)
+    assert parse_date("next friday", today=date(2026, 11, 27)) == date(2026, 12, 4)
+    assert parse_date("this monday", today=date(2026, 11, 27)) == date(2026, 11, 30)
 
 
 def test_a_date_too_far_away_is_refused_as_out_of_range() -> None:

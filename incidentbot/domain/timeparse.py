@@ -870,8 +870,10 @@ def _read_date(text: str, *, today: date) -> date | None:
     name = text.removeprefix("next ").removeprefix("this ")
     weekday = _PARSERINFO.weekday(name)
     if weekday is not None:
-        # The next such day strictly after today: "friday" said on a Friday means next week.
-        return today + relativedelta(days=1, weekday=_WEEKDAYS[weekday])
+        # The next such day strictly after today: "friday" said on a Friday means next week;
+        # "this friday" said on a Friday means today.
+        soonest = 0 if text.startswith("this ") else 1
+        return today + relativedelta(days=soonest, weekday=_WEEKDAYS[weekday])
     if match := _RELATIVE.fullmatch(text):
         count = int(match["count"]) if match["count"].isdigit() else 1
         unit = match["unit"]
