@@ -930,6 +930,7 @@ def test_disabling_an_unknown_rule_lists_every_known_rule(tmp_path: Path) -> Non
     ("names", "key"),
     [
         (["@bob"], ("bob",)),
+        (["Xavier @x"], ("xavier @x", "xavier")),
         (["bob@"], ("bob@",)),
         (["  ", "alice"], ("alice",)),
         (["", "alice"], ("alice",)),
