@@ -199,6 +199,12 @@ TABLE: list[tuple[str, tuple[frozenset[str], ...] | None]] = [
     ("tired(?!\\w)", literal_sets({"=tired"})),
     ("ok(?!ay)", literal_sets({"=ok"})),
     ("(?<!no )blame", literal_sets({"=blame"})),
+    # A lookaround of something other than \w says nothing about the boundary: past it, the
+    # "x" next to "foo" decides.
+    ("x(?<!y)foo", literal_sets({"foo"})),
+    ("x(?:(?<!y)foo)", literal_sets({"foo"})),
+    ("foo(?!y)x", literal_sets({"foo"})),
+    ("(?:foo(?!y))x", literal_sets({"foo"})),
     ("(?<=\\s)mess", literal_sets({"=mess"})),
     ("care(?=less)\\w+", literal_sets({"less"}, {"care"})),
     ("(?=\\w*less)care\\w+", literal_sets({"less"}, {"care"})),
@@ -622,6 +628,10 @@ def test_the_index_files_each_part_under_its_first_literals() -> None:
     assert parts("it was bob's fault") == ["punctuation"]
     assert parts("a 500 and a 404") == ["number"]
     assert parts("nothing to see") == []
+    # Whole words are looked up as they are, not by their ends.
+    short_first = (rule("bc", "bc"), rule("abc", "abc"))
+    whole, _ = blameless._index(short_first)
+    assert [short_first[order].id for order, *_ in whole.parts("abc", {"abc"})] == ["abc"]
     # A number is a word only when some literal is one.
     assert finder.words_of("a 500 b") == {"a", "500", "b"}
     letters, _ = blameless._index(rules[:2])
