@@ -602,6 +602,13 @@ def test_a_broken_team_template_or_missing_folder_stops_the_start(tmp_path):
         Playground(state_dir=tmp_path / "s", port=0, templates_dir=templates).start()
 
 
+def _as_from_a_terminal() -> None:
+    # A job a non-interactive shell starts in the background (``make test &``) inherits an
+    # ignored SIGINT, and Python then installs no KeyboardInterrupt for it; a person's
+    # terminal sends Ctrl-C to a process that has the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_command_runs_until_interrupted_and_saves_the_drill(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "incidentbot", "playground", "--port", "0", "--state-dir", "st"],
@@ -609,6 +616,7 @@ def test_the_command_runs_until_interrupted_and_saves_the_drill(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         first = process.stdout.readline()
