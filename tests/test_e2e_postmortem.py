@@ -136,3 +136,20 @@ def test_blame_language_is_flagged_in_review_notes_and_counted_privately(stack: 
         "2 phrases of blame or hindsight language"
         in ephemeral_texts(stack, "alice", channel.id)[-1]
     )
+
+
+def test_the_review_rules_are_compiled_for_the_first_postmortem_not_at_start(db_url: str):
+    """Without a team rules file, starting compiles no rule (about 0.3 s a start); the first
+    postmortem compiles them, and its review flags what they find."""
+    from incidentbot.domain import blameless
+
+    blameless._builtin_rules.cache_clear()
+    with LocalStack(database_url=db_url, migrate=False, virtual_time=True) as stack:
+        assert blameless._builtin_rules.cache_info().currsize == 0
+        channel = declare(stack, "Search is slow")
+        stack.driver.command("alice", channel.id, "note Bob carelessly broke the index")
+        stack.driver.command("alice", channel.id, "close")
+        stack.settle()
+        assert blameless._builtin_rules.cache_info().currsize == 1
+        ((_, markdown),) = uploaded_postmortems(stack, channel.id)
+    assert "carelessly" in markdown.split("## Review notes", 1)[1]

@@ -23,7 +23,8 @@ class Deps:
     uow_factory: UnitOfWorkFactory
     directory: Directory
     renderer: PostmortemRenderer
-    review_rules: list[Rule]
+    # The blameless review's rules, when a postmortem first needs them (see create_runtime).
+    review_rules: Callable[[], list[Rule]]
     # Fails fast: for the few Slack calls made before a request is acknowledged.
     interactive_client: WebClient
     # The units of work's clock: what "now" is when a command reads a time people typed.

@@ -991,7 +991,7 @@ class Effects:
                 generated_by=requested_by if isinstance(requested_by, str) else None,
                 trigger=str(job.payload.get("trigger", "command")),
                 template=template,
-                rules=self._deps.review_rules,
+                rules=self._deps.review_rules(),
             )
             uow.commit()
             number, version = incident.number, generated.postmortem.version
