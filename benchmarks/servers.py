@@ -120,18 +120,22 @@ def bot(slack: LocalSlack, database_url: str, workdir: Path, **settings: str) ->
 
 
 @contextmanager
-def floor(slack: LocalSlack, workdir: Path) -> Iterator[Server]:
-    """The bare Bolt app (``benchmarks/floor.py``), healthy."""
+def floor(slack: LocalSlack, workdir: Path, *, database_url: str | None = None) -> Iterator[Server]:
+    """A floor app (``benchmarks/floor.py``), healthy: the bare one, or with ``database_url``
+    the durable one, which commits each note there before acknowledging it."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "benchmarks.floor", "--port", str(port)]
     args += ["--threads", str(THREADS), "--signing-secret", SIGNING_SECRET]
     args += ["--token", slack.bot_token, "--api-url", slack.api_url]
+    if database_url:
+        args += ["--database-url", database_url]
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
+    name = "durable floor" if database_url else "floor"
     with _process(args, env, workdir / f"floor-{port}.log") as process:
         startup = wait_healthy(base_url, process)
-        yield Server("floor", base_url, slack, startup)
+        yield Server(name, base_url, slack, startup)
 
 
 def form(fields: dict[str, str]) -> dict[str, str]:
