@@ -1100,3 +1100,19 @@ def test_a_bolt_app_accepts_what_the_driver_sends(slack: LocalSlack) -> None:
         assert driver.raw(body, signature="none").status == 401
     finally:
         host.close()
+
+
+def test_a_latency_delays_every_web_api_call(slack: LocalSlack) -> None:
+    """``workspace.latency`` is Slack's round trip: every Web API call waits at least that long
+    before it is answered (a lower bound, which load cannot break), and 0 turns it off."""
+    import time
+
+    client = WebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url, timeout=10)
+    for latency in (0.25, 0.08):
+        slack.workspace.latency = latency
+        started = time.monotonic()
+        assert client.auth_test()["ok"]
+        assert client.users_info(user="UALICE")["ok"]
+        assert time.monotonic() - started >= 2 * latency
+    slack.workspace.latency = 0.0
+    assert client.auth_test()["ok"]

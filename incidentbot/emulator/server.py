@@ -238,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, query: str, body: bytes) -> None:
         slack = self.server.slack
+        if latency := slack.workspace.latency:
+            time.sleep(latency)  # outside the workspace's lock: calls wait side by side
         params, problem = self._params(query, body)
         token = self._token(params)
         if not slack.api.knows(method):

@@ -572,8 +572,12 @@ class Workspace:
         subscribed_events: Iterable[str] = BOT_EVENTS,
         bot_scopes: Iterable[str] = BOT_SCOPES,
         enforce_tiers: bool = False,
+        latency: float = 0.0,
     ) -> None:
         self.lock = threading.RLock()
+        # Seconds every Web API call takes before Slack answers it (Slack's own round trip, as
+        # seen from a data centre far from it); 0 answers at once. Changeable at any time.
+        self.latency = latency
         self.bot_token = bot_token
         self.app_token = app_token
         self.clock = clock
@@ -614,6 +618,7 @@ class Workspace:
         self.__dict__.setdefault("policies", Policies())
         self.__dict__.setdefault("enterprise", None)
         self.__dict__.setdefault("org_teams", set())
+        self.__dict__.setdefault("latency", 0.0)
         self.lock = threading.RLock()
         self.clock = time.time
         self.call_log = []
