@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack, postmortem, startup, storm
+from benchmarks import ack, postmortem, startup, storm, usable
 from benchmarks.common import Options, Row, machine, postgres_reason, table
 
 # ack also measures event ingestion: both need the same servers and incident.
@@ -24,6 +24,7 @@ SUITES = {
     "ack": ack.run,
     "postmortem": postmortem.run,
     "storm": storm.run,
+    "usable": usable.run,
 }
 
 
