@@ -57,6 +57,7 @@ WELL_FORMED = {
     "INCIDENTBOT_RESTRICTED_ACTIONS": ("none", frozenset()),
     "INCIDENTBOT_ARCHIVE_AFTER_DAYS": ("14", 14),
     "INCIDENTBOT_JOB_LEASE_SECONDS": ("30", 30),
+    "INCIDENTBOT_JOB_WORKERS": ("8", 8),
     "INCIDENTBOT_SLACK_PACING": ("OFF", False),
     "INCIDENTBOT_WEB_TOKEN": ("read-me", "read-me"),
     "INCIDENTBOT_WEBHOOK_SECRET": ("0123456789abcdef", "0123456789abcdef"),
@@ -156,6 +157,7 @@ MALFORMED = [
         "expected whole days from 1 to 3650, or nothing to never archive.",
     ),
     ("INCIDENTBOT_JOB_LEASE_SECONDS", "0", "expected whole seconds from 1 to 3600."),
+    ("INCIDENTBOT_JOB_WORKERS", "0", "expected a whole number of workers from 1 to 64."),
     ("INCIDENTBOT_SLACK_PACING", "sometimes", "expected on or off."),
     (
         "INCIDENTBOT_WEBHOOK_SECRET",

@@ -68,6 +68,8 @@ class Settings:
     web_token: str | None = field(default=None, repr=False)
     restricted_actions: frozenset[str] = frozenset({"close", "reopen", "roles"})
     command: str = "/incident"
+    # Background Slack work running at once in this process (acknowledgements come first:
+    # while requests are being answered, jobs use one worker).
     job_workers: int = 4
     # Seconds a background Web API call may take before it counts as timed out.
     slack_timeout: float = 10.0
@@ -359,6 +361,12 @@ SETTINGS: tuple[Setting, ...] = (
         "job_lease_seconds",
         _whole(1, 3600),
         "whole seconds from 1 to 3600",
+    ),
+    Setting(
+        "INCIDENTBOT_JOB_WORKERS",
+        "job_workers",
+        _whole(1, 64),
+        "a whole number of workers from 1 to 64",
     ),
     Setting("INCIDENTBOT_SLACK_PACING", "slack_pacing", _on_off, "on or off"),
     Setting("INCIDENTBOT_WEB_TOKEN", "web_token", str, "a read token for the web pages"),
