@@ -573,18 +573,27 @@ class Outage:
         self.session_factory = session_factory
         self._start, self._end = start, end
         self._back: threading.Timer | None = None
+        self._held = False
         self.count = 0
 
-    def take_away(self, seconds: float) -> None:
-        """From now until ``seconds`` from now."""
+    def take_away(self, seconds: float | None = None) -> None:
+        """From now until ``seconds`` from now, or with None until ``give_back()``."""
         self.count += 1
         self._start()
-        self._back = threading.Timer(seconds, self._end)
-        self._back.start()
+        self._held = seconds is None
+        if seconds is not None:
+            self._back = threading.Timer(seconds, self._end)
+            self._back.start()
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._end()
 
     def wait_back(self) -> None:
         if self._back is not None:
             self._back.join()
+        self.give_back()
 
 
 @pytest.fixture
@@ -662,7 +671,9 @@ def test_a_failure_met_while_the_database_is_away_is_recorded_when_it_returns(
     def flaky(job: QueuedJob) -> None:
         ran.append(("flaky", job.attempt))
         if job.attempt == 1:
-            outage.take_away(seconds=1.0)
+            # Away until the runner has met it: on a timer, a loaded machine could reach the
+            # runner's first try only after the database was back.
+            outage.take_away()
             raise RuntimeError("Slack failed as well")
 
     runner = JobRunner(
@@ -674,6 +685,12 @@ def test_a_failure_met_while_the_database_is_away_is_recorded_when_it_returns(
     with caplog.at_level(logging.WARNING, logger="incidentbot.infra.jobs"):
         runner.start()
         try:
+            assert wait_until(
+                lambda: any(
+                    "could not record how it ended" in r.getMessage() for r in caplog.records
+                )
+            ), "the runner never met the database away"
+            outage.give_back()
             assert wait_until(lambda: stored(session_factory).last_error is not None), (
                 "the failure was not recorded after the database came back"
             )
