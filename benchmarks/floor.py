@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 
 import waitress
 from flask import Flask, request
@@ -24,7 +25,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 
 
-def _durable(database_url: str):  # type: ignore[no-untyped-def]
+def _durable(database_url: str) -> Callable[[dict], None]:
     """A function that writes one note and commits: the durable floor's whole work."""
     from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, insert
 

@@ -129,7 +129,7 @@ class LocalStack:
             raise ValueError("virtual_time makes its own clock: give one or the other")
         self._stepped = SteppedClock() if virtual_time else None
         clock = self._stepped or clock or utcnow
-        self._clock = self.clock = clock
+        self.clock = clock
         self._check_templates = check_templates
         self._migrate = migrate  # False for a database the caller migrated already
         self._signing_secret = signing_secret
@@ -173,7 +173,7 @@ class LocalStack:
         )
         self.runtime = create_runtime(
             self.settings,
-            clock=self._clock,
+            clock=self.clock,
             check_templates=self._check_templates,
             migrate=self._migrate,
         )
