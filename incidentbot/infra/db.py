@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection, CursorResult, Result, make_url
+from sqlalchemy.engine import Connection, CursorResult, ExecutionContext, Result, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot.infra.paths import data_dir
@@ -32,6 +32,10 @@ READ_ONLY = "incidentbot_read_only"
 
 # How long a writer waits for its turn before leaving it to SQLite's own busy timeout.
 _WRITER_WAIT_SECONDS = 30.0
+
+
+class ReadOnlyWrite(RuntimeError):
+    """A transaction begun with ``read_only`` tried to write (SQLite only)."""
 
 
 class _WriterTurn:
@@ -73,16 +77,54 @@ class _WriterTurn:
 
 
 class _QueuedWriterConnection(sqlite3.Connection):
-    """A SQLite connection that gives its writer's turn back once its transaction has ended."""
+    """A SQLite connection whose transactions take the write lock only when they first write.
+
+    SQLAlchemy's "begin" only marks the transaction as wanted (``pending``); the first statement
+    begins it (``_begin_for``): a plain ``SELECT`` with a deferred ``BEGIN``, a snapshot that
+    neither waits for nor blocks writers; anything else (a write, a ``SELECT … FOR UPDATE``, a
+    savepoint, DDL) with this process's writer turn and ``BEGIN IMMEDIATE``. A transaction that
+    read first and then writes ends its snapshot (nothing was written yet, so nothing is lost)
+    and begins again with the lock, seeing what others committed meanwhile: from its first write
+    on it reads the newest rows, as PostgreSQL's READ COMMITTED does for every statement. The
+    alternative, upgrading the snapshot in place, fails with ``SQLITE_BUSY_SNAPSHOT`` whenever
+    another writer committed since the first read, and would need every unit of work retried.
+    """
 
     turn: _WriterTurn | None = None
     holds_turn = False
+    pending = False  # SQLAlchemy began a transaction that SQLite has not been told of yet
+    writing = False  # the SQLite transaction holds the write lock
 
-    def begin_writing(self) -> None:
+    def begin_later(self) -> None:
+        self.pending = True
+
+    def begin_for(self, statement: str, *, locks: bool, read_only: bool) -> None:
+        """Begin, or begin again with the write lock, as ``statement`` needs (``locks``: it is
+        a read that must see the newest rows and keep them, ``SELECT … FOR UPDATE``)."""
+        if self.writing or not (self.pending or self.in_transaction):
+            return  # already writing, or outside any transaction (autocommit): nothing to do
+        if not locks and statement.lstrip()[:6].upper() == "SELECT":
+            if self.pending:
+                self.pending = False
+                self.execute("BEGIN")
+            return
+        if read_only:
+            raise ReadOnlyWrite(f"a read-only transaction was asked to run {statement[:60]!r}")
         if self.turn is not None and self.turn.take():
             self.holds_turn = True
+        try:
+            if self.in_transaction:
+                self.execute("COMMIT")  # the snapshot only read: end it, keeping the turn
+            self.pending = False
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.rollback()  # gives the turn back; nothing was begun
+            raise
+        self.writing = True
 
     def _end(self) -> None:
+        self.pending = False
+        self.writing = False
         if self.holds_turn:
             self.holds_turn = False
             assert self.turn is not None
@@ -110,8 +152,10 @@ class _QueuedWriterConnection(sqlite3.Connection):
 def read_only(session: Session) -> Session:
     """Begin ``session``'s transaction as one that only reads.
 
-    On SQLite it then neither waits for nor blocks writers (WAL readers see a snapshot);
-    elsewhere it changes nothing. Call it before the session's first statement.
+    Every transaction on SQLite reads without waiting for or blocking writers until it first
+    writes; one begun this way refuses to write at all (``ReadOnlyWrite``), so a read meant to
+    be cheap can never start holding the write lock. Elsewhere it changes nothing. Call it
+    before the session's first statement.
     """
     session.connection(execution_options={READ_ONLY: True})
     return session
@@ -160,7 +204,7 @@ def make_engine(database_url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: _QueuedWriterConnection, _record: object) -> None:
             # Let SQLAlchemy own transactions (pysqlite's implicit BEGIN is off), so that
-            # BEGIN IMMEDIATE below takes the write lock up front instead of failing mid-way.
+            # _QueuedWriterConnection decides how each one begins.
             dbapi_connection.isolation_level = None
             dbapi_connection.turn = turn
             cursor = dbapi_connection.cursor()
@@ -172,17 +216,30 @@ def make_engine(database_url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            if conn.get_execution_options().get(READ_ONLY):
-                conn.exec_driver_sql("BEGIN")
-                return
             dbapi_connection = conn.connection.dbapi_connection
             assert isinstance(dbapi_connection, _QueuedWriterConnection)
-            dbapi_connection.begin_writing()
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                dbapi_connection.rollback()  # gives the turn back; nothing was begun
-                raise
+            dbapi_connection.begin_later()
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_lock_to_write(
+            conn: Connection,
+            _cursor: object,
+            statement: str,
+            _parameters: object,
+            context: ExecutionContext | None,
+            _executemany: bool,
+        ) -> None:
+            dbapi_connection = conn.connection.dbapi_connection
+            assert isinstance(dbapi_connection, _QueuedWriterConnection)
+            if dbapi_connection.writing:
+                return
+            compiled = context.compiled if context is not None else None
+            locks = getattr(getattr(compiled, "statement", None), "_for_update_arg", None)
+            dbapi_connection.begin_for(
+                statement,
+                locks=locks is not None,
+                read_only=bool(conn.get_execution_options().get(READ_ONLY)),
+            )
 
         return engine
     return create_engine(

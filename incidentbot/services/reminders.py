@@ -10,8 +10,9 @@ in the same transaction that records it as sent, or stores when to look next. So
 are configuration, are applied in one place, and nothing here needs them but ``fire_due``.
 
 Claiming is ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas share the due rows
-without waiting for each other; SQLite has no row locks, but every write transaction there begins
-with ``BEGIN IMMEDIATE`` (see ``db.make_engine``), so one claimer at a time reads and marks them.
+without waiting for each other; SQLite has no row locks, but there a ``FOR UPDATE`` read takes
+the database's write lock before it runs (see ``db.make_engine``), so one claimer at a time reads
+and marks them.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def fire_due(*, uow: UnitOfWork, rules: ReminderRules, limit: int = CLAIM_BATCH)
         .where(Reminder.state == ReminderState.PENDING, Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # SQLite renders none: BEGIN IMMEDIATE serialises
+        .with_for_update(skip_locked=True)  # SQLite renders none; it takes the write lock
     ).all()
     for reminder in claimed:
         _act_on(uow, reminder, rules=rules, now=now)
