@@ -30,8 +30,10 @@ from incidentbot.services.lifecycle import (
     resolve,
 )
 from incidentbot.services.membership import (
+    IncidentPage,
     add_member,
     can_see,
+    incident_page,
     incidents_visible_to,
     remove_member,
 )
@@ -103,7 +105,9 @@ __all__ = [
     "set_milestone_at",
     "timeline_page",
     "add_member",
+    "IncidentPage",
     "can_see",
+    "incident_page",
     "incidents_visible_to",
     "remove_member",
     "add_action_item",

@@ -44,6 +44,17 @@ SECURITY_HEADERS = {
 }
 
 
+# A title search longer than any title could be is cut here.
+MAX_QUERY = 300
+
+
+def _page_number(text: str | None) -> int:
+    """``?page=N`` as people (and hand-edited addresses) give it: anything odd is page 1."""
+    if text is None or not text.isdigit() or len(text) > 6:
+        return 1
+    return max(int(text), 1)
+
+
 def register(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
     secret = settings.link_secret
@@ -142,20 +153,27 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.get("/")
     @viewer_required
     def index() -> str:
-        query = request.args.get("q", "").strip()
+        query = request.args.get("q", "").strip()[:MAX_QUERY]
         status = request.args.get("status", "")
         severity = request.args.get("severity", "")
-        incidents = visible_incidents()
+        status = status if status in {s.value for s in Status} else ""
+        severity = severity if severity in {s.value for s in Severity} else ""
+        viewer: links.Viewer = g.viewer
+        with runtime.uow(read_only=True) as uow:
+            listed = services.incident_page(
+                uow=uow,
+                user_id=viewer.user_id,
+                page=_page_number(request.args.get("page")),
+                title_contains=query,
+                status=status,
+                severity=severity,
+                number=viewer.incident_number,
+            )
+            now = uow.now()
+        incidents = list(listed.incidents)
         names = _names(incidents)
         rows = []
-        now = runtime.deps.uow_factory().now()
         for incident in incidents:
-            if query and query.lower() not in incident.title.lower():
-                continue
-            if status and incident.status != status:
-                continue
-            if severity and incident.severity != severity:
-                continue
             lead = incident.holder("lead")
             # Only the impact duration is shown, which needs none of the timeline.
             metrics = compute_metrics(incident, now=now, timeline=())
@@ -170,9 +188,19 @@ def register(app: Flask, runtime: Runtime) -> None:
                     "duration": humanize(metrics.duration),
                 }
             )
+        filters = [
+            (k, v) for k, v in (("q", query), ("status", status), ("severity", severity)) if v
+        ]
+
+        def page_url(number: int) -> str:
+            return "/?" + urlencode([*filters, ("page", str(number))])
+
         return render_template(
             "index.html",
             rows=rows,
+            listed=listed,
+            newer_url=page_url(listed.page - 1) if listed.page > 1 else None,
+            older_url=page_url(listed.page + 1) if listed.page < listed.pages else None,
             duration_label=LABELS["duration"],
             duration_definition=DEFINITIONS["duration"],
             query=query,

@@ -1,0 +1,178 @@
+"""Years of history: the views people open cost what they cost on a fresh install.
+
+The history is written straight into the bot's database (closed incidents with a declaration,
+a first response and their resolution), as a bot that has run for a long time would hold it;
+the views are then opened as people open them, through Slack and the signed web link.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import insert, update
+
+from incidentbot.domain.models import Counter, Incident, RoleAssignment, TimelineEntry
+from incidentbot.entrypoints.local import LocalStack
+from tests.e2e import declare
+from tests.test_costs import counted_statements
+from tests.test_e2e_web import browser, link_from_slack
+
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+
+def add_history(stack: LocalStack, count: int, *, titles: str = "Old trouble {n}") -> None:
+    """``count`` closed incidents before the ones already there, one every six hours back
+    from a day ago, numbered on from the counter (which is moved on past them)."""
+    lead = stack.workspace.user_by_name("bob").id
+    other = stack.workspace.user_by_name("chandra").id
+    now = stack.runtime.deps.uow_factory().now()
+    with stack.runtime.engine.begin() as conn:
+        first = (
+            conn.scalar(
+                update(Counter).values(value=Counter.value + count).returning(Counter.value)
+            )
+            - count
+            + 1
+        )
+        for index in range(count):
+            number = first + index
+            declared = now - timedelta(days=1, hours=6 * (count - index))
+            resolved = declared + timedelta(minutes=30 + index % 50)
+            incident_id = conn.scalar(
+                insert(Incident)
+                .values(
+                    number=number,
+                    title=titles.format(n=number),
+                    severity=SEVERITIES[index % 4],
+                    status="closed",
+                    private=False,
+                    declared_by=lead,
+                    channel_id=f"CHIST{number:06d}",
+                    channel_name=f"inc-{number}-old-trouble",
+                    declared_at=declared,
+                    impact_started_at=declared - timedelta(minutes=5),
+                    mitigated_at=resolved,
+                    resolved_at=resolved,
+                    closed_at=resolved + timedelta(hours=1),
+                    reopened_count=0,
+                    last_entry_number=3,
+                )
+                .returning(Incident.id)
+            )
+            entries = [
+                (
+                    "declared",
+                    lead,
+                    declared,
+                    f"Incident declared ({SEVERITIES[index % 4]})",
+                    {"severity": SEVERITIES[index % 4]},
+                ),
+                ("note", other, declared + timedelta(minutes=3), "Looking at the graphs", None),
+                (
+                    "status change",
+                    lead,
+                    resolved,
+                    "Status changed from investigating to resolved",
+                    {"from": "investigating", "to": "resolved"},
+                ),
+            ]
+            conn.execute(
+                insert(TimelineEntry),
+                [
+                    {
+                        "incident_id": incident_id,
+                        "number": position,
+                        "kind": kind,
+                        "author_id": author,
+                        "occurred_at": when,
+                        "recorded_at": when,
+                        "text": text,
+                        "details": details,
+                        "also_marked_by": [],
+                    }
+                    for position, (kind, author, when, text, details) in enumerate(entries, 1)
+                ],
+            )
+            conn.execute(
+                insert(RoleAssignment).values(
+                    incident_id=incident_id,
+                    role="lead",
+                    user_id=lead,
+                    assigned_by=lead,
+                    started_at=declared,
+                )
+            )
+
+
+def numbers_listed(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<a href="/incidents/(\d+)">INC-', html)]
+
+
+def open_list(stack: LocalStack, opener, query: str = "") -> str:  # type: ignore[no-untyped-def]
+    with opener.open(f"{stack.base_url}/{query}") as page:
+        return page.read().decode()
+
+
+def signed_in(stack: LocalStack):  # type: ignore[no-untyped-def]
+    opener = browser()
+    opener.open(link_from_slack(stack, "alice", "#general")).read()
+    return opener
+
+
+def test_the_incident_list_shows_fifty_at_a_time_open_ones_first(stack: LocalStack):
+    add_history(stack, 120)
+    declare(stack, "Checkout is down", number=121)
+    add_history(stack, 9)  # closed since, and newer: still after the open one
+    opener = signed_in(stack)
+
+    first = open_list(stack, opener)
+    assert numbers_listed(first) == [121, *range(130, 121, -1), *range(120, 80, -1)]
+    assert "Showing 1–50 of 130." in first and "Page 1 of 3" in first
+    assert 'rel="prev"' not in first
+    older = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert older is not None
+    second = open_list(stack, opener, older.group(1).replace("&amp;", "&").lstrip("/"))
+    assert numbers_listed(second) == list(range(80, 30, -1))
+    assert "Showing 51–100 of 130." in second and 'rel="prev"' in second
+
+    last = open_list(stack, opener, "?page=3")
+    assert numbers_listed(last) == list(range(30, 0, -1))
+    assert 'rel="next"' not in last
+    # Past the end is the last page; anything that is not a page number is the first.
+    assert numbers_listed(open_list(stack, opener, "?page=999999")) == numbers_listed(last)
+    for odd in ("?page=abc", "?page=-2", "?page=0", "?page=" + "9" * 40):
+        assert numbers_listed(open_list(stack, opener, odd)) == numbers_listed(first)
+
+
+def test_the_incident_list_filters_in_the_database_and_pages_what_matches(stack: LocalStack):
+    add_history(stack, 70, titles="Search slow {n}")
+    add_history(stack, 3, titles="Disk 100%_full {n}")
+    opener = signed_in(stack)
+
+    found = open_list(stack, opener, "?q=search+SLOW&severity=SEV2")
+    # Every fourth incident is SEV2: 2, 6, ..., 70, newest first.
+    assert numbers_listed(found) == list(range(70, 1, -4))
+    assert "Showing 1–18 of 18." in found and "Page 1 of" not in found
+    # % and _ are letters in a search, not patterns.
+    assert numbers_listed(open_list(stack, opener, "?q=100%25_")) == [73, 72, 71]
+    assert numbers_listed(open_list(stack, opener, "?q=100%25x")) == []
+    assert numbers_listed(open_list(stack, opener, "?q=%25")) == [73, 72, 71]
+    assert numbers_listed(open_list(stack, opener, "?q=slow_7")) == []
+    assert numbers_listed(open_list(stack, opener, "?q=disk&page=2")) == [73, 72, 71]
+    paged = open_list(stack, opener, "?q=slow&status=closed")
+    assert "Showing 1–50 of 70." in paged
+    assert 'href="/?q=slow&amp;status=closed&amp;page=2" rel="next"' in paged
+    # A filter value no incident can have is ignored rather than matching nothing.
+    assert "of 73." in open_list(stack, opener, "?status=bogus&severity=SEV9")
+
+
+def test_the_incident_list_runs_the_same_sql_for_a_long_history(stack: LocalStack):
+    opener = signed_in(stack)
+    add_history(stack, 60)
+    with counted_statements(stack) as short:
+        assert len(numbers_listed(open_list(stack, opener))) == 50
+    add_history(stack, 240)
+    with counted_statements(stack) as long:
+        assert len(numbers_listed(open_list(stack, opener))) == 50
+    assert len(long) == len(short), (short, long)
