@@ -1,20 +1,23 @@
 """A year of history: what reading it costs at 500 and at 5,000 incidents, and the big incident.
 
-Per database, two fresh databases are seeded with bulk inserts: 500 and 5,000 incidents of 20
-timeline entries each (``postmortem._timeline``'s realistic mix), declared over the last 360
-days, the newest eight still open; the larger one also holds one incident of 20,000 entries.
-Against each, ``incidentbot serve`` is started and every view people open is timed from the
-client's side, a few times, the median counting:
+Per database, two fresh databases are seeded with bulk inserts at the same pace, one incident
+every 1.7 hours: 500 incidents (the last 36 days) and 5,000 (the last 360 days), of 20 timeline
+entries each (``postmortem._timeline``'s realistic mix), the newest eight still open; the larger
+one also holds one incident of 20,000 entries. Against each, ``incidentbot serve`` is started
+and every view people open is timed from the client's side, a few times, the median counting:
 
-- ``/incident stats 365d`` and ``/incident list``: signed slash commands, answered within the
-  acknowledgement, so their time is the acknowledgement's (Slack gives up at 3 s);
+- ``/incident stats`` (its default 30 days), ``/incident stats 365d`` and ``/incident list``:
+  signed slash commands, answered within the acknowledgement, so their time is the
+  acknowledgement's (Slack gives up at 3 s);
 - the incident list page (``/``), ``/insights``, the 20,000-entry incident's page, and a 404 for
   a postmortem that does not exist (which should cost one look-up);
 - App Home as ``publish_home`` builds it (the open incidents for one person), in this process.
 
-Targets at 5,000 incidents: each under 300 ms and within 1.3x of its time at 500; the big
-incident's page within 300 ms and 500 KB. After everything, the serve process's resident memory
-(``rss``) is reported against 150 MB.
+A longer history must not make a view slower when what it shows is the same: targets at 5,000
+incidents are 300 ms and 1.3x the time at 500. ``stats 365d`` shows ten times as many incidents
+at 5,000 as at 500, so it has its own target instead: half of Slack's 3 s. The big incident's
+page: 300 ms and 500 KB. After everything, the serve process's resident memory (``rss``) is
+reported against 150 MB.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ PEOPLE = 40
 TIMES = 5
 # However long the history, the same few incidents are open: the rest are closed.
 OPEN = 8
+# One incident every 1.7 hours: 5,000 fill the last 360 days, 500 the last 36.
+EVERY = timedelta(days=360) / 5_000
 MB = 2**20
 
 
@@ -82,7 +87,7 @@ def seed(url: str, incidents: int, *, big: bool) -> int | None:
             ],
         )
         for number, size in enumerate(sizes, start=1):
-            declared = now - timedelta(days=360 * (1 - number / len(sizes)), hours=6)
+            declared = now - EVERY * (len(sizes) - number + 1)
             still_open = incidents - OPEN < number <= incidents
             declarer = rng.choice(people)
             incident_id = conn.execute(
@@ -197,7 +202,8 @@ def _measure(slack: Any, url: str, workdir: Path, big_number: int | None) -> dic
 
             return send
 
-        figures["stats ms"], _ = _median_ms(command("stats 365d"))
+        figures["stats ms"], _ = _median_ms(command("stats"))
+        figures["stats 365d ms"], _ = _median_ms(command("stats 365d"))
         figures["list ms"], _ = _median_ms(command("list"))
         get = _browser(bot.base_url, token)
         figures["index ms"], (_, size) = _median_ms(lambda: get("/"))
@@ -246,7 +252,7 @@ def _rss_of_port(port: int) -> int:
     return 0
 
 
-VIEWS = ("stats", "list", "index", "insights", "404", "home")
+VIEWS = ("stats", "stats 365d", "list", "index", "insights", "404", "home")
 
 
 def run(options: Options) -> list[Row]:
@@ -279,7 +285,9 @@ def run(options: Options) -> list[Row]:
                             "growth": "x",
                             "kb": "KB",
                         },
-                        targets=[
+                        targets=[Target(f"at {SIZES[-1]:,}", "<=", 1500)]
+                        if view == "stats 365d"
+                        else [
                             Target(f"at {SIZES[-1]:,}", "<=", 300),
                             Target("growth", "<=", 1.3),
                         ],

@@ -21,9 +21,11 @@ from tests.test_e2e_web import browser, link_from_slack
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 
-def add_history(stack: LocalStack, count: int, *, titles: str = "Old trouble {n}") -> None:
-    """``count`` closed incidents before the ones already there, one every six hours back
-    from a day ago, numbered on from the counter (which is moved on past them)."""
+def add_history(
+    stack: LocalStack, count: int, *, titles: str = "Old trouble {n}", days_ago: int = 1
+) -> None:
+    """``count`` closed incidents, one every six hours back from ``days_ago`` days ago,
+    numbered on from the counter (which is moved on past them)."""
     lead = stack.workspace.user_by_name("bob").id
     other = stack.workspace.user_by_name("chandra").id
     now = stack.runtime.deps.uow_factory().now()
@@ -37,7 +39,7 @@ def add_history(stack: LocalStack, count: int, *, titles: str = "Old trouble {n}
         )
         for index in range(count):
             number = first + index
-            declared = now - timedelta(days=1, hours=6 * (count - index))
+            declared = now - timedelta(days=days_ago, hours=6 * (count - index))
             resolved = declared + timedelta(minutes=30 + index % 50)
             incident_id = conn.scalar(
                 insert(Incident)
@@ -176,3 +178,37 @@ def test_the_incident_list_runs_the_same_sql_for_a_long_history(stack: LocalStac
     with counted_statements(stack) as long:
         assert len(numbers_listed(open_list(stack, opener))) == 50
     assert len(long) == len(short), (short, long)
+
+
+def test_insights_reads_its_window_and_a_longer_history_changes_nothing_on_it(stack: LocalStack):
+    add_history(stack, 80, days_ago=40)  # from 60 to 40 days ago: inside the 90 days
+    opener = signed_in(stack)
+    with opener.open(f"{stack.base_url}/insights") as page:
+        before = page.read().decode()
+    for severity in SEVERITIES:
+        assert f"{severity} (20)" in before
+    add_history(stack, 200, days_ago=120)
+    with counted_statements(stack) as statements, opener.open(f"{stack.base_url}/insights") as page:
+        after = page.read().decode()
+    assert after == before
+    # The window's incidents and what metrics read of their timelines: nothing per incident.
+    assert len(statements) <= 4, statements
+
+
+def test_stats_and_list_run_the_same_sql_for_a_long_history(stack: LocalStack):
+    declare(stack, "Checkout is down")
+    add_history(stack, 20)
+
+    def sql_of(command: str) -> list[str]:
+        with counted_statements(stack) as statements:
+            response = stack.driver.command("alice", "#general", command)
+            assert response.status == 200
+        return statements
+
+    commands = ("stats", "stats 365d", "list")
+    for command in commands:  # the first look-ups of the asker are cached from then on
+        sql_of(command)
+    short = {command: sql_of(command) for command in commands}
+    add_history(stack, 300, days_ago=40)
+    long = {command: sql_of(command) for command in commands}
+    assert {c: len(s) for c, s in long.items()} == {c: len(s) for c, s in short.items()}

@@ -163,7 +163,7 @@ class Incident(Base):
     announcement_channel_id: Mapped[str | None] = mapped_column(String(32))
     announcement_ts: Mapped[str | None] = mapped_column(String(32))
 
-    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     impact_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # None: detected when declared.
     detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

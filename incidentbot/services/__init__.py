@@ -34,7 +34,6 @@ from incidentbot.services.membership import (
     add_member,
     can_see,
     incident_page,
-    incidents_visible_to,
     remove_member,
 )
 from incidentbot.services.past import (
@@ -68,7 +67,7 @@ from incidentbot.services.record import (
     timeline_page,
 )
 from incidentbot.services.roles import assign_role
-from incidentbot.services.stats import incident_stats, parse_window
+from incidentbot.services.stats import incident_stats, incidents_declared, parse_window
 from incidentbot.services.timeline import (
     add_backdated_note,
     add_message_to_timeline,
@@ -108,7 +107,6 @@ __all__ = [
     "IncidentPage",
     "can_see",
     "incident_page",
-    "incidents_visible_to",
     "remove_member",
     "add_action_item",
     "add_backdated_note",
@@ -128,6 +126,7 @@ __all__ = [
     "get_incident",
     "incident_in_channel",
     "incident_stats",
+    "incidents_declared",
     "known_person",
     "latest_update",
     "metric_timelines",

@@ -117,14 +117,3 @@ def incident_page(
         .offset((page - 1) * per_page)
     ).all()
     return IncidentPage(incidents=incidents, page=page, pages=pages, total=total, per_page=per_page)
-
-
-def incidents_visible_to(*, uow: UnitOfWork, user_id: str | None) -> Sequence[Incident]:
-    """Every incident ``user_id`` may see, open ones first, newest first."""
-    incidents = uow.session.scalars(
-        select(Incident)
-        .where(visible_to(user_id))
-        .options(selectinload(Incident.roles))
-        .order_by(Incident.number.desc())
-    ).all()
-    return sorted(incidents, key=lambda i: i.status == Status.CLOSED)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from incidentbot.domain import insights
 from incidentbot.domain.errors import IncidentError
@@ -36,6 +36,23 @@ def parse_window(text: str) -> int:
     )
 
 
+def incidents_declared(
+    *,
+    uow: UnitOfWork,
+    user_id: str | None,
+    since: datetime,
+    until: datetime,
+    number: int | None = None,
+) -> Sequence[Incident]:
+    """The incidents declared from ``since`` to ``until`` that ``user_id`` may see (or
+    incident ``number`` alone, for its own link), found by the declaration's index: a window's
+    cost follows what it holds, not how long the history is. Their roles and timelines are not
+    loaded; what metrics read of the timelines is ``metric_timelines``'s."""
+    where = [Incident.declared_at >= since, Incident.declared_at <= until]
+    where.append(Incident.number == number if number is not None else visible_to(user_id))
+    return uow.session.scalars(select(Incident).where(*where)).all()
+
+
 def incident_stats(*, uow: UnitOfWork, viewer: str, days: int) -> insights.SpeedReport:
     """Incidents declared in the last ``days`` days and how fast they were handled.
 
@@ -46,10 +63,6 @@ def incident_stats(*, uow: UnitOfWork, viewer: str, days: int) -> insights.Speed
         raise IncidentError(f"Statistics cover 1 to {MAX_WINDOW_DAYS} days.")
     now = uow.now()
     since = now - timedelta(days=days)
-    incidents = uow.session.scalars(
-        select(Incident)
-        .where(visible_to(viewer), Incident.declared_at >= since, Incident.declared_at <= now)
-        .options(selectinload(Incident.roles))
-    ).all()
+    incidents = incidents_declared(uow=uow, user_id=viewer, since=since, until=now)
     timelines = metric_timelines(uow=uow, incident_ids=[incident.id for incident in incidents])
     return insights.speed_report(incidents, now=now, days=days, timelines=timelines)

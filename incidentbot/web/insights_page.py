@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import render_template
 
@@ -14,6 +14,10 @@ from incidentbot.infra.config import Settings
 from incidentbot.web.charts import DURATION_TICK_STEPS, bar_chart_svg, grouped_bar_svg
 
 WEEKS = 13
+DAYS = 90
+# Far enough back for both: the 13 weeks end with the one holding now (up to 6 days of it
+# gone by) in the page's zone (a day either side of UTC), and the medians cover 90 days.
+SPAN = max(timedelta(weeks=WEEKS, days=7), timedelta(days=DAYS + 1))
 
 
 def render_insights(
@@ -25,7 +29,7 @@ def render_insights(
 ) -> str:
     """``timelines``: what of each incident's timeline its metrics read."""
     per_week = insights.incidents_per_week(incidents, now=now, zone=settings.timezone, weeks=WEEKS)
-    stats = insights.durations_by_severity(incidents, now=now, days=90, timelines=timelines)
+    stats = insights.durations_by_severity(incidents, now=now, days=DAYS, timelines=timelines)
     rows = [
         {
             "severity": s.severity,

@@ -131,25 +131,6 @@ def register(app: Flask, runtime: Runtime) -> None:
             names = {user_id: person.display_name for user_id, person in people.items()}
             return incident, names
 
-    def visible_incidents() -> list[Incident]:
-        """What this viewer may see: one incident for an incident's link, else every public
-        incident and the private ones they are a member of."""
-        viewer: links.Viewer = g.viewer
-        with runtime.uow(read_only=True) as uow:
-            incidents = [
-                incident
-                for incident in services.incidents_visible_to(uow=uow, user_id=viewer.user_id)
-                if viewer.incident_number in (None, incident.number)
-            ]
-            if viewer.incident_number is not None and not incidents:
-                try:  # a private incident's own link shows it
-                    incidents = [services.get_incident(uow=uow, number=viewer.incident_number)]
-                except IncidentError:
-                    return []
-            for incident in incidents:
-                _ = incident.roles
-            return incidents
-
     @app.get("/")
     @viewer_required
     def index() -> str:
@@ -325,14 +306,21 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.get("/insights")
     @viewer_required
     def insights_page() -> str:
-        from incidentbot.web.insights_page import render_insights
+        from incidentbot.web.insights_page import SPAN, render_insights
 
-        incidents = visible_incidents()
+        viewer: links.Viewer = g.viewer
         with runtime.uow(read_only=True) as uow:
+            now = uow.now()
+            incidents = services.incidents_declared(
+                uow=uow,
+                user_id=viewer.user_id,
+                since=now - SPAN,
+                until=now,
+                number=viewer.incident_number,
+            )
             timelines = services.metric_timelines(
                 uow=uow, incident_ids=[incident.id for incident in incidents]
             )
-            now = uow.now()
         return render_insights(incidents=incidents, timelines=timelines, settings=settings, now=now)
 
 
