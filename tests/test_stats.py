@@ -285,7 +285,17 @@ def test_metrics_from_the_few_entries_stats_read_equal_those_from_whole_timeline
             uow=uow, incident=incident, severity=Severity.SEV1, changed_by="UALICE"
         )
         uow.commit()
-    clock.advance(minutes=3)
+    clock.advance(minutes=1)
+    with uow_factory() as uow:
+        # Said by someone else before Bob, then deleted: no longer a response.
+        incident = services.get_incident(uow=uow, number=busy)
+        slip = services.add_note(uow=uow, incident=incident, author_id="UEVE", text="wrong room")
+        uow.commit()
+    with uow_factory() as uow:
+        incident = services.get_incident(uow=uow, number=busy)
+        services.delete_entry(uow=uow, incident=incident, number=slip.number, deleted_by="UEVE")
+        uow.commit()
+    clock.advance(minutes=2)
     _note(uow_factory, busy, by="UBOB")  # the first response, by recording time
     clock.advance(minutes=2)
     with uow_factory() as uow:

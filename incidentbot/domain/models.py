@@ -247,6 +247,8 @@ class TimelineEntry(Base):
         UniqueConstraint("incident_id", "source_key"),
         UniqueConstraint("incident_id", "number"),
         Index("ix_timeline_entries_incident_occurred", "incident_id", "occurred_at", "id"),
+        # Who responded first (metrics' acknowledgement), found without reading the timeline.
+        Index("ix_timeline_entries_incident_recorded", "incident_id", "recorded_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
