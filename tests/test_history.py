@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.error import HTTPError
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from incidentbot.domain.models import Counter, Incident, RoleAssignment, TimelineEntry
 from incidentbot.entrypoints.local import LocalStack
@@ -212,3 +213,87 @@ def test_stats_and_list_run_the_same_sql_for_a_long_history(stack: LocalStack):
     add_history(stack, 300, days_ago=40)
     long = {command: sql_of(command) for command in commands}
     assert {c: len(s) for c, s in long.items()} == {c: len(s) for c, s in short.items()}
+
+
+def add_entries(stack: LocalStack, number: int, count: int) -> None:
+    """``count`` notes by bob on incident ``number``, a second apart after its declaration."""
+    bob = stack.workspace.user_by_name("bob").id
+    with stack.runtime.engine.begin() as conn:
+        incident = conn.execute(
+            select(Incident.id, Incident.declared_at, Incident.last_entry_number).where(
+                Incident.number == number
+            )
+        ).one()
+        conn.execute(
+            insert(TimelineEntry),
+            [
+                {
+                    "incident_id": incident.id,
+                    "number": incident.last_entry_number + index,
+                    "kind": "note",
+                    "author_id": bob,
+                    "occurred_at": incident.declared_at + timedelta(seconds=index),
+                    "recorded_at": incident.declared_at + timedelta(seconds=index),
+                    "text": f"step {incident.last_entry_number + index}",
+                    "also_marked_by": [],
+                }
+                for index in range(1, count + 1)
+            ],
+        )
+        conn.execute(
+            update(Incident)
+            .where(Incident.id == incident.id)
+            .values(last_entry_number=Incident.last_entry_number + count)
+        )
+
+
+def entry_numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r"<tr id=\"entry-\d+\"[^>]*><td>#(\d+)</td>", html)]
+
+
+def test_a_long_timeline_is_shown_two_hundred_entries_a_page(stack: LocalStack):
+    declare(stack, "Checkout is down")
+    add_entries(stack, 1, 449)  # with the declaration and what declaring added
+    opener = signed_in(stack)
+    with opener.open(f"{stack.base_url}/incidents/1") as page:
+        first = page.read().decode()
+    total = int(re.search(r"of ([\d,]+) \(page 1 of 3\)", first).group(1).replace(",", ""))
+    assert 450 <= total <= 460
+    shown = entry_numbers(first)
+    assert len(shown) == 200 and shown[0] == 1
+    assert 'href="/incidents/1?page=2#timeline" rel="next"' in first
+    assert 'href="/incidents/1?page=3#timeline">Latest' in first
+    with opener.open(f"{stack.base_url}/incidents/1?page=3") as page:
+        latest = page.read().decode()
+    assert entry_numbers(latest) == sorted(entry_numbers(latest))
+    assert len(entry_numbers(latest)) == total - 400 and max(entry_numbers(latest)) == total
+    assert 'rel="prev"' in latest and 'rel="next"' not in latest
+    # The whole timeline is still on the picture, and pages past the end show the latest.
+    assert "Timeline at a glance" in latest
+    with opener.open(f"{stack.base_url}/incidents/1?page=99") as page:
+        assert entry_numbers(page.read().decode()) == entry_numbers(latest)
+
+
+def test_an_incident_page_and_a_missing_postmortem_cost_the_same_sql_for_a_long_timeline(
+    stack: LocalStack,
+):
+    declare(stack, "Checkout is down")
+    opener = signed_in(stack)
+
+    def sql_of(path: str, status: int = 200) -> list[str]:
+        with counted_statements(stack) as statements:
+            try:
+                with opener.open(f"{stack.base_url}{path}") as page:
+                    assert page.status == status
+            except HTTPError as error:
+                assert error.code == status
+        return statements
+
+    add_entries(stack, 1, 30)
+    short = [sql_of("/incidents/1"), sql_of("/incidents/1/postmortem", 404)]
+    add_entries(stack, 1, 900)
+    long = [sql_of("/incidents/1"), sql_of("/incidents/1/postmortem", 404)]
+    assert [len(s) for s in long] == [len(s) for s in short]
+    # A postmortem that is not there: the incident and its postmortems, nothing of the record.
+    assert len(long[1]) <= 3, long[1]
+    assert not any("timeline_entries" in statement for statement in long[1])

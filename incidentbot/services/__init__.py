@@ -69,11 +69,13 @@ from incidentbot.services.record import (
 from incidentbot.services.roles import assign_role
 from incidentbot.services.stats import incident_stats, incidents_declared, parse_window
 from incidentbot.services.timeline import (
+    EntryPage,
     add_backdated_note,
     add_message_to_timeline,
     add_note,
     add_note_at,
     capture_message,
+    entry_page,
     latest_update,
     metric_timelines,
     post_update,
@@ -138,6 +140,8 @@ __all__ = [
     "parse_window",
     "people_by_id",
     "post_update",
+    "EntryPage",
+    "entry_page",
     "read_timeline",
     "remember_person",
     "reopen",

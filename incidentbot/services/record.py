@@ -13,7 +13,7 @@ two milestones the wrong way round, naming both and how to change either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -527,13 +527,17 @@ def correctable_entries(
     ).all()
 
 
-def revisions(*, uow: UnitOfWork, incident_id: int) -> dict[int, list[TimelineRevision]]:
-    """Every correction of the incident's entries, by entry id, oldest first."""
+def revisions(
+    *, uow: UnitOfWork, incident_id: int, entry_ids: Collection[int] | None = None
+) -> dict[int, list[TimelineRevision]]:
+    """Every correction of the incident's entries (or of ``entry_ids`` only), by entry id,
+    oldest first."""
     found: dict[int, list[TimelineRevision]] = {}
+    where = [TimelineRevision.incident_id == incident_id]
+    if entry_ids is not None:
+        where.append(TimelineRevision.entry_id.in_(list(entry_ids)))
     for revision in uow.session.scalars(
-        select(TimelineRevision)
-        .where(TimelineRevision.incident_id == incident_id)
-        .order_by(TimelineRevision.id)
+        select(TimelineRevision).where(*where).order_by(TimelineRevision.id)
     ):
         found.setdefault(revision.entry_id, []).append(revision)
     return found

@@ -30,7 +30,7 @@ from incidentbot.domain.models import (
 from incidentbot.domain.text import mention_to_plain, parse_user_mentions
 from incidentbot.domain.timeparse import format_moment
 from incidentbot.postmortem.render import backdated
-from incidentbot.services.people import people_by_id
+from incidentbot.services.people import people_by_id, people_in
 from incidentbot.services.postmortems import mentioned_people
 from incidentbot.slack.runtime import Runtime
 
@@ -118,18 +118,16 @@ def register(app: Flask, runtime: Runtime) -> None:
         )
         return viewer.may_view(number=incident.number, private=incident.private, member=member)
 
-    def load(number: int) -> tuple[Incident, dict[str, str]]:
-        with runtime.uow(read_only=True) as uow:
-            try:
-                incident = services.get_incident(uow=uow, number=number)
-            except IncidentError:
-                abort(404)
-            if not visible(uow, incident):
-                abort(404)  # the same answer as for a number that does not exist
-            _ = incident.timeline, incident.roles, incident.action_items, incident.postmortems
-            people = people_by_id(uow=uow, user_ids=mentioned_people(incident))
-            names = {user_id: person.display_name for user_id, person in people.items()}
-            return incident, names
+    def visible_incident(uow: Any, number: int) -> Incident:
+        """Incident ``number`` if this viewer may see it; else 404, the same answer as for a
+        number that does not exist. One look-up: nothing of its record is read yet."""
+        try:
+            incident = services.get_incident(uow=uow, number=number)
+        except IncidentError:
+            abort(404)
+        if not visible(uow, incident):
+            abort(404)
+        return incident
 
     @app.get("/")
     @viewer_required
@@ -203,25 +201,40 @@ def register(app: Flask, runtime: Runtime) -> None:
     def incident_page(number: int) -> str:
         from incidentbot.web.charts import timeline_svg
 
-        incident, names = load(number)
         with runtime.uow(read_only=True) as uow:
-            corrections = services.revisions(uow=uow, incident_id=incident.id)
-            unnamed = _people_in_corrections(incident.timeline, corrections) - set(names)
-            names.update(
-                (user_id, person.display_name)
-                for user_id, person in people_by_id(uow=uow, user_ids=unnamed).items()
+            incident = visible_incident(uow, number)
+            # (The picture still reads the ORM timeline until charts take rows.)
+            _ = incident.roles, incident.action_items, incident.postmortems, incident.timeline
+            listed = services.entry_page(
+                uow=uow, incident=incident, page=_page_number(request.args.get("page"))
             )
-            entries = _entry_rows(incident.timeline, corrections, names=names, moment=moment)
+            entries_shown = list(listed.entries)
+            # The picture covers the whole timeline, as rows; the table, one page of entries.
+            overview = services.read_timeline(uow=uow, incident=incident)
+            corrections = services.revisions(
+                uow=uow, incident_id=incident.id, entry_ids=[e.id for e in entries_shown]
+            )
+            wanted = (
+                people_in(incident, timeline=overview)
+                | mentioned_people(incident, timeline=entries_shown)
+                | _people_in_corrections(entries_shown, corrections)
+            )
+            names = {
+                user_id: person.display_name
+                for user_id, person in people_by_id(uow=uow, user_ids=wanted).items()
+            }
+            entries = _entry_rows(entries_shown, corrections, names=names, moment=moment)
             now = uow.now()
-        metrics = compute_metrics(incident, now=now)
-        declaration = next(
-            (
-                entry
-                for entry in incident.timeline
-                if entry.kind == EntryKind.DECLARED and entry.deleted_at is None
-            ),
-            None,
-        )
+            reduced = services.metric_timelines(uow=uow, incident_ids=[incident.id])
+            declaration = next(
+                (entry for entry in reduced[incident.id] if entry.kind == EntryKind.DECLARED),
+                None,
+            )
+        metrics = compute_metrics(incident, now=now, timeline=reduced[incident.id])
+
+        def page_url(page: int) -> str:
+            return f"/incidents/{number}?page={page}#timeline"
+
         return render_template(
             "incident.html",
             incident=incident,
@@ -229,6 +242,13 @@ def register(app: Flask, runtime: Runtime) -> None:
             plain=lambda text: mention_to_plain(text, names),
             zone=settings.timezone,
             entries=entries,
+            listed=listed,
+            page_urls={
+                "first": page_url(1) if listed.page > 1 else None,
+                "earlier": page_url(listed.page - 1) if listed.page > 1 else None,
+                "later": page_url(listed.page + 1) if listed.page < listed.pages else None,
+                "latest": page_url(listed.pages) if listed.page < listed.pages else None,
+            },
             detected_at=(
                 incident.detected_at if incident.detected_at != incident.declared_at else None
             ),
@@ -245,6 +265,14 @@ def register(app: Flask, runtime: Runtime) -> None:
             timeline_svg=timeline_svg(incident, zone=settings.timezone, names=names, now=now),
         )
 
+    def with_postmortems(number: int) -> Incident:
+        """Incident ``number`` with its postmortem versions and nothing else of its record:
+        a missing postmortem costs a look-up, however long the timeline."""
+        with runtime.uow(read_only=True) as uow:
+            incident = visible_incident(uow, number)
+            _ = incident.postmortems
+            return incident
+
     def postmortem_version(incident: Incident) -> Any:
         try:
             return services.latest_postmortem(
@@ -256,7 +284,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.get("/incidents/<int:number>/postmortem")
     @viewer_required
     def postmortem_page(number: int) -> str:
-        incident, _ = load(number)
+        incident = with_postmortems(number)
         postmortem = postmortem_version(incident)
         styles, body = _embeddable(postmortem.html)
         return render_template(
@@ -271,7 +299,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.get("/incidents/<int:number>/postmortem.md")
     @viewer_required
     def postmortem_markdown(number: int) -> Response:
-        incident, _ = load(number)
+        incident = with_postmortems(number)
         postmortem = postmortem_version(incident)
         response = make_response(postmortem.markdown)
         response.headers["Content-Type"] = "text/markdown; charset=utf-8"
@@ -283,7 +311,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.get("/incidents/<int:number>/postmortem/diff")
     @viewer_required
     def postmortem_diff(number: int) -> str:
-        incident, _ = load(number)
+        incident = with_postmortems(number)
         old_version = request.args.get("from", type=int)
         new_version = request.args.get("to", type=int)
         try:
