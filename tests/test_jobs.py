@@ -749,3 +749,65 @@ def test_a_worker_that_fails_outside_its_handler_is_logged(
             runner.stop()
     assert ran == [1, 2]
     assert states(session_factory) == [JobState.DONE]
+
+
+def test_a_job_another_replica_queues_starts_here_without_waiting_for_a_poll(db_url):
+    """PostgreSQL: a commit that queues jobs notifies every replica (``LISTEN``/``NOTIFY``).
+    This replica polls once an hour and is never told in-process: only the notification can
+    wake it. The other "replica" is a second engine on the same database."""
+    from incidentbot.infra.wakeups import Listener
+
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("replicas tell each other of jobs on PostgreSQL; SQLite's share a process")
+    here, there = db.make_engine(db_url), db.make_engine(db_url)
+    done = threading.Event()
+    runner = JobRunner(
+        session_factory=db.make_session_factory(here),
+        handlers={"work": lambda job: done.set()},
+        poll_interval=3600,
+    )
+    listener = Listener(here, runner.wake)
+    runner.start()
+    listener.start()
+    try:
+        assert listener.listening.wait(20)
+        time.sleep(0.2)  # the wake on connecting has found nothing and the runner sleeps again
+        with UnitOfWork(db.make_session_factory(there)) as uow:
+            uow.enqueue("work")
+            uow.commit()
+        assert done.wait(20), "the job waited for the poll"
+    finally:
+        listener.stop()
+        runner.stop()
+        here.dispose()
+        there.dispose()
+
+
+def test_a_rolled_back_unit_of_work_notifies_no_one(db_url):
+    from incidentbot.infra.wakeups import Listener
+
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL's LISTEN/NOTIFY")
+    engine = db.make_engine(db_url)
+    heard: list[object] = []
+    listener = Listener(engine, heard.append)
+    listener.start()
+    try:
+        assert listener.listening.wait(20)
+        time.sleep(0.2)
+        heard.clear()  # the look on connecting
+        with UnitOfWork(db.make_session_factory(engine)) as uow:
+            uow.enqueue("work", delay=timedelta(minutes=5))
+            # left without commit: rolled back
+        with UnitOfWork(db.make_session_factory(engine)) as uow:
+            uow.enqueue("work", delay=timedelta(minutes=5))
+            uow.commit()
+        deadline = time.monotonic() + 20
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert len(heard) == 1  # the committed one alone, with when it comes due
+        assert heard[0] is not None
+    finally:
+        listener.stop()
+        engine.dispose()

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidentbot.domain.models import Incident, Job, JobState, table_of, utcnow
-from incidentbot.infra import db, jobs
+from incidentbot.infra import db, jobs, wakeups
 from incidentbot.infra.failpoints import crash_point
 
 Clock = Callable[[], datetime]
@@ -63,6 +63,8 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._first_due is not None:
+            wakeups.announce(self.session, self._first_due)  # heard by other replicas at commit
         self.session.commit()
         if self._first_due is not None:
             crash_point("after:commit")

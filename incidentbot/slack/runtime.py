@@ -21,6 +21,7 @@ from incidentbot.infra.config import Settings
 from incidentbot.infra.jobs import JobRunner, Traffic
 from incidentbot.infra.observability import Telemetry
 from incidentbot.infra.uow import Clock, UnitOfWork
+from incidentbot.infra.wakeups import Listener
 from incidentbot.postmortem.render import PostmortemRenderer
 from incidentbot.services.reminder_loop import ReminderLoop
 from incidentbot.slack.app import build_app
@@ -48,6 +49,8 @@ class Runtime:
     telemetry: Telemetry
     # Requests being answered now: the job runner gives way to them.
     traffic: Traffic
+    # Hears of jobs other replicas queue (PostgreSQL only), so they start without a poll.
+    wakeups: Listener
     _started: bool = field(default=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
@@ -56,12 +59,14 @@ class Runtime:
     def start(self) -> None:
         if not self._started:
             self.jobs.start()
+            self.wakeups.start()
             self.reminders.start()
             self._started = True
 
     def stop(self) -> None:
         if self._started:
             self.reminders.stop()  # first: what it fires, the job runner sends
+            self.wakeups.stop()
             self.jobs.stop()
             self._started = False
         self.engine.dispose()
@@ -146,4 +151,5 @@ def create_runtime(
         reminders=ReminderLoop(uow_factory=uow_factory, rules=settings.reminder_rules, clock=clock),
         telemetry=telemetry,
         traffic=traffic,
+        wakeups=Listener(engine, runner.wake),
     )
