@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack, history, postmortem, startup, storm, usable
+from benchmarks import ack, close, history, postmortem, startup, storm, usable
 from benchmarks.common import Options, Row, machine, postgres_reason, table
 
 # ack also measures event ingestion: both need the same servers and incident.
@@ -25,6 +25,7 @@ SUITES = {
     "postmortem": postmortem.run,
     "storm": storm.run,
     "usable": usable.run,
+    "close": close.run,
     "history": history.run,
 }
 

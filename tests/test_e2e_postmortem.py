@@ -153,3 +153,23 @@ def test_the_review_rules_are_compiled_for_the_first_postmortem_not_at_start(db_
         assert blameless._builtin_rules.cache_info().currsize == 1
         ((_, markdown),) = uploaded_postmortems(stack, channel.id)
     assert "carelessly" in markdown.split("## Review notes", 1)[1]
+
+
+def test_after_a_close_the_postmortem_is_uploaded_before_the_echo_and_summary_refresh(
+    stack: LocalStack,
+):
+    """People wait for the draft; the close's echo (in its gather window) and the summary
+    refresh do not feed it, so they must not hold it up: an incident's jobs run in order, and
+    the upload used to be queued behind both."""
+    channel = declare(stack, "Checkout API returning 500s")
+    stack.driver.command("alice", channel.id, "note Rolled back deploy 4411")
+    stack.settle()
+    stack.workspace.clear_calls()
+    assert stack.driver.command("alice", channel.id, "close").status == 200
+    stack.settle()
+    methods = [call.method for call in stack.workspace.calls() if call.kind == "api"]
+    assert "files.completeUploadExternal" in methods, methods
+    uploaded = methods.index("files.completeUploadExternal")
+    assert uploaded < methods.index("chat.update"), methods  # the summary refresh
+    assert uploaded < methods.index("chat.postMessage"), methods  # the "closed" echo
+    assert [name for name, _ in uploaded_postmortems(stack, channel.id)] == ["INC-1-postmortem.md"]

@@ -28,6 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     runtime = create_runtime(settings)
     runtime.start()
+    runtime.warm_up()
     try:
         waitress.serve(
             create_web_app(runtime),
@@ -51,6 +52,7 @@ def _socket(args: argparse.Namespace) -> int:
 
     runtime = create_runtime(settings)
     runtime.start()
+    runtime.warm_up()
     try:
         SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
     except SlackApiError as error:

@@ -181,11 +181,13 @@ def close(
     settle(uow=uow, incident=incident, before=lifecycle)
     # The postmortem's business days count from this close (the latest, if it was reopened).
     incident_changed(uow=uow, incident=incident, restart=[ReminderKind.POSTMORTEM])
-    uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
-    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
+    # The postmortem first: it is what people wait for, and an incident's jobs run in order,
+    # so queued behind the echo (and its gather window) and the summary it would wait for both.
     request_postmortem(
         uow=uow, incident=incident, requested_by=closed_by, trigger="close", reply_to=reply_to
     )
+    uow.enqueue(jobs.ECHO_ENTRY, incident=incident, entry_id=entry.id)
+    uow.enqueue(jobs.REFRESH_SUMMARY, incident=incident)
     if archive_after is not None:
         # Queued without the incident: its jobs run strictly in order, and one due days from
         # now would hold back everything queued for it meanwhile. The reopen count tells the

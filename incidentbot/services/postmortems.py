@@ -318,7 +318,10 @@ def generate_postmortem(
         incident.postmortems.append(postmortem)
     uow.session.flush()
     if upload:
-        uow.enqueue(jobs.UPLOAD_POSTMORTEM, incident=incident, postmortem_id=postmortem.id)
+        # Not in the incident's queue: the upload needs only this stored version, and an
+        # incident's jobs run in order, so it would wait behind every echo and summary refresh
+        # queued meanwhile (a close queues both) while people wait for the draft.
+        uow.enqueue(jobs.UPLOAD_POSTMORTEM, postmortem_id=postmortem.id)
     return Generated(postmortem=postmortem, review=draft.review)
 
 

@@ -4,6 +4,7 @@ from settings. Entry points (CLI, tests, the demo) start here."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +63,14 @@ class Runtime:
             self.wakeups.start()
             self.reminders.start()
             self._started = True
+
+    def warm_up(self) -> None:
+        """Compile the review rules in the background, so that the first postmortem after a
+        start (a close people wait for) does not spend about 0.3 s doing it. For long-running
+        processes (``serve``, ``socket``); tests and one-off commands leave it to first use."""
+        threading.Thread(
+            target=self.deps.review_rules, name="incidentbot-warm-up", daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self._started:
