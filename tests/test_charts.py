@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from incidentbot.domain.metrics import humanize
-from incidentbot.domain.models import EntryKind, Incident, Status, TimelineEntry
+from incidentbot.domain.models import EntryKind, Incident, Status, TimelineEntry, TimelineRow
+from incidentbot.domain.timeparse import format_moment
 from incidentbot.web.charts import (
     DURATION_TICK_STEPS,
     KIND_COLOURS,
@@ -295,6 +296,135 @@ def test_just_declared_incident_without_entries() -> None:
     svg = str(timeline_svg(incident, zone=ZONE, names={}, now=now))
     assert_safe(svg, role="group")
     assert "data-entry-id" not in svg and "No timeline entries yet." in svg
+
+
+def groups_of(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if g.get("class") == "entry-group"]
+
+
+def _row(entry_id: int, at: datetime, author: str | None, text: str) -> TimelineRow:
+    return TimelineRow(
+        entry_id, entry_id, at, at, EntryKind.NOTE, author, text, None, None, None, ()
+    )
+
+
+BIG_START = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+
+
+def _big_timeline() -> tuple[Incident, list[TimelineRow], list[TimelineRow]]:
+    """A day-long incident: four bursts of 4,990 entries in 10 minutes each, and 40 quiet
+    entries an hour or more apart from anything else; rows out of time order."""
+    incident = Incident(
+        number=99,
+        title="Queue meltdown",
+        severity="SEV2",
+        status=Status.RESOLVED,
+        private=False,
+        declared_by="U0",
+        declared_at=BIG_START,
+        impact_started_at=BIG_START,
+        resolved_at=BIG_START + timedelta(hours=24),
+    )
+    incident.roles = []
+    authors = ["U0"] * 5 + ["U1"] * 3 + ["U2", "U3"]
+    rows: list[TimelineRow] = []
+    quiet: list[TimelineRow] = []
+    next_id = itertools.count(1)
+    for burst in range(4):
+        burst_start = BIG_START + timedelta(hours=1 + 6 * burst)
+        for i in range(4990):
+            at = burst_start + timedelta(milliseconds=120 * i)
+            rows.append(_row(next(next_id), at, authors[i % 10], f"burst {burst} message {i}"))
+        for hour in range(10):  # 2 h after the burst, then hourly: far from everything.
+            at = burst_start + timedelta(hours=2, minutes=0) + timedelta(minutes=20 * hour)
+            row = _row(next(next_id), at, "U1", f"quiet note {burst}.{hour}")
+            quiet.append(row)
+    rows += quiet
+    assert len(rows) == 20_000
+    rows.reverse()
+    return incident, rows, quiet
+
+
+def test_a_huge_timeline_is_grouped_small_and_accounts_for_every_entry() -> None:
+    incident, rows, quiet = _big_timeline()
+    deleted = [
+        TimelineEntry(
+            id=900_000 + i,
+            occurred_at=BIG_START + timedelta(hours=1, seconds=i),
+            recorded_at=BIG_START,
+            kind=EntryKind.NOTE,
+            author_id="U0",
+            text="deleted",
+            deleted_at=BIG_START + timedelta(hours=2),
+        )
+        for i in range(5)
+    ]
+    people = {"U0": "alice", "U1": "bob"}
+    svg = str(timeline_svg(incident, zone=ZONE, names=people, now=NOW, timeline=[*rows, *deleted]))
+    assert len(svg) < 60_000
+    assert_safe(svg, role="group")
+    root = parse(svg)
+    assert 'data-entry-id="90000' not in svg  # No deleted entry.
+
+    # Markers in time order; each group stands for the next data-count entries.
+    ordered = sorted(rows, key=lambda r: (r.occurred_at, r.id))
+    listing = next(g for g in root.iter(f"{SVG}g") if g.get("role") == "list")
+    markers = [g for g in listing if g.get("class") in ("entry", "entry-group")]
+    position = 0
+    wide_groups = 0
+    for marker in markers:
+        assert marker.get("tabindex") == "0" and marker.get("role") == "listitem"
+        assert marker.get("data-entry-id") == str(ordered[position].id)
+        title = marker.find(f"{SVG}title")
+        assert title is not None and title.text == marker.get("aria-label")
+        if marker.get("class") == "entry":
+            position += 1
+            continue
+        count = int(marker.get("data-count") or 0)
+        assert count > 1
+        members = ordered[position : position + count]
+        first, last = members[0].occurred_at, members[-1].occurred_at
+        local_last = last.astimezone(ZoneInfo(ZONE))
+        span = f"{format_moment(first, ZONE)} to {local_last:%H:%M}"
+        assert (title.text or "").startswith(f"{count} entries, {span} — ")
+        if count >= 100:
+            wide_groups += 1
+            assert title.text == f"{count} entries, {span} — alice, bob and 2 others"
+        position += count
+    assert position == len(ordered) == 20_000
+    groups = groups_of(root)
+    assert sum(int(g.get("data-count") or 0) for g in groups) + len(entries_of(root)) == 20_000
+    assert wide_groups >= 4 and len(groups) < 100
+    # A busy stretch's group shows its number; quiet entries keep their own markers.
+    assert any(t.text == g.get("data-count") for g in groups for t in g.iter(f"{SVG}text"))
+    singles = {m.get("data-entry-id") for m in entries_of(root)}
+    assert {str(row.id) for row in quiet} <= singles
+    quiet_titles = {m.get("data-entry-id"): m[0].text for m in entries_of(root)}
+    row = quiet[0]
+    assert quiet_titles[str(row.id)] == (
+        f"{format_moment(row.occurred_at, ZONE)} — bob — note: {row.text}"
+    )
+    assert "darker for more" in svg
+
+
+def test_a_tiny_timeline_of_rows_draws_one_marker_per_entry() -> None:
+    incident, _, _ = _big_timeline()
+    rows = [
+        _row(1, BIG_START + timedelta(minutes=5), "U0", "first"),
+        _row(2, BIG_START + timedelta(minutes=5), "U1", "same moment"),
+        _row(3, BIG_START + timedelta(hours=3), None, "later"),
+    ]
+    svg = str(timeline_svg(incident, zone=ZONE, names={"U0": "alice"}, now=NOW, timeline=rows))
+    root = parse(svg)
+    assert not groups_of(root) and "data-count" not in svg
+    markers = entries_of(root)
+    assert [m.get("data-entry-id") for m in markers] == ["1", "2", "3"]
+    assert (markers[1][0].text or "").endswith("— U1 — note: same moment")
+    # Passing the incident's own entries draws what reading them from the incident draws.
+    own = rich_incident()
+    assert str(timeline_svg(own, zone=ZONE, names=names(), now=NOW, timeline=own.timeline)) == (
+        rich_svg()
+    )
 
 
 def test_time_ticks_pick_sensible_steps() -> None:

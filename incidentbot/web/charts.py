@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -36,13 +37,19 @@ from dateutil import tz as dateutil_tz
 from markupsafe import Markup, escape
 
 from incidentbot.domain.metrics import humanize
-from incidentbot.domain.models import EntryKind, Incident, Severity, Status, TimelineEntry
+from incidentbot.domain.models import (
+    EntryKind,
+    Incident,
+    Severity,
+    Status,
+    TimelineRecord,
+)
 from incidentbot.domain.text import mention_to_plain
 from incidentbot.domain.timeparse import (
     MONTH_ABBREVIATIONS,
     WEEKDAY_ABBREVIATIONS,
+    MomentFormatter,
     abbreviation,
-    format_moment,
     get_zone,
     zone_label,
 )
@@ -357,8 +364,9 @@ class _Period:
     end: datetime
 
 
-def _entry_key(entry: TimelineEntry) -> tuple[datetime, int]:
-    return (entry.occurred_at.astimezone(UTC), entry.id or 0)
+def _entry_key(entry: TimelineRecord) -> tuple[datetime, int]:
+    # Aware datetimes compare as instants, whatever their zones.
+    return (entry.occurred_at, entry.id or 0)
 
 
 def _periods(
@@ -377,7 +385,7 @@ def _periods(
     return periods
 
 
-def _changes(entries: Sequence[TimelineEntry], kind: str) -> list[tuple[datetime, str, str]]:
+def _changes(entries: Sequence[TimelineRecord], kind: str) -> list[tuple[datetime, str, str]]:
     """(when, from, to) of every change of ``kind`` that says what it changed to."""
     found: list[tuple[datetime, str, str]] = []
     for entry in entries:
@@ -394,7 +402,7 @@ def _changes(entries: Sequence[TimelineEntry], kind: str) -> list[tuple[datetime
 
 
 def _severity_periods(
-    incident: Incident, entries: Sequence[TimelineEntry], *, start: datetime, end: datetime
+    incident: Incident, entries: Sequence[TimelineRecord], *, start: datetime, end: datetime
 ) -> list[_Period]:
     """The same reading of the timeline as ``metrics.time_in_severity``."""
     changes = _changes(entries, EntryKind.SEVERITY)
@@ -409,7 +417,7 @@ def _severity_periods(
 
 
 def _status_periods(
-    incident: Incident, entries: Sequence[TimelineEntry], *, start: datetime, end: datetime
+    incident: Incident, entries: Sequence[TimelineRecord], *, start: datetime, end: datetime
 ) -> list[_Period]:
     changes = _changes(entries, EntryKind.STATUS)
     initial = (changes[0][1] or str(Status.INVESTIGATING)) if changes else str(incident.status)
@@ -460,6 +468,125 @@ def _lanes(xs: Sequence[float]) -> list[int]:
             last_in_lane.append(x)
             lanes.append(len(last_in_lane) - 1)
     return lanes
+
+
+# A timeline is grouped when its markers would crowd: more entries than one per
+# ``_MIN_SPACING`` pixels of the plot, or more than ``_MAX_LANES`` lanes to stack them. Then
+# every ``_GROUP_SPAN`` pixels starting at an entry that hold more than ``_GROUP_MOST`` entries
+# become one group marker, and the rest keep their own markers. At most ``_GROUP_MOST``
+# single markers fall within any ``_GROUP_SPAN`` pixels, and groups do not overlap, so the
+# picture holds a few hundred markers at most however long the timeline.
+_MIN_SPACING = 4
+_MAX_LANES = 16
+_GROUP_SPAN = 20
+_GROUP_MOST = 3
+_GROUP_TEXT = 160  # A single marker's text, in characters, when the timeline is grouped.
+# Darker for more entries: up to 9, up to 99, 100 or more. White text reads on all three.
+_GROUP_COLOURS = ("#4f6591", "#2f4573", "#17254d")
+
+
+def _group_colour(count: int) -> str:
+    return _GROUP_COLOURS[0 if count < 10 else 1 if count < 100 else 2]
+
+
+def _clusters(xs: Sequence[float]) -> list[tuple[int, int]]:
+    """Half-open index ranges of ascending ``xs``: a group where the ``_GROUP_SPAN`` pixels
+    from an entry hold more than ``_GROUP_MOST`` entries, otherwise that entry alone."""
+    found: list[tuple[int, int]] = []
+    count = len(xs)
+    index = reach = 0
+    while index < count:
+        reach = max(reach, index)
+        limit = xs[index] + _GROUP_SPAN
+        while reach < count and xs[reach] < limit:
+            reach += 1
+        if reach - index > _GROUP_MOST:
+            found.append((index, reach))
+            index = reach
+        else:
+            found.append((index, index + 1))
+            index += 1
+    return found
+
+
+def _extent(xs: Sequence[float], first: int, stop: int) -> tuple[float, float]:
+    """Left and right of a marker: a single's circle, or a group's bar, which spans its
+    entries and is wide enough for their number."""
+    left, right = xs[first] - _MARKER_R, xs[stop - 1] + _MARKER_R
+    if stop - first > 1:
+        room = _text_width(str(stop - first), 9) + 6
+        if right - left < room:
+            middle = (left + right) / 2
+            left, right = middle - room / 2, middle + room / 2
+    return left, right
+
+
+def _interval_lanes(spans: Sequence[tuple[float, float]]) -> list[int]:
+    """Puts each (left, right) span, in order of ``left``, in the lowest lane where it
+    overlaps no earlier one (2 pixels apart, as ``_lanes`` keeps markers)."""
+    last_in_lane: list[float] = []
+    lanes: list[int] = []
+    for left, right in spans:
+        for lane, last in enumerate(last_in_lane):
+            if left - last >= 2:
+                last_in_lane[lane] = right
+                lanes.append(lane)
+                break
+        else:
+            last_in_lane.append(right)
+            lanes.append(len(last_in_lane) - 1)
+    return lanes
+
+
+def _people(author_ids: Iterable[str | None], names: Mapping[str, str]) -> str:
+    """ "alice", "alice and bob", "alice, bob and carol", "alice, bob and 3 others": the
+    authors with the most entries first (ties in order of appearance)."""
+    ranked = [names.get(a, a) for a, _ in Counter(a for a in author_ids if a).most_common()]
+    if not ranked:
+        return "unknown author"
+    if len(ranked) == 1:
+        return ranked[0]
+    if len(ranked) <= 3:
+        return ", ".join(ranked[:-1]) + " and " + ranked[-1]
+    return f"{ranked[0]}, {ranked[1]} and {len(ranked) - 2} others"
+
+
+def _entry_marker(entry: TimelineRecord, *, x: float, cy: float, label: str) -> str:
+    kind = str(entry.kind)
+    colour = KIND_COLOURS.get(kind, FALLBACK_COLOUR)
+    return (
+        f'<g class="entry" data-entry-id="{_e(entry.id)}" data-kind="{_e(kind)}" '
+        f'tabindex="0" role="listitem" aria-label="{_e(label)}">'
+        f"<title>{_e(label)}</title>"
+        f'<circle class="focus-ring" cx="{_n(x)}" cy="{_n(cy)}" r="{_MARKER_R + 2}" '
+        f'fill="none" stroke="none" stroke-width="2"/>'
+        f'<circle cx="{_n(x)}" cy="{_n(cy)}" r="{_MARKER_R}" fill="{colour}" '
+        f'stroke="#ffffff" stroke-width="1.5"/></g>'
+    )
+
+
+def _group_marker(
+    members: Sequence[TimelineRecord], *, x1: float, x2: float, cy: float, label: str
+) -> str:
+    count = len(members)
+    width, top = x2 - x1, cy - _MARKER_R
+    shown = str(count)
+    number = ""
+    if width >= _text_width(shown, 9) + 4:
+        number = (
+            f'<text x="{_n(x1 + width / 2)}" y="{_n(cy + 3)}" font-size="9" fill="#ffffff" '
+            f'text-anchor="middle" font-weight="600" aria-hidden="true">{shown}</text>'
+        )
+    return (
+        f'<g class="entry-group" data-entry-id="{_e(members[0].id)}" data-count="{count}" '
+        f'tabindex="0" role="listitem" aria-label="{_e(label)}">'
+        f"<title>{_e(label)}</title>"
+        f'<rect class="focus-ring" x="{_n(x1 - 2)}" y="{_n(top - 2)}" width="{_n(width + 4)}" '
+        f'height="{2 * _MARKER_R + 4}" rx="4" fill="none" stroke="none" stroke-width="2"/>'
+        f'<rect x="{_n(x1)}" y="{_n(top)}" width="{_n(width)}" height="{2 * _MARKER_R}" '
+        f'rx="3" fill="{_group_colour(count)}" stroke="#ffffff" stroke-width="1.5"/>'
+        f"{number}</g>"
+    )
 
 
 def _band_row(
@@ -530,6 +657,7 @@ def timeline_svg(
     names: Mapping[str, str],
     now: datetime,
     width: int = 960,
+    timeline: Sequence[TimelineRecord] | None = None,
 ) -> Markup:
     """The incident's timeline as a picture: severity bands, status phases and entry markers.
 
@@ -538,12 +666,22 @@ def timeline_svg(
     are in ``zone``; the caption names it with its abbreviation(s). Each entry is a
     ``<g class="entry" data-entry-id="…" tabindex="0" role="listitem">`` whose ``<title>``
     reads "time — author — kind: text"; entries at the same spot are stacked in lanes.
+
+    A long timeline whose markers would crowd (see ``_MIN_SPACING`` and ``_MAX_LANES``) draws
+    each dense stretch as one ``<g class="entry-group" data-entry-id="<first entry's id>"
+    data-count="<n>" tabindex="0" role="listitem">``, a bar shaded by its count, titled "12
+    entries, 2026-11-27 14:02 CET to 14:09 — alice, bob and 3 others"; entries of its quiet
+    stretches keep their own markers. The picture stays a few hundred markers at most.
+    ``timeline``: the entries (``TimelineEntry`` objects or ``TimelineRow`` tuples), if the
+    caller has read them; by default ``incident.timeline``.
     ``names`` maps user ids to display names (missing ones show the id).
     """
     now = now.astimezone(UTC)
     # Deleted entries are in the page's history, not on its picture of what happened.
+    records = incident.timeline if timeline is None else timeline
     entries = sorted(
-        (entry for entry in incident.timeline if entry.deleted_at is None), key=_entry_key
+        (entry for entry in records if getattr(entry, "deleted_at", None) is None),
+        key=_entry_key,
     )
     declared_at = incident.declared_at.astimezone(UTC)
     impact_at = (incident.impact_started_at or incident.declared_at).astimezone(UTC)
@@ -564,8 +702,7 @@ def timeline_svg(
     layout = _Layout(width=width, left=84, right=24, start=start, end=end)
     chart_id = f"timeline-{incident.number}"
 
-    def moment(value: datetime) -> str:
-        return format_moment(value, zone)
+    moment = MomentFormatter(zone)
 
     def period_text(period: _Period) -> str:
         if period.end == end:  # The last period runs on past the axis.
@@ -578,8 +715,19 @@ def timeline_svg(
     severities = _severity_periods(incident, entries, start=band_start, end=end)
     statuses = _status_periods(incident, entries, start=band_start, end=end)
 
-    xs = [layout.x(at) for at in moments]
-    lanes = _lanes(xs)
+    plot_w = layout.plot_right - layout.plot_left
+    grouped = len(entries) > plot_w / _MIN_SPACING
+    if not grouped:
+        xs = [layout.x(at) for at in moments]
+        lanes = _lanes(xs)
+        grouped = max(lanes, default=0) + 1 > _MAX_LANES
+    clusters: list[tuple[int, int]] = []
+    if grouped:
+        # Many entries: the same positions as ``layout.x``, from timestamps, faster.
+        origin, scale = start.timestamp(), plot_w / (end - start).total_seconds()
+        xs = [layout.plot_left + (at.timestamp() - origin) * scale for at in moments]
+        clusters = _clusters(xs)
+        lanes = _interval_lanes([_extent(xs, first, stop) for first, stop in clusters])
     lane_count = max(lanes, default=0) + 1
 
     severity_y, status_y, row_h = 8.0, 40.0, 24.0
@@ -589,7 +737,6 @@ def timeline_svg(
     parts: list[str] = ['<g class="background" aria-hidden="true">']
 
     # Gridlines and tick labels.
-    plot_w = layout.plot_right - layout.plot_left
     ticks = time_ticks(start, end, zone=zone, max_ticks=max(2, int(plot_w // 80)))
     tz = get_zone(zone)
     step_days = len(ticks) > 1 and (ticks[1] - ticks[0]) >= timedelta(hours=23)
@@ -682,22 +829,44 @@ def timeline_svg(
         parts.append(
             _text(layout.plot_left, entries_top + 12, "No timeline entries yet.", fill=MUTED)
         )
-    for entry, x, lane in zip(entries, xs, lanes, strict=True):
-        kind = str(entry.kind)
+
+    def entry_label(entry: TimelineRecord, *, limit: int | None = None) -> str:
         author = names.get(entry.author_id, entry.author_id) if entry.author_id else None
         text = _one_line(mention_to_plain(entry.text or "", names))
-        label = f"{moment(entry.occurred_at)} — {author or 'unknown author'} — {kind}: {text}"
-        colour = KIND_COLOURS.get(kind, FALLBACK_COLOUR)
+        if limit is not None and len(text) > limit:
+            text = text[: limit - 1].rstrip() + "…"
+        kind = str(entry.kind)
+        return f"{moment(entry.occurred_at)} — {author or 'unknown author'} — {kind}: {text}"
+
+    def group_label(members: Sequence[TimelineRecord]) -> str:
+        first, last = members[0].occurred_at, members[-1].occurred_at
+        since, until = moment(first), moment(last)
+        local_first, local_last = first.astimezone(tz), last.astimezone(tz)
+        if until == since:
+            span = f"at {since}"
+        elif local_first.date() == local_last.date() and abbreviation(local_first) == (
+            abbreviation(local_last)
+        ):
+            span = f"{since} to {local_last:%H:%M}"
+        else:
+            span = f"{since} to {until}"
+        who = _people((m.author_id for m in members), names)
+        return f"{len(members)} entries, {span} — {who}"
+
+    if not grouped:
+        for entry, x, lane in zip(entries, xs, lanes, strict=True):
+            cy = entries_top + 8 + lane * _LANE
+            parts.append(_entry_marker(entry, x=x, cy=cy, label=entry_label(entry)))
+    for (first, stop), lane in zip(clusters, lanes if grouped else [], strict=True):
         cy = entries_top + 8 + lane * _LANE
-        parts.append(
-            f'<g class="entry" data-entry-id="{_e(entry.id)}" data-kind="{_e(kind)}" '
-            f'tabindex="0" role="listitem" aria-label="{_e(label)}">'
-            f"<title>{_e(label)}</title>"
-            f'<circle class="focus-ring" cx="{_n(x)}" cy="{_n(cy)}" r="{_MARKER_R + 2}" '
-            f'fill="none" stroke="none" stroke-width="2"/>'
-            f'<circle cx="{_n(x)}" cy="{_n(cy)}" r="{_MARKER_R}" fill="{colour}" '
-            f'stroke="#ffffff" stroke-width="1.5"/></g>'
-        )
+        if stop - first == 1:
+            entry = entries[first]
+            label = entry_label(entry, limit=_GROUP_TEXT)
+            parts.append(_entry_marker(entry, x=xs[first], cy=cy, label=label))
+            continue
+        members = entries[first:stop]
+        x1, x2 = _extent(xs, first, stop)
+        parts.append(_group_marker(members, x1=x1, x2=x2, cy=cy, label=group_label(members)))
     parts.append("</g>")
 
     # Legend.
@@ -734,6 +903,17 @@ def timeline_svg(
         "; dotted line: now" if incident.is_open and start <= now <= end else ""
     )
     parts.append(_text(layout.plot_left, legend_y + 4, lines_legend, fill=MUTED))
+    group_count = sum(1 for first, stop in clusters if stop - first > 1)
+    if group_count:
+        legend_y += 18
+        parts.append(
+            _text(
+                layout.plot_left,
+                legend_y + 4,
+                "Bars: entries close together, with their number; darker for more",
+                fill=MUTED,
+            )
+        )
     parts.append("</g>")
     height = legend_y + 12
 
@@ -745,6 +925,11 @@ def timeline_svg(
         f"{count} timeline {'entry' if count == 1 else 'entries'} from {moment(start)} to "
         f"{moment(last)}. Severity: {severity_desc}. Status: {status_desc}."
     )
+    if group_count:
+        desc += (
+            f" Entries close together are drawn as {group_count} "
+            f"{'group' if group_count == 1 else 'groups'}."
+        )
     head = _svg_open(
         chart_id=chart_id, width=width, height=height, extra_class="timeline", interactive=True
     )
