@@ -19,7 +19,7 @@ people wrote (``passages_to_review``), the workspace's names among them (one que
 ``blameless.review`` with the built-in rules. Its row gives its share of ``both`` measured in the
 same round, and what its time is made of.
 
-``python -m benchmarks.postmortem [--quick] [--rounds N]`` prints the table.
+``python -m benchmarks.postmortem [--quick] [--rounds N] [--sizes 100000]`` prints the table.
 """
 
 from __future__ import annotations
@@ -553,8 +553,9 @@ UNITS = {
 }
 
 
-def run(options: Options) -> list[Row]:
-    sizes = QUICK_SIZES if options.quick else SIZES
+def run(options: Options, *, sizes: tuple[int, ...] | None = None) -> list[Row]:
+    """``sizes`` (ascending) replaces the sizes ``options.quick`` picks, to try one size."""
+    sizes = sizes or (QUICK_SIZES if options.quick else SIZES)
     plan = {"sqlite": sizes}
     if "postgresql" in options.databases:
         plan["postgresql"] = POSTGRES_SIZES
@@ -586,8 +587,8 @@ def run(options: Options) -> list[Row]:
                 rows.append(_review_row(rounds, database, size))
 
     largest = sizes[-1]
-    base = GROWTH_BASE if largest > GROWTH_BASE else sizes[-2]
-    for mode in (*FORMATS, "both"):
+    base = GROWTH_BASE if largest > GROWTH_BASE else sizes[-2] if len(sizes) > 1 else largest
+    for mode in (*FORMATS, "both") if base in sizes and base != largest else ():
         growth = [
             {
                 "growth": (measured["sqlite", largest, mode]["seconds"] / largest)
@@ -667,12 +668,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 10,000 only")
     parser.add_argument("--rounds", type=int, default=Options.rounds)
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(sorted(int(size) for size in text.split(","))),
+        help="timeline sizes to measure, e.g. 100000 (default: all, or up to 10,000 if --quick)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))))
         return
-    print(table(run(Options(quick=args.quick, rounds=args.rounds))))
+    options = Options(quick=args.quick, rounds=args.rounds)
+    print(table(run(options, sizes=args.sizes)))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,14 @@ from incidentbot.domain.models import (
     Status,
     TimelineEntry,
 )
-from incidentbot.postmortem.render import PostmortemRenderer, build_context, md_block, md_cell
+from incidentbot.postmortem.render import (
+    PostmortemRenderer,
+    TimelineItem,
+    build_context,
+    md_block,
+    md_cell,
+    release_context,
+)
 
 # 21:50 UTC on 27 November 2026 is 13:50 PST in Los Angeles.
 T0 = datetime(2026, 11, 27, 21, 50, tzinfo=UTC)
@@ -417,6 +425,27 @@ def test_context_holds_no_database_objects() -> None:
                 walk(item)
 
     walk(context)
+
+
+def test_a_released_context_lets_its_timeline_go_without_the_garbage_collector() -> None:
+    # Rendering leaves cycles (Jinja's contexts for imports and macros) holding the context's
+    # lists; released, no entry outlives the context, so a long timeline's memory is free
+    # before its postmortem is stored rather than at the collector's next full pass.
+    renderer = PostmortemRenderer(zone="UTC")
+    context = renderer.context(incident=checkout_incident(), people=PEOPLE, now=at(300))
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        rendered = [renderer.render_context(context, fmt=fmt) for fmt in ("html", "md")]
+        release_context(context)
+        del context
+        alive = sum(1 for obj in gc.get_objects() if isinstance(obj, TimelineItem))
+    finally:
+        if enabled:
+            gc.enable()
+    assert all(rendered)
+    assert alive == 0
 
 
 def test_unknown_template_name_lists_the_available_ones() -> None:

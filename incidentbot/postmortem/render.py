@@ -535,6 +535,27 @@ def build_context(
     }
 
 
+def release_context(context: dict[str, object]) -> None:
+    """Empties a ``build_context`` context once it has been rendered, so nothing it held
+    outlives it.
+
+    Rendering leaves reference cycles behind (the contexts Jinja2 makes for imports ``with
+    context`` and for macros), which keep a copy of the context's top level until the garbage
+    collector's next full pass: for a long timeline, every entry it shows. Emptying the lists
+    those copies share lets the entries go as soon as the caller lets the context go.
+    """
+    for value in context.values():
+        if isinstance(value, AroundMilestones):
+            for field in fields(value):
+                getattr(value, field.name).clear()
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, TimelineDay):
+                    item.entries.clear()
+            value.clear()
+    context.clear()
+
+
 def _around(
     paired: Sequence[tuple[TimelineRecord, TimelineItem]], metrics: Metrics
 ) -> AroundMilestones:

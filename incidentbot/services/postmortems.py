@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ from incidentbot.services.timeline import PENDING_TEXT, read_timeline, record
 
 if TYPE_CHECKING:
     from incidentbot.postmortem.render import PostmortemRenderer
+
+from incidentbot.postmortem.render import release_context
 
 DEFAULT_TEMPLATE = "default"
 
@@ -226,6 +231,23 @@ def declared_by_alert(*, uow: UnitOfWork, incident: Incident) -> bool:
     return bool(uow.session.scalar(select(exists().where(AlertGroup.incident_id == incident.id))))
 
 
+# Rendered documents at least this long (characters, all formats) are followed by a full garbage
+# collection before they are stored; below it the collection would cost more than it gives.
+_LONG_DOCUMENT = 4_000_000
+
+
+def _give_memory_back() -> None:
+    """Frees what rendering left for the garbage collector and hands the heap's free pages back
+    to the system, so storing a long postmortem (the database driver copies each document
+    twice more) does not stack on top of what reading and rendering used and let go."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)  # glibc only
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass(frozen=True)
 class Draft:
     """The next version of an incident's postmortem, rendered but not stored."""
@@ -282,7 +304,18 @@ def draft_postmortem(
     )
     # Rendering a long timeline needs the memory its rows hold, and only the context reads them.
     del timeline
-    rendered = {fmt: renderer.render_context(context, fmt=fmt) for fmt in formats}
+    # The longest document first (HTML, the larger): the other is rendered beside it rather
+    # than the longest beside the other, so the pieces the renderer joins weigh less at once.
+    order = sorted(formats, key=lambda fmt: fmt != "html")
+    done = {fmt: renderer.render_context(context, fmt=fmt) for fmt in order}
+    # Rendering leaves cycles behind (Jinja's contexts for imports and macros) that refer to the
+    # context's lists until the garbage collector's next full pass: emptied, a long timeline's
+    # entries go now, before the versions are stored.
+    release_context(context)
+    del context
+    if sum(len(text) for text in done.values()) >= _LONG_DOCUMENT:
+        _give_memory_back()
+    rendered = {fmt: done[fmt] for fmt in formats}
     return Draft(version=version, generated_at=now, rendered=rendered, review=review)
 
 
