@@ -169,7 +169,7 @@ def test_after_a_close_the_postmortem_is_uploaded_before_the_echo_and_summary_re
     stack.settle()
     methods = [call.method for call in stack.workspace.calls() if call.kind == "api"]
     assert "files.completeUploadExternal" in methods, methods
-    uploaded = methods.index("files.completeUploadExternal")
-    assert uploaded < methods.index("chat.update"), methods  # the summary refresh
-    assert uploaded < methods.index("chat.postMessage"), methods  # the "closed" echo
+    uploading = methods.index("files.getUploadURLExternal")
+    assert uploading < methods.index("chat.update"), methods  # the summary refresh
+    assert uploading < methods.index("chat.postMessage"), methods  # the "closed" echo
     assert [name for name, _ in uploaded_postmortems(stack, channel.id)] == ["INC-1-postmortem.md"]

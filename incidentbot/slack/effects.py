@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
@@ -155,6 +156,11 @@ class Effects:
             enabled=self._settings.slack_pacing,
             scale=self._settings.slack_pace_scale,
         )
+        # For a job's Slack calls that need not wait for each other (a new incident's
+        # announcement beside its summary): threads named as the job's own.
+        self._beside = ThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="incidentbot-job-beside"
+        )
 
     def handlers(self) -> dict[str, Handler]:
         return {kind: self.ending_on_refusal(handler) for kind, handler in self._handlers().items()}
@@ -272,38 +278,19 @@ class Effects:
             and (fresh or not self._counted_in(incident.id, user_id))
             and (invite_refusal := self._invite(incident.channel_id, user_id)) is not None
         ]
-        if incident.summary_ts is None:
-            # A summary is usable once pinned: the pin's turn is taken before the summary goes
-            # out, so that a storm gives the job back before posting rather than between the two.
-            self._pace("pins.add")
-            try:
-                posted = self._post(
-                    job,
-                    "summary",
-                    incident.channel_id,
-                    text=blocks.summary_text(incident),
-                    blocks=self._summary_blocks(incident),
-                    unfurl_links=False,
-                )
-            except SlackApiError as error:
-                if not refusals.is_final(error):
-                    raise
-                problems.append(self._refused(error, step="post the incident's summary"))
-            else:
-                crash_point("after:summary")
-                try:
-                    self._pin(incident.channel_id, posted["ts"])
-                except SlackApiError as error:
-                    if not refusals.is_final(error):
-                        raise
-                    problems.append(self._refused(error, step="pin the summary"))
-                # Saved once pinned: a run given back at the pin (a 429) finds its post again
-                # and pins it, where a saved summary would be skipped, unpinned.
-                self._save(incident.id, summary_ts=posted["ts"])
-                incident.summary_ts = posted["ts"]
-        problem = None
+        # The announcement needs only the channel: it goes out beside the summary and its pin,
+        # one round trip instead of two on the way to a usable incident.
+        announcing: Future[str | None] | None = None
         if incident.announcement_ts is None:
-            problem = self._announce(job, incident)
+            announcing = self._beside.submit(self._announce, job, incident)
+        try:
+            problems += self._summary_and_pin(job, incident)
+        except BaseException:
+            if announcing is not None:
+                with suppress(Exception):  # the job fails for the summary's reason
+                    announcing.result()  # but not before the announcement has ended
+            raise
+        problem = announcing.result() if announcing is not None else None
         if isinstance(reply_to, str) and reply_to:
             self._reply(reply_to, blocks.channel_ready(incident, problem=problem, refused=problems))
         elif problems:
@@ -341,6 +328,41 @@ class Effects:
                 f"its channel yet ({_describe(error)}). I'll keep trying in the background;"
                 " typing the same `/incident declare` again retries now.",
             )
+
+    def _summary_and_pin(self, job: QueuedJob, incident: Incident) -> list[refusals.Refusal]:
+        """Post the summary and pin it, unless done already; the steps Slack refused."""
+        found: list[refusals.Refusal] = []
+        assert incident.channel_id is not None
+        if incident.summary_ts is None:
+            # A summary is usable once pinned: the pin's turn is taken before the summary goes
+            # out, so that a storm gives the job back before posting rather than between the two.
+            self._pace("pins.add")
+            try:
+                posted = self._post(
+                    job,
+                    "summary",
+                    incident.channel_id,
+                    text=blocks.summary_text(incident),
+                    blocks=self._summary_blocks(incident),
+                    unfurl_links=False,
+                )
+            except SlackApiError as error:
+                if not refusals.is_final(error):
+                    raise
+                found.append(self._refused(error, step="post the incident's summary"))
+            else:
+                crash_point("after:summary")
+                try:
+                    self._pin(incident.channel_id, posted["ts"])
+                except SlackApiError as error:
+                    if not refusals.is_final(error):
+                        raise
+                    found.append(self._refused(error, step="pin the summary"))
+                # Saved once pinned: a run given back at the pin (a 429) finds its post again
+                # and pins it, where a saved summary would be skipped, unpinned.
+                self._save(incident.id, summary_ts=posted["ts"])
+                incident.summary_ts = posted["ts"]
+        return found
 
     def _announce(self, job: QueuedJob, incident: Incident) -> str | None:
         """Announce the incident; a misconfigured announcement channel is reported, not retried
