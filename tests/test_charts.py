@@ -14,6 +14,7 @@ import pytest
 from incidentbot.domain.metrics import humanize
 from incidentbot.domain.models import EntryKind, Incident, Status, TimelineEntry, TimelineRow
 from incidentbot.domain.timeparse import format_moment
+from incidentbot.web.charts import _GROUP_COLOURS as GROUP_COLOURS
 from incidentbot.web.charts import (
     DURATION_TICK_STEPS,
     KIND_COLOURS,
@@ -479,7 +480,14 @@ def test_multi_day_incident_shows_dates_and_both_abbreviations_across_dst() -> N
 
 
 @pytest.mark.parametrize(
-    "palette", [SEVERITY_COLOURS, STATUS_COLOURS, KIND_COLOURS, dict(enumerate(SERIES_COLOURS))]
+    "palette",
+    [
+        SEVERITY_COLOURS,
+        STATUS_COLOURS,
+        KIND_COLOURS,
+        dict(enumerate(SERIES_COLOURS)),
+        dict(enumerate(GROUP_COLOURS)),
+    ],
 )
 def test_colours_contrast_with_white(palette: dict[object, str]) -> None:
     def luminance(colour: str) -> float:

@@ -685,7 +685,8 @@ def timeline_svg(
     )
     declared_at = incident.declared_at.astimezone(UTC)
     impact_at = (incident.impact_started_at or incident.declared_at).astimezone(UTC)
-    moments = [e.occurred_at.astimezone(UTC) for e in entries]
+    # The first and last entries' moments: as early and as late as any (entries are sorted).
+    moments = [entries[i].occurred_at.astimezone(UTC) for i in (0, -1)] if entries else []
     start = min([impact_at, declared_at, *moments])
     if incident.is_open:
         finish = now
@@ -718,14 +719,14 @@ def timeline_svg(
     plot_w = layout.plot_right - layout.plot_left
     grouped = len(entries) > plot_w / _MIN_SPACING
     if not grouped:
-        xs = [layout.x(at) for at in moments]
+        xs = [layout.x(entry.occurred_at) for entry in entries]
         lanes = _lanes(xs)
         grouped = max(lanes, default=0) + 1 > _MAX_LANES
     clusters: list[tuple[int, int]] = []
     if grouped:
         # Many entries: the same positions as ``layout.x``, from timestamps, faster.
         origin, scale = start.timestamp(), plot_w / (end - start).total_seconds()
-        xs = [layout.plot_left + (at.timestamp() - origin) * scale for at in moments]
+        xs = [layout.plot_left + (e.occurred_at.timestamp() - origin) * scale for e in entries]
         clusters = _clusters(xs)
         lanes = _interval_lanes([_extent(xs, first, stop) for first, stop in clusters])
     lane_count = max(lanes, default=0) + 1
