@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from incidentbot.domain.models import Postmortem
 from incidentbot.entrypoints.local import LocalStack
 from tests.e2e import declare, ephemeral_texts, mention
@@ -155,21 +157,21 @@ def test_the_review_rules_are_compiled_for_the_first_postmortem_not_at_start(db_
     assert "carelessly" in markdown.split("## Review notes", 1)[1]
 
 
-def test_after_a_close_the_postmortem_is_uploaded_before_the_echo_and_summary_refresh(
+def test_after_a_close_the_postmortem_is_uploaded_whatever_the_echo_and_summary_refresh_do(
     stack: LocalStack,
 ):
-    """People wait for the draft; the close's echo (in its gather window) and the summary
-    refresh do not feed it, so they must not hold it up: an incident's jobs run in order, and
-    the upload used to be queued behind both."""
+    """People wait for the draft; the close's echo and the summary refresh do not feed it, so
+    they must not hold it up. An incident's jobs run in order, and the upload used to be queued
+    behind both: here Slack keeps refusing the echo's post for now (a 503, retried with
+    backoff) and the draft is in the channel all the same."""
     channel = declare(stack, "Checkout API returning 500s")
     stack.driver.command("alice", channel.id, "note Rolled back deploy 4411")
     stack.settle()
-    stack.workspace.clear_calls()
+    stack.workspace.inject_fault("chat.postMessage", status=503, times=1000)
     assert stack.driver.command("alice", channel.id, "close").status == 200
-    stack.settle()
-    methods = [call.method for call in stack.workspace.calls() if call.kind == "api"]
-    assert "files.completeUploadExternal" in methods, methods
-    uploading = methods.index("files.getUploadURLExternal")
-    assert uploading < methods.index("chat.update"), methods  # the summary refresh
-    assert uploading < methods.index("chat.postMessage"), methods  # the "closed" echo
+    with pytest.raises(TimeoutError):
+        stack.settle(timeout=3)  # the echo is still being retried
     assert [name for name, _ in uploaded_postmortems(stack, channel.id)] == ["INC-1-postmortem.md"]
+    assert not [
+        m for m in stack.workspace.channel(channel.id).messages if "closed" in (m.text or "")
+    ]

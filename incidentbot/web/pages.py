@@ -203,8 +203,7 @@ def register(app: Flask, runtime: Runtime) -> None:
 
         with runtime.uow(read_only=True) as uow:
             incident = visible_incident(uow, number)
-            # (The picture still reads the ORM timeline until charts take rows.)
-            _ = incident.roles, incident.action_items, incident.postmortems, incident.timeline
+            _ = incident.roles, incident.action_items, incident.postmortems
             listed = services.entry_page(
                 uow=uow, incident=incident, page=_page_number(request.args.get("page"))
             )
@@ -262,7 +261,9 @@ def register(app: Flask, runtime: Runtime) -> None:
             duration=humanize(metrics.duration),
             duration_label=LABELS["duration"],
             duration_definition=DEFINITIONS["duration"],
-            timeline_svg=timeline_svg(incident, zone=settings.timezone, names=names, now=now),
+            timeline_svg=timeline_svg(
+                incident, zone=settings.timezone, names=names, now=now, timeline=overview
+            ),
         )
 
     def with_postmortems(number: int) -> Incident:
