@@ -3,8 +3,9 @@
 Per database, two fresh databases are seeded with bulk inserts at the same pace, one incident
 every 1.7 hours: 500 incidents (the last 36 days) and 5,000 (the last 360 days), of 20 timeline
 entries each (``postmortem._timeline``'s realistic mix), the newest eight still open, and the
-newest of all one of 20,000 entries (in both, so that the recent windows hold the same). Against each, ``incidentbot serve`` is started
-and every view people open is timed from the client's side, a few times, the median counting:
+newest of all one of 20,000 entries (in both, so that the recent windows hold the same). Against
+each, ``incidentbot serve`` is started and every view people open is timed from the client's
+side, a few times, the median counting:
 
 - ``/incident stats`` (its default 30 days), ``/incident stats 365d`` and ``/incident list``:
   signed slash commands, answered within the acknowledgement, so their time is the
