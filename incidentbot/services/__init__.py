@@ -30,7 +30,6 @@ from incidentbot.services.lifecycle import (
     resolve,
 )
 from incidentbot.services.membership import (
-    IncidentPage,
     add_member,
     can_see,
     incident_page,
@@ -69,7 +68,6 @@ from incidentbot.services.record import (
 from incidentbot.services.roles import assign_role
 from incidentbot.services.stats import incident_stats, incidents_declared, parse_window
 from incidentbot.services.timeline import (
-    EntryPage,
     add_backdated_note,
     add_message_to_timeline,
     add_note,
@@ -106,7 +104,6 @@ __all__ = [
     "set_milestone_at",
     "timeline_page",
     "add_member",
-    "IncidentPage",
     "can_see",
     "incident_page",
     "remove_member",
@@ -140,7 +137,6 @@ __all__ = [
     "parse_window",
     "people_by_id",
     "post_update",
-    "EntryPage",
     "entry_page",
     "read_timeline",
     "remember_person",

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from incidentbot.domain.models import Incident, Member, Status
 from incidentbot.infra.uow import UnitOfWork
+from incidentbot.services.paging import Page, page_of
 
 
 def add_member(*, uow: UnitOfWork, incident_id: int, user_id: str) -> None:
@@ -55,26 +54,6 @@ def visible_to(user_id: str | None) -> ColumnElement[bool]:
     return or_(Incident.private.is_(False), member) if user_id else Incident.private.is_(False)
 
 
-@dataclass(frozen=True)
-class IncidentPage:
-    """One page of the incident list: its incidents (roles loaded), and where it stands."""
-
-    incidents: Sequence[Incident]
-    page: int
-    pages: int
-    total: int
-    per_page: int
-
-    @property
-    def first(self) -> int:
-        """The position of the page's first incident in the whole list, from 1 (0 if empty)."""
-        return (self.page - 1) * self.per_page + 1 if self.incidents else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.incidents) - 1 if self.incidents else 0
-
-
 PER_PAGE = 50
 
 
@@ -88,7 +67,7 @@ def incident_page(
     status: str = "",
     severity: str = "",
     number: int | None = None,
-) -> IncidentPage:
+) -> Page[Incident]:
     """Page ``page`` (from 1; past the end, the last) of the incidents ``user_id`` may see that
     match the filters, open ones first, newest first: the database filters, counts and pages,
     so a page costs the same whatever the history holds. ``number``: that incident alone (an
@@ -105,15 +84,10 @@ def incident_page(
         where.append(Incident.status == status)
     if severity:
         where.append(Incident.severity == severity)
-    total = uow.session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    incidents = uow.session.scalars(
+    query = (
         select(Incident)
         .where(*where)
         .options(selectinload(Incident.roles))
         .order_by(Incident.status == Status.CLOSED, Incident.number.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return IncidentPage(incidents=incidents, page=page, pages=pages, total=total, per_page=per_page)
+    )
+    return page_of(uow.session, query, page=page, per_page=per_page)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, inspect, or_, select, update
+from sqlalchemy import bindparam, exists, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, make_transient_to_detached
 
@@ -27,6 +26,7 @@ from incidentbot.domain.text import printable
 from incidentbot.domain.timeparse import format_moment, parse_moment
 from incidentbot.infra import jobs
 from incidentbot.infra.uow import UnitOfWork
+from incidentbot.services.paging import Page, page_of
 from incidentbot.services.reminders import incident_changed
 
 MAX_TEXT = 4000
@@ -258,47 +258,21 @@ def metric_timelines(
     return found
 
 
-@dataclass(frozen=True)
-class EntryPage:
-    """One page of an incident's timeline as its web page lists it, deleted entries included."""
-
-    entries: Sequence[TimelineEntry]
-    page: int
-    pages: int
-    total: int
-    per_page: int
-
-    @property
-    def first(self) -> int:
-        """The position of the page's first entry in the whole timeline, from 1."""
-        return (self.page - 1) * self.per_page + 1 if self.entries else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.entries) - 1 if self.entries else 0
-
-
 ENTRIES_PER_PAGE = 200
 
 
 def entry_page(
     *, uow: UnitOfWork, incident: Incident, page: int = 1, per_page: int = ENTRIES_PER_PAGE
-) -> EntryPage:
+) -> Page[TimelineEntry]:
     """Page ``page`` (from 1; past the end, the last) of the incident's entries in the order
     things happened, deleted ones included: counted and paged along the (incident, occurred_at)
     index, so a page costs the same on a timeline of 20 entries as on one of 100,000."""
-    mine = TimelineEntry.incident_id == incident.id
-    total = uow.session.scalar(select(func.count()).select_from(TimelineEntry).where(mine)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    entries = uow.session.scalars(
+    query = (
         select(TimelineEntry)
-        .where(mine)
+        .where(TimelineEntry.incident_id == incident.id)
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return EntryPage(entries=entries, page=page, pages=pages, total=total, per_page=per_page)
+    )
+    return page_of(uow.session, query, page=page, per_page=per_page)
 
 
 def read_timeline(*, uow: UnitOfWork, incident: Incident) -> Sequence[TimelineRecord]:

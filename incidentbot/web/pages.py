@@ -149,7 +149,7 @@ def register(app: Flask, runtime: Runtime) -> None:
                 number=viewer.incident_number,
             )
             now = uow.now()
-        incidents = list(listed.incidents)
+        incidents = list(listed.items)
         names = _names(incidents)
         rows = []
         for incident in incidents:
@@ -207,7 +207,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             listed = services.entry_page(
                 uow=uow, incident=incident, page=_page_number(request.args.get("page"))
             )
-            entries_shown = list(listed.entries)
+            entries_shown = list(listed.items)
             # The picture covers the whole timeline, as rows; the table, one page of entries.
             overview = services.read_timeline(uow=uow, incident=incident)
             corrections = services.revisions(
