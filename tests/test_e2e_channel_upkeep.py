@@ -160,6 +160,7 @@ def test_a_reopened_incident_keeps_its_channel(db_url: str, clock: Clock):
     with clocked(db_url, clock, archive_after_days=1) as stack:
         channel = declare(stack, "Search is slow")
         stack.driver.command("alice", channel.id, "close")
+        stack.settle()  # the close's postmortem is done before the hours pass
         clock.advance(hours=12)
         stack.driver.command("alice", channel.id, "reopen")
         stack.settle()
@@ -175,6 +176,7 @@ def test_closed_again_after_reopening_the_channel_is_archived_after_the_last_clo
     with clocked(db_url, clock, archive_after_days=2) as stack:
         channel = declare(stack, "Search is slow")
         stack.driver.command("alice", channel.id, "close")
+        stack.settle()  # the close's postmortem is done before the day passes
         clock.advance(days=1)
         stack.driver.command("alice", channel.id, "reopen")
         stack.driver.command("alice", channel.id, "close")

@@ -271,26 +271,43 @@ class Effects:
             invitees = [user_id for user_id in invitees if user_id != self._bot_user_id()]
         # A refusal of one step is told, not retried, and never stops the steps that do not
         # depend on it: a guest who may not join still gets a channel with a summary.
-        problems = [
-            invite_refusal
-            for user_id in dict.fromkeys(invitees)
-            if user_id
-            and (fresh or not self._counted_in(incident.id, user_id))
-            and (invite_refusal := self._invite(incident.channel_id, user_id)) is not None
-        ]
-        # The announcement needs only the channel: it goes out beside the summary and its pin,
-        # one round trip instead of two on the way to a usable incident.
+        channel_id = incident.channel_id
+
+        def invite_all() -> list[refusals.Refusal]:
+            return [
+                invite_refusal
+                for user_id in dict.fromkeys(invitees)
+                if user_id
+                and (fresh or not self._counted_in(incident.id, user_id))
+                and (invite_refusal := self._invite(channel_id, user_id)) is not None
+            ]
+
+        # The invitations and the announcement need only the channel: they go out beside the
+        # summary and its pin, three round trips to a usable incident instead of five.
+        inviting = self._beside.submit(invite_all)
         announcing: Future[str | None] | None = None
         if incident.announcement_ts is None:
             announcing = self._beside.submit(self._announce, job, incident)
+        # Every branch ends before the job does; the first failure is the job's.
+        failure: BaseException | None = None
         try:
-            problems += self._summary_and_pin(job, incident)
-        except BaseException:
-            if announcing is not None:
-                with suppress(Exception):  # the job fails for the summary's reason
-                    announcing.result()  # but not before the announcement has ended
-            raise
-        problem = announcing.result() if announcing is not None else None
+            problems = self._summary_and_pin(job, incident)
+        except BaseException as error:
+            failure, problems = error, []
+        invited: list[refusals.Refusal] = []
+        problem = None
+        try:
+            invited = inviting.result()
+        except BaseException as error:
+            failure = failure or error
+        if announcing is not None:
+            try:
+                problem = announcing.result()
+            except BaseException as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        problems = invited + problems
         if isinstance(reply_to, str) and reply_to:
             self._reply(reply_to, blocks.channel_ready(incident, problem=problem, refused=problems))
         elif problems:
