@@ -1,5 +1,5 @@
-"""Pages of a long list the database counts and cuts, so that a page costs the same however
-long the list is (the incident list, an incident's timeline)."""
+"""Pages of a long list that the database counts and cuts, so that only a page's rows are ever
+loaded, however long the list is (the incident list, an incident's timeline)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +28,9 @@ from incidentbot.domain.policy import DEFAULT_POLICY, Action, Policy
 from incidentbot.domain.text import parse_user_mentions
 from incidentbot.domain.timeparse import MomentFormatter
 from incidentbot.infra import jobs
+from incidentbot.infra.memory import give_memory_back
 from incidentbot.infra.uow import UnitOfWork
+from incidentbot.postmortem.render import release_context
 from incidentbot.services.people import people_by_id, people_in, workspace_names_in
 from incidentbot.services.record import edited_entry_ids
 from incidentbot.services.reminders import incident_changed
@@ -40,7 +39,6 @@ from incidentbot.services.timeline import PENDING_TEXT, read_timeline, record
 if TYPE_CHECKING:
     from incidentbot.postmortem.render import PostmortemRenderer
 
-from incidentbot.postmortem.render import release_context
 
 DEFAULT_TEMPLATE = "default"
 
@@ -232,20 +230,9 @@ def declared_by_alert(*, uow: UnitOfWork, incident: Incident) -> bool:
 
 
 # Rendered documents at least this long (characters, all formats) are followed by a full garbage
-# collection before they are stored; below it the collection would cost more than it gives.
+# collection before they are stored (the database driver copies each document twice more);
+# below it the collection would cost more than it gives.
 _LONG_DOCUMENT = 4_000_000
-
-
-def _give_memory_back() -> None:
-    """Frees what rendering left for the garbage collector and hands the heap's free pages back
-    to the system, so storing a long postmortem (the database driver copies each document
-    twice more) does not stack on top of what reading and rendering used and let go."""
-    gc.collect()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)  # glibc only
-    except (OSError, AttributeError):
-        pass
 
 
 @dataclass(frozen=True)
@@ -314,7 +301,7 @@ def draft_postmortem(
     release_context(context)
     del context
     if sum(len(text) for text in done.values()) >= _LONG_DOCUMENT:
-        _give_memory_back()
+        give_memory_back()
     rendered = {fmt: done[fmt] for fmt in formats}
     return Draft(version=version, generated_at=now, rendered=rendered, review=review)
 

@@ -265,8 +265,8 @@ def entry_page(
     *, uow: UnitOfWork, incident: Incident, page: int = 1, per_page: int = ENTRIES_PER_PAGE
 ) -> Page[TimelineEntry]:
     """Page ``page`` (from 1; past the end, the last) of the incident's entries in the order
-    things happened, deleted ones included: counted and paged along the (incident, occurred_at)
-    index, so a page costs the same on a timeline of 20 entries as on one of 100,000."""
+    things happened, deleted ones included: counted and cut along the (incident, occurred_at)
+    index, so only the page's entries are loaded, however long the timeline."""
     query = (
         select(TimelineEntry)
         .where(TimelineEntry.incident_id == incident.id)

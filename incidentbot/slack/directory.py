@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -14,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from incidentbot import services
 from incidentbot.domain.errors import IncidentError
 from incidentbot.infra.uow import UnitOfWorkFactory
+from incidentbot.slack.together import together
 
 MEMORY_TTL_SECONDS = 3600.0
 # What users.info answers for someone it will never find: their id is shown instead of a name.
@@ -54,10 +57,9 @@ class Directory:
         """Who ``user_id`` is. ``client`` is a background job's: Slack's "not now" (a 429, a
         5xx) then reaches the caller, whose job tries again later, instead of failing fast the
         way a request waiting for its acknowledgement must."""
-        with self._lock:
-            cached = self._memory.get(user_id)
-        if cached and time.monotonic() - cached[0] < MEMORY_TTL_SECONDS:
-            return cached[1]
+        remembered = self._remembered(user_id)
+        if remembered is not None:
+            return remembered
         with self._uow_factory() as uow:
             person = services.known_person(uow=uow, user_id=user_id, now=uow.now())
             if person is not None:
@@ -95,40 +97,30 @@ class Directory:
         found meanwhile are kept), so a postmortem waits for its names rather than printing
         ids.
         """
-        ids = sorted(set(user_ids))
-        now = time.monotonic()
-        with self._lock:
-            unknown = [
-                user_id
-                for user_id in ids
-                if (cached := self._memory.get(user_id)) is None
-                or now - cached[0] >= MEMORY_TTL_SECONDS
-            ]
+        unknown = [
+            user_id for user_id in sorted(set(user_ids)) if self._remembered(user_id) is None
+        ]
         if len(unknown) <= 1:
             for user_id in unknown:
-                self._ensure_one(user_id, client)
+                self._known_or_gone(user_id, client)
             return
-        with ThreadPoolExecutor(min(ENSURE_AT_ONCE, len(unknown))) as pool:
-            outcomes = list(
-                pool.map(lambda user_id: self._ensure_one(user_id, client, hold=True), unknown)
+        with ThreadPoolExecutor(min(ENSURE_AT_ONCE, len(unknown)) - 1) as pool:
+            together(
+                pool,
+                [functools.partial(self._known_or_gone, user_id, client) for user_id in unknown],
             )
-        for failure in outcomes:
-            if failure is not None:
-                raise failure
 
-    def _ensure_one(
-        self, user_id: str, client: WebClient | None, *, hold: bool = False
-    ) -> Exception | None:
-        """Look ``user_id`` up, skipping someone Slack does not know; with ``hold``, another
-        failure is returned for the caller to raise instead of raised here."""
-        try:
+    def _known_or_gone(self, user_id: str, client: WebClient | None) -> None:
+        """Look ``user_id`` up; someone Slack does not know is skipped."""
+        with suppress(IncidentError):
             self.lookup(user_id, client=client)
-        except IncidentError:
-            return None
-        except Exception as error:
-            if not hold:
-                raise
-            return error
+
+    def _remembered(self, user_id: str) -> Someone | None:
+        """Who ``user_id`` is, if this process learnt it within the last hour."""
+        with self._lock:
+            cached = self._memory.get(user_id)
+        if cached and time.monotonic() - cached[0] < MEMORY_TTL_SECONDS:
+            return cached[1]
         return None
 
     def _fetch(self, user_id: str, *, client: WebClient | None = None) -> Someone:

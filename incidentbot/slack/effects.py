@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
@@ -49,6 +49,7 @@ from incidentbot.slack.deps import Deps
 from incidentbot.slack.message_text import message_text
 from incidentbot.slack.pacing import Pacer
 from incidentbot.slack.refusals import Refusal
+from incidentbot.slack.together import together
 
 # A message as posted: Slack's answer to chat.postMessage, or the one an earlier run posted.
 Posted = dict[str, Any] | SlackResponse
@@ -284,30 +285,16 @@ class Effects:
 
         # The invitations and the announcement need only the channel: they go out beside the
         # summary and its pin, three round trips to a usable incident instead of five.
-        inviting = self._beside.submit(invite_all)
-        announcing: Future[str | None] | None = None
-        if incident.announcement_ts is None:
-            announcing = self._beside.submit(self._announce, job, incident)
-        # Every branch ends before the job does; the first failure is the job's.
-        failure: BaseException | None = None
-        try:
-            problems = self._summary_and_pin(job, incident)
-        except BaseException as error:
-            failure, problems = error, []
-        invited: list[refusals.Refusal] = []
-        problem = None
-        try:
-            invited = inviting.result()
-        except BaseException as error:
-            failure = failure or error
-        if announcing is not None:
-            try:
-                problem = announcing.result()
-            except BaseException as error:
-                failure = failure or error
-        if failure is not None:
-            raise failure
-        problems = invited + problems
+        announce = (
+            functools.partial(self._announce, job, incident)
+            if incident.announcement_ts is None
+            else lambda: None
+        )
+        summarised, invited, problem = together(
+            self._beside,
+            [functools.partial(self._summary_and_pin, job, incident), invite_all, announce],
+        )
+        problems = invited + summarised
         if isinstance(reply_to, str) and reply_to:
             self._reply(reply_to, blocks.channel_ready(incident, problem=problem, refused=problems))
         elif problems:
